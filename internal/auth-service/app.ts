@@ -1,0 +1,181 @@
+/**
+ * The composition of auth-service: opens the database and the store, builds repositories, services and
+ * controllers with plain constructors, and registers the routers. Tests build the same app and call it
+ * with `inject`; `cmd/auth-service/main.ts` only adds listening and signals.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import formbody from '@fastify/formbody';
+import { createServer, type App } from '../shared/server.js';
+import { openDatabase, type Database } from '../shared/utils/database.js';
+import { Migrator } from '../shared/utils/migrations.js';
+import { migrationsDir } from '../shared/utils/paths.js';
+import { openStore, type KeyValueStore } from '../shared/utils/redis.js';
+import { HttpError } from '../shared/utils/errors.js';
+import { TokenVerifier } from '../shared/utils/jwt.js';
+import { createLogger, type Logger } from '../shared/utils/logging.js';
+import { authenticator } from '../shared/middleware/authenticate.js';
+import { authPaths, type AuthConfig } from './config.js';
+import { UserRepository } from './repository/user_repository.js';
+import { SessionRepository } from './repository/session_repository.js';
+import { TokenRepository } from './repository/token_repository.js';
+import { NotificationRepository } from './repository/notification_repository.js';
+import { PasswordHasher } from './services/password_hasher.js';
+import { KeyStore } from './services/signing_keys.js';
+import { TokenService } from './services/token_service.js';
+import { RateLimiter } from './services/rate_limiter.js';
+import { AuthService } from './services/auth_service.js';
+import { UserService } from './services/user_service.js';
+import { NotificationService } from './services/notification_service.js';
+import { DeliveryWorker, registerOutboxMetrics } from './services/delivery_worker.js';
+import { createMailer, type Mailer } from './services/mail/mailer.js';
+import { AuthController } from './controllers/auth_controller.js';
+import { UserController } from './controllers/user_controller.js';
+import { NotificationController } from './controllers/notification_controller.js';
+import { PagesController } from './controllers/pages_controller.js';
+import { authRouter } from './routers/auth_router.js';
+import { usersRouter } from './routers/users_router.js';
+import { notificationRouter } from './routers/notification_router.js';
+import { pagesRouter } from './routers/pages_router.js';
+
+
+export interface AuthAppOptions {
+  logger?: Logger;
+  /** Replaces the mailer made from settings (tests). */
+  mailer?: Mailer;
+  /** Uses this database instead of opening one (tests, tools). */
+  db?: Database;
+}
+
+export interface AuthApp {
+  app: App;
+  db: Database;
+  store: KeyValueStore;
+  keys: KeyStore;
+  worker: DeliveryWorker;
+  users: UserService;
+}
+
+/** The refresh-token HMAC secret: from settings, else a file under varDir made on first start. */
+function refreshSecret(config: AuthConfig, file: string): Buffer {
+  if (config.sessions.refreshSecret) {
+    if (config.sessions.refreshSecret.length < 32) throw new Error('Invalid setting sessions.refreshSecret: at least 32 characters');
+    return Buffer.from(config.sessions.refreshSecret);
+  }
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600 });
+  }
+  return Buffer.from(readFileSync(file, 'utf8').trim());
+}
+
+export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions = {}): Promise<AuthApp> {
+  const logger = options.logger ?? createLogger(config.log.level, 'auth-service');
+  const paths = authPaths(config);
+
+  const db = options.db ?? (await openDatabase({
+    url: config.database.url,
+    dataDir: paths.dataDir,
+    poolSize: config.database.poolSize,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    applicationName: 'auth-service',
+  }));
+  if (config.database.migrateOnStart) {
+    const applied = await new Migrator(db, 'auth-service', migrationsDir('auth-service')).up();
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+  }
+
+  const store = openStore(config.redis.url, config.redis.keyPrefix, (up, err) =>
+    up ? logger.info('redis connected') : logger.warn({ err: err?.message }, 'redis unavailable; rate limits fall back to memory'),
+  );
+  const keys = await KeyStore.load(paths.keysDir, { activeKid: config.jwt.activeKid || undefined, generateIfMissing: config.jwt.generateKeyIfMissing });
+  const tokenService = new TokenService(keys, config.jwt, refreshSecret(config, paths.secretFile));
+  const mailer = options.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, mailDir: paths.mailDir, from: config.mail.from });
+
+  const users = new UserRepository(db);
+  const sessions = new SessionRepository(db);
+  const tokens = new TokenRepository(db);
+  const outbox = new NotificationRepository(db);
+  const hasher = new PasswordHasher(config.passwords);
+  const notificationService = new NotificationService({ db, notifications: outbox, users, publicUrl: config.publicUrl });
+  const pagesBase = `${config.publicUrl.replace(/\/$/, '')}/api/v1/auth/pages`;
+  const authService = new AuthService({
+    db,
+    users,
+    sessions,
+    tokens,
+    hasher,
+    tokenService,
+    notifications: notificationService,
+    limiter: new RateLimiter(store, config.rateLimits.enabled),
+    rules: {
+      ...config.auth,
+      refreshTokenTtlDays: config.sessions.refreshTokenTtlDays,
+      reuseGraceSec: config.sessions.reuseGraceSec,
+      links: {
+        verifyEmail: config.auth.verifyEmailUrl || `${pagesBase}/verify-email`,
+        resetPassword: config.auth.resetPasswordUrl || `${pagesBase}/reset-password`,
+        login: config.auth.loginUrl || config.publicUrl,
+      },
+      rateLimits: config.rateLimits,
+      clients: config.clients,
+    },
+  });
+  const userService = new UserService(db, users, sessions, hasher);
+  const worker = new DeliveryWorker({ notifications: outbox, mailer, logger, options: config.mail });
+
+  const app = await createServer({
+    service: 'auth-service',
+    version: '1.0.0',
+    description: 'Accounts, sessions, access tokens (EdDSA, JWKS) and mail for the course platform.',
+    logger,
+    http: config.http,
+    publicUrl: config.publicUrl,
+    bearerAuth: true,
+    tags: [
+      { name: 'auth', description: 'Registration, login, sessions and passwords' },
+      { name: 'users', description: 'My profile' },
+      { name: 'admin', description: 'User and mail administration (admin role)' },
+      { name: 'notifications', description: 'Mail to users, for services' },
+      { name: 'pages', description: 'Pages that mail links open' },
+      { name: 'keys', description: 'Token verification keys' },
+    ],
+    readiness: [
+      { name: 'database', critical: true, check: () => db.ping() },
+      ...(store.kind === 'redis' ? [{ name: 'redis', critical: false, check: () => store.ping() }] : []),
+    ],
+  });
+  await app.register(formbody, { bodyLimit: config.http.bodyLimit });
+  registerOutboxMetrics(app.metrics, outbox);
+
+  // auth-service can afford to check that the token's session is still alive: logout, password change
+  // and disabling take effect here at once (course-service relies on the 15-minute token lifetime).
+  const verifier = new TokenVerifier(keys.localKeySet(), { issuer: config.jwt.issuer, audience: config.jwt.audience });
+  const authn = authenticator(verifier, async (principal) => {
+    if (!principal.sid) return;
+    const session = await sessions.findById(principal.sid);
+    if (!session || session.revoked_at || session.user_id !== principal.sub) {
+      throw HttpError.unauthorized('session_revoked', 'This session has ended; log in again');
+    }
+  });
+
+  const userController = new UserController(userService);
+  authRouter(app, new AuthController(authService), userController, authn);
+  usersRouter(app, userController, authn);
+  notificationRouter(app, new NotificationController(notificationService), authn);
+  pagesRouter(app, new PagesController(), keys);
+
+  if (config.admin.email && config.admin.password) {
+    const { created } = await userService.ensureAdmin(config.admin.email, config.admin.password);
+    logger.info({ created }, 'admin account ensured');
+  }
+  if (config.mail.workerEnabled) worker.start();
+
+  app.addHook('onClose', async () => {
+    await worker.stop();
+    await Promise.allSettled([mailer.close(), store.close()]);
+    if (!options.db) await db.close();
+  });
+  return { app, db, store, keys, worker, users: userService };
+}

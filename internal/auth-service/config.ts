@@ -1,0 +1,112 @@
+/** auth-service settings: the schema (with defaults), the environment bindings, and the loader. */
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../shared/utils/paths.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { DatabaseSettings, HttpSettings, LogSettings, RedisSettings, SHARED_ENV, loadConfig, type EnvBinding, type LoadConfigOptions } from '../shared/utils/config.js';
+
+const Window = (limit: number, windowSec: number, what: string) =>
+  Type.Object({
+    limit: Type.Integer({ minimum: 0, default: limit, description: `${what}: attempts allowed per window (0 = no limit)` }),
+    windowSec: Type.Integer({ minimum: 1, default: windowSec, description: `${what}: window length, seconds` }),
+  }, { default: {} });
+
+export const AuthSettings = Type.Object({
+  varDir: Type.String({ default: 'var', description: 'Where embedded data, keys and mail live' }),
+  publicUrl: Type.String({ default: 'http://localhost:8081', description: 'Base URL of auth-service as clients see it (links in mails)' }),
+  http: Type.Object({ ...HttpSettings.properties, port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081, description: 'TCP port' }) }, { default: {} }),
+  database: Type.Object(DatabaseSettings.properties, { default: {} }),
+  redis: Type.Object(RedisSettings.properties, { default: {} }),
+  log: Type.Object(LogSettings.properties, { default: {} }),
+  jwt: Type.Object({
+    issuer: Type.String({ default: 'course-platform-auth', description: 'Access-token `iss`' }),
+    audience: Type.String({ default: 'course-platform', description: 'Access-token `aud`' }),
+    accessTokenTtlSec: Type.Integer({ minimum: 30, default: 900, description: 'Access-token lifetime' }),
+    keysDir: Type.String({ default: '', description: 'Directory of Ed25519 private keys (PKCS#8 PEM); empty = <varDir>/auth-service/keys' }),
+    activeKid: Type.String({ default: '', description: 'kid of the signing key; empty = the newest file' }),
+    generateKeyIfMissing: Type.Boolean({ default: true, description: 'Create a key when the directory has none (one replica only)' }),
+  }, { default: {} }),
+  sessions: Type.Object({
+    refreshTokenTtlDays: Type.Integer({ minimum: 1, default: 30, description: 'Session lifetime without use' }),
+    reuseGraceSec: Type.Integer({ minimum: 0, default: 10, description: 'A just-rotated refresh token still works this long (concurrent tabs)' }),
+    refreshSecret: Type.String({ default: '', description: 'HMAC secret for refresh tokens (min 32 chars); empty = a file under varDir' }),
+  }, { default: {} }),
+  passwords: Type.Object({
+    memoryCostKiB: Type.Integer({ minimum: 8, default: 19456, description: 'argon2id memory (OWASP: 19 MiB)' }),
+    timeCost: Type.Integer({ minimum: 1, default: 2, description: 'argon2id iterations' }),
+    parallelism: Type.Integer({ minimum: 1, default: 1, description: 'argon2id lanes' }),
+  }, { default: {} }),
+  auth: Type.Object({
+    requireEmailVerification: Type.Boolean({ default: true, description: 'Refuse login until the e-mail is verified' }),
+    verificationResendIntervalSec: Type.Integer({ minimum: 0, default: 60, description: 'Least time between verification mails to one user' }),
+    verifyTokenTtlHours: Type.Integer({ minimum: 1, default: 24, description: 'E-mail verification token lifetime' }),
+    resetTokenTtlMinutes: Type.Integer({ minimum: 1, default: 60, description: 'Password-reset token lifetime' }),
+    verifyEmailUrl: Type.String({ default: '', description: 'Page for the verification link; empty = auth-service\'s own page' }),
+    resetPasswordUrl: Type.String({ default: '', description: 'Page for the reset link; empty = auth-service\'s own page' }),
+    loginUrl: Type.String({ default: '', description: 'Login page named in mails; empty = the public URL' }),
+  }, { default: {} }),
+  rateLimits: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'Switch every rate limit' }),
+    loginFailuresPerEmailIp: Window(5, 900, 'Failed logins per e-mail and IP'),
+    loginFailuresPerIp: Window(50, 900, 'Failed logins per IP'),
+    registrationsPerIp: Window(10, 3600, 'Registrations per IP'),
+    mailsPerIp: Window(20, 3600, 'Verification and reset mails asked per IP'),
+    mailsPerEmail: Window(5, 3600, 'Verification and reset mails asked per e-mail'),
+  }, { default: {} }),
+  mail: Type.Object({
+    smtpUrl: Type.String({ default: '', description: 'SMTP relay (smtp:// or smtps://); empty writes .eml files' }),
+    from: Type.String({ default: 'Course Platform <no-reply@course-platform.local>', description: 'From address' }),
+    dir: Type.String({ default: '', description: 'Where .eml files go; empty = <varDir>/mail' }),
+    workerEnabled: Type.Boolean({ default: true, description: 'Run the delivery worker in this process' }),
+    pollIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'Worker poll interval' }),
+    batchSize: Type.Integer({ minimum: 1, default: 20, description: 'Mails claimed per poll' }),
+    maxAttempts: Type.Integer({ minimum: 1, default: 8, description: 'Attempts before a mail is failed' }),
+    backoffBaseMs: Type.Integer({ minimum: 1, default: 2000, description: 'First retry delay (doubles each time)' }),
+    backoffMaxMs: Type.Integer({ minimum: 1, default: 3_600_000, description: 'Longest retry delay' }),
+    leaseMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'How long a claimed mail is held before another worker may take it' }),
+  }, { default: {} }),
+  clients: Type.Array(
+    Type.Object({ id: Type.String({ minLength: 1 }), secret: Type.String({ minLength: 16 }) }, { additionalProperties: false }),
+    { default: [], description: 'Service clients for the client_credentials grant (JSON in AUTH_CLIENTS)' },
+  ),
+  admin: Type.Object({
+    email: Type.String({ default: '', description: 'Create this admin at start when absent' }),
+    password: Type.String({ default: '', description: 'Password of that admin' }),
+  }, { default: {} }),
+});
+
+export type AuthConfig = Static<typeof AuthSettings>;
+
+export const AUTH_ENV: EnvBinding[] = [
+  ...SHARED_ENV,
+  { path: 'http.port', vars: ['AUTH_PORT', 'PORT'] },
+  { path: 'publicUrl', vars: ['AUTH_PUBLIC_URL'] },
+  { path: 'http.corsOrigins', vars: ['CORS_ORIGINS'] },
+  { path: 'mail.smtpUrl', vars: ['SMTP_URL'] },
+  { path: 'mail.from', vars: ['MAIL_FROM'] },
+  { path: 'jwt.keysDir', vars: ['SIGNING_KEYS_DIR'] },
+  { path: 'jwt.activeKid', vars: ['SIGNING_KEY_ID'] },
+  { path: 'jwt.issuer', vars: ['JWT_ISSUER'] },
+  { path: 'jwt.audience', vars: ['JWT_AUDIENCE'] },
+  { path: 'sessions.refreshSecret', vars: ['REFRESH_TOKEN_SECRET'] },
+  { path: 'clients', vars: ['AUTH_CLIENTS'] },
+  { path: 'admin.email', vars: ['ADMIN_EMAIL'] },
+  { path: 'admin.password', vars: ['ADMIN_PASSWORD'] },
+  { path: 'auth.requireEmailVerification', vars: ['REQUIRE_EMAIL_VERIFICATION'] },
+  { path: 'rateLimits.enabled', vars: ['RATE_LIMITS_ENABLED'] },
+  { path: 'database.migrateOnStart', vars: ['MIGRATE_ON_START'] },
+];
+
+export function loadAuthConfig(options: LoadConfigOptions = {}): AuthConfig {
+  return loadConfig(AuthSettings, AUTH_ENV, { file: join(PROJECT_ROOT, 'config', 'auth-config.yml'), ...options });
+}
+
+/** Paths derived from varDir when not set explicitly. */
+export function authPaths(config: AuthConfig): { dataDir: string; keysDir: string; mailDir: string; secretFile: string } {
+  const base = join(config.varDir, 'auth-service');
+  return {
+    dataDir: join(base, 'pgdata'),
+    keysDir: config.jwt.keysDir || join(base, 'keys'),
+    mailDir: config.mail.dir || join(config.varDir, 'mail'),
+    secretFile: join(base, 'refresh-secret'),
+  };
+}

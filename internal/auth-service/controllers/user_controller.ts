@@ -1,0 +1,29 @@
+/** HTTP side of a user's own profile and sessions, and of the admin's user management. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { principalOf } from '../../shared/middleware/authenticate.js';
+import type { UserService } from '../services/user_service.js';
+import type { AdminUserPatchBody, AdminUserQuery, ProfilePatchBody } from '../models/auth_schemas.js';
+
+export class UserController {
+  constructor(private readonly users: UserService) {}
+
+  me = async (request: FastifyRequest) => this.users.getProfile(principalOf(request));
+
+  updateMe = async (request: FastifyRequest<{ Body: ProfilePatchBody }>) => this.users.updateProfile(principalOf(request), request.body);
+
+  sessions = async (request: FastifyRequest) => ({ items: await this.users.listSessions(principalOf(request)) });
+
+  revokeSession = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    await this.users.revokeSession(principalOf(request), request.params.id);
+    return reply.code(204).send();
+  };
+
+  adminList = async (request: FastifyRequest<{ Querystring: AdminUserQuery }>) => this.users.adminList(request.query);
+
+  adminUpdate = async (request: FastifyRequest<{ Params: { id: string }; Body: AdminUserPatchBody }>) =>
+    this.users.adminUpdate(principalOf(request), request.params.id, request.body);
+
+  adminRevokeSessions = async (request: FastifyRequest<{ Params: { id: string } }>) => ({
+    revoked: await this.users.adminRevokeSessions(request.params.id),
+  });
+}

@@ -1,0 +1,31 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { StringEnum, Uuid } from '../../shared/utils/http_schemas.js';
+import { NOTIFICATION_STATUSES } from './notification.js';
+
+export const NotifyBody = Type.Object(
+  {
+    userId: Uuid,
+    template: StringEnum(['review_created', 'review_hidden'] as const),
+    data: Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 20000 }), Type.Number(), Type.Boolean(), Type.Null()]), {
+      maxProperties: 30,
+    }),
+    idempotencyKey: Type.String({ minLength: 1, maxLength: 200 }),
+  },
+  { additionalProperties: false },
+);
+export type NotifyBody = Static<typeof NotifyBody>;
+
+export const NotifyResultSchema = Type.Object({
+  id: Type.Union([Uuid, Type.Null()]),
+  status: StringEnum(['queued', 'duplicate', 'suppressed'] as const),
+});
+
+export const NotificationListQuery = Type.Object(
+  {
+    status: Type.Optional(StringEnum(NOTIFICATION_STATUSES)),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+  },
+  { additionalProperties: false },
+);
+export type NotificationListQuery = Static<typeof NotificationListQuery>;

@@ -1,0 +1,64 @@
+/** SQL for sessions (one row per login, holding the refresh-token generation). */
+import type { Queryable } from '../../shared/utils/database.js';
+import type { SessionRow } from '../models/session.js';
+
+export class SessionRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async create(
+    s: { id: string; userId: string; secret: Buffer; userAgent: string | null; ip: string | null; ttlDays: number },
+    tx: Queryable = this.db,
+  ): Promise<SessionRow> {
+    const { rows } = await tx.query<SessionRow>(
+      `INSERT INTO sessions (id, user_id, secret, user_agent, ip, expires_at)
+       VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6))
+       RETURNING *`,
+      [s.id, s.userId, s.secret, s.userAgent, s.ip, s.ttlDays],
+    );
+    return rows[0]!;
+  }
+
+  async findById(id: string, tx: Queryable = this.db, forUpdate = false): Promise<SessionRow | undefined> {
+    const { rows } = await tx.query<SessionRow>(`SELECT * FROM sessions WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+    return rows[0];
+  }
+
+  /** Moves the session to the next generation; extends its life (sliding expiry). */
+  async rotate(id: string, ttlDays: number, meta: { userAgent: string | null; ip: string | null }, tx: Queryable = this.db): Promise<SessionRow> {
+    const { rows } = await tx.query<SessionRow>(
+      `UPDATE sessions SET generation = generation + 1, rotated_at = now(), last_used_at = now(),
+              expires_at = now() + make_interval(days => $2),
+              user_agent = COALESCE($3, user_agent), ip = COALESCE($4, ip)
+        WHERE id = $1 RETURNING *`,
+      [id, ttlDays, meta.userAgent, meta.ip],
+    );
+    return rows[0]!;
+  }
+
+  async revoke(id: string, reason: string, tx: Queryable = this.db): Promise<boolean> {
+    const { rowCount } = await tx.query(
+      'UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL',
+      [id, reason],
+    );
+    return rowCount > 0;
+  }
+
+  /** Revokes a user's sessions, optionally keeping one; returns how many ended. */
+  async revokeAllForUser(userId: string, reason: string, exceptId?: string, tx: Queryable = this.db): Promise<number> {
+    const { rowCount } = await tx.query(
+      `UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3)`,
+      [userId, reason, exceptId ?? null],
+    );
+    return rowCount;
+  }
+
+  async listActive(userId: string, tx: Queryable = this.db): Promise<SessionRow[]> {
+    const { rows } = await tx.query<SessionRow>(
+      `SELECT * FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+        ORDER BY created_at DESC LIMIT 100`,
+      [userId],
+    );
+    return rows;
+  }
+}

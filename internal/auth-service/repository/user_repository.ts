@@ -1,0 +1,110 @@
+/** SQL for users. Every method takes an optional transaction. */
+import type { Queryable } from '../../shared/utils/database.js';
+import { PgCode, pgErrorCode } from '../../shared/utils/database.js';
+import type { UserRole } from '../../shared/utils/jwt.js';
+import type { Locale, UserRow } from '../models/user.js';
+
+export interface NewUser {
+  id: string;
+  email: string;
+  passwordHash: string;
+  displayName: string;
+  locale: Locale;
+  role?: UserRole;
+  verified?: boolean;
+}
+
+export class UserRepository {
+  constructor(private readonly db: Queryable) {}
+
+  /** Inserts a user; `undefined` when the e-mail is taken. */
+  async create(user: NewUser, tx: Queryable = this.db): Promise<UserRow | undefined> {
+    try {
+      const { rows } = await tx.query<UserRow>(
+        `INSERT INTO users (id, email, password_hash, display_name, locale, role, email_verified_at)
+         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN now() END)
+         RETURNING *`,
+        [user.id, user.email, user.passwordHash, user.displayName, user.locale, user.role ?? 'student', user.verified ?? false],
+      );
+      return rows[0];
+    } catch (err) {
+      if (pgErrorCode(err) === PgCode.uniqueViolation) return undefined;
+      throw err;
+    }
+  }
+
+  async findByEmail(email: string, tx: Queryable = this.db): Promise<UserRow | undefined> {
+    const { rows } = await tx.query<UserRow>('SELECT * FROM users WHERE email = $1', [email]);
+    return rows[0];
+  }
+
+  async findById(id: string, tx: Queryable = this.db, forUpdate = false): Promise<UserRow | undefined> {
+    const { rows } = await tx.query<UserRow>(`SELECT * FROM users WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
+    return rows[0];
+  }
+
+  async updateProfile(
+    id: string,
+    patch: { displayName?: string; locale?: Locale; notifyReviews?: boolean },
+    tx: Queryable = this.db,
+  ): Promise<UserRow | undefined> {
+    const { rows } = await tx.query<UserRow>(
+      `UPDATE users SET
+         display_name = COALESCE($2, display_name),
+         locale = COALESCE($3, locale),
+         notify_reviews = COALESCE($4, notify_reviews),
+         updated_at = now()
+       WHERE id = $1 RETURNING *`,
+      [id, patch.displayName ?? null, patch.locale ?? null, patch.notifyReviews ?? null],
+    );
+    return rows[0];
+  }
+
+  async setPassword(id: string, passwordHash: string, tx: Queryable = this.db): Promise<void> {
+    await tx.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [id, passwordHash]);
+  }
+
+  async markVerified(id: string, tx: Queryable = this.db): Promise<UserRow | undefined> {
+    const { rows } = await tx.query<UserRow>(
+      'UPDATE users SET email_verified_at = COALESCE(email_verified_at, now()), updated_at = now() WHERE id = $1 RETURNING *',
+      [id],
+    );
+    return rows[0];
+  }
+
+  async adminUpdate(id: string, patch: { role?: UserRole; disabled?: boolean }, tx: Queryable = this.db): Promise<UserRow | undefined> {
+    const { rows } = await tx.query<UserRow>(
+      `UPDATE users SET
+         role = COALESCE($2, role),
+         disabled_at = CASE WHEN $3::boolean IS NULL THEN disabled_at
+                            WHEN $3::boolean THEN COALESCE(disabled_at, now())
+                            ELSE NULL END,
+         updated_at = now()
+       WHERE id = $1 RETURNING *`,
+      [id, patch.role ?? null, patch.disabled ?? null],
+    );
+    return rows[0];
+  }
+
+  /** Admin search: e-mail or name contains `q`, optional role; keyset pages by id. */
+  async search(filter: { q?: string; role?: UserRole; afterId?: string; limit: number }, tx: Queryable = this.db): Promise<UserRow[]> {
+    const like = filter.q ? `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+    const { rows } = await tx.query<UserRow>(
+      `SELECT * FROM users
+        WHERE ($1::text IS NULL OR email ILIKE $1 OR display_name ILIKE $1)
+          AND ($2::text IS NULL OR role = $2)
+          AND ($3::uuid IS NULL OR id > $3)
+        ORDER BY id
+        LIMIT $4`,
+      [like, filter.role ?? null, filter.afterId ?? null, filter.limit],
+    );
+    return rows;
+  }
+
+  async countAdmins(tx: Queryable = this.db): Promise<number> {
+    const { rows } = await tx.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+    );
+    return rows[0]?.n ?? 0;
+  }
+}

@@ -1,0 +1,130 @@
+/** Routes under /api/v1/auth: schemas, auth requirements and the controller method of each. */
+import { Type } from '@sinclair/typebox';
+import type { App } from '../../shared/server.js';
+import { problems } from '../../shared/utils/http_schemas.js';
+import type { Authenticator } from '../../shared/middleware/authenticate.js';
+import type { AuthController } from '../controllers/auth_controller.js';
+import type { UserController } from '../controllers/user_controller.js';
+import {
+  AcceptedSchema,
+  ChangePasswordBody,
+  ClientCredentialsBody,
+  ClientTokenSchema,
+  EmailBody,
+  LoginBody,
+  LogoutBody,
+  RefreshBody,
+  RegisterBody,
+  ResetBody,
+  SessionIdParams,
+  TokenBody,
+  TokenPairSchema,
+} from '../models/auth_schemas.js';
+import { SessionSchema } from '../models/session.js';
+import { UserSchema } from '../models/user.js';
+
+const tags = ['auth'];
+const bearer = [{ bearerAuth: [] }];
+
+export function authRouter(app: App, auth: AuthController, users: UserController, authn: Authenticator): void {
+  app.post('/api/v1/auth/register', {
+    schema: {
+      tags,
+      summary: 'Register; the same 202 whether or not the address is taken',
+      body: RegisterBody,
+      response: { 202: AcceptedSchema, ...problems(400, 413, 415, 429) },
+    },
+  }, auth.register);
+
+  app.post('/api/v1/auth/login', {
+    schema: {
+      tags,
+      summary: 'Log in with e-mail and password',
+      body: LoginBody,
+      response: { 200: TokenPairSchema, ...problems(400, 401, 403, 429) },
+    },
+  }, auth.login);
+
+  app.post('/api/v1/auth/refresh', {
+    schema: {
+      tags,
+      summary: 'Rotate a refresh token; reusing an old one ends the session',
+      body: RefreshBody,
+      response: { 200: TokenPairSchema, ...problems(400, 401) },
+    },
+  }, auth.refresh);
+
+  app.post('/api/v1/auth/logout', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'End this session (local), the others, or all (global)',
+      security: bearer,
+      body: Type.Optional(LogoutBody),
+      response: { 204: Type.Null({ description: 'Logged out' }), ...problems(400, 401) },
+    },
+  }, auth.logout);
+
+  app.post('/api/v1/auth/token', {
+    schema: {
+      tags,
+      summary: 'OAuth2 client_credentials grant for services (RFC 6749 4.4); form or JSON',
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
+      body: ClientCredentialsBody,
+      response: { 200: ClientTokenSchema, ...problems(400, 401) },
+    },
+  }, auth.token);
+
+  app.post('/api/v1/auth/verify-email', {
+    schema: { tags, summary: 'Confirm an e-mail address with the token from the mail', body: TokenBody, response: { 200: UserSchema, ...problems(400) } },
+  }, auth.verifyEmail);
+
+  app.post('/api/v1/auth/verify-email/resend', {
+    schema: { tags, summary: 'Send the verification mail again (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems(400, 429) } },
+  }, auth.resendVerification);
+
+  app.post('/api/v1/auth/password/forgot', {
+    schema: { tags, summary: 'Mail a password-reset link (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems(400, 429) } },
+  }, auth.forgotPassword);
+
+  app.post('/api/v1/auth/password/reset', {
+    schema: {
+      tags,
+      summary: 'Set a new password with the token from the mail; ends every session',
+      body: ResetBody,
+      response: { 204: Type.Null({ description: 'Password changed' }), ...problems(400) },
+    },
+  }, auth.resetPassword);
+
+  app.post('/api/v1/auth/password/change', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'Change the password; ends the other sessions',
+      security: bearer,
+      body: ChangePasswordBody,
+      response: { 204: Type.Null({ description: 'Password changed' }), ...problems(400, 401, 403, 429) },
+    },
+  }, auth.changePassword);
+
+  app.get('/api/v1/auth/sessions', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'My active sessions',
+      security: bearer,
+      response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...problems(401) },
+    },
+  }, users.sessions);
+
+  app.delete('/api/v1/auth/sessions/:id', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'End one of my sessions',
+      security: bearer,
+      params: SessionIdParams,
+      response: { 204: Type.Null({ description: 'Session ended' }), ...problems(400, 401, 404) },
+    },
+  }, users.revokeSession);
+}

@@ -1,0 +1,45 @@
+/** Routes for notifications: POST /api/v1/notifications (services, admins) and the admin outbox. */
+import type { App } from '../../shared/server.js';
+import { IdParams, Page, problems } from '../../shared/utils/http_schemas.js';
+import type { Authenticator } from '../../shared/middleware/authenticate.js';
+import type { NotificationController } from '../controllers/notification_controller.js';
+import { NotificationListQuery, NotifyBody, NotifyResultSchema } from '../models/notification_schemas.js';
+import { NotificationSchema } from '../models/notification.js';
+
+const bearer = [{ bearerAuth: [] }];
+
+export function notificationRouter(app: App, controller: NotificationController, authn: Authenticator): void {
+  app.post('/api/v1/notifications', {
+    preHandler: authn.requireRole('service', 'admin'),
+    schema: {
+      tags: ['notifications'],
+      summary: 'Queue a mail to a user (service or admin token); the same idempotencyKey makes one mail',
+      security: bearer,
+      body: NotifyBody,
+      response: { 202: NotifyResultSchema, ...problems(400, 401, 403, 404) },
+    },
+  }, controller.notify);
+
+  const admin = authn.requireRole('admin');
+  app.get('/api/v1/admin/notifications', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'],
+      summary: 'List mails by status',
+      security: bearer,
+      querystring: NotificationListQuery,
+      response: { 200: Page(NotificationSchema), ...problems(400, 401, 403) },
+    },
+  }, controller.list);
+
+  app.post('/api/v1/admin/notifications/:id/retry', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'],
+      summary: 'Queue a failed mail again',
+      security: bearer,
+      params: IdParams,
+      response: { 202: NotificationSchema, ...problems(400, 401, 403, 404, 409) },
+    },
+  }, controller.retry);
+}

@@ -1,0 +1,62 @@
+/** Routes under /api/v1/users (own profile) and /api/v1/admin/users (user management). */
+import type { App } from '../../shared/server.js';
+import { IdParams, Page, problems } from '../../shared/utils/http_schemas.js';
+import type { Authenticator } from '../../shared/middleware/authenticate.js';
+import type { UserController } from '../controllers/user_controller.js';
+import { AdminUserPatchBody, AdminUserQuery, ProfilePatchBody, RevokedSchema } from '../models/auth_schemas.js';
+import { AdminUserSchema, ProfileSchema } from '../models/user.js';
+
+const bearer = [{ bearerAuth: [] }];
+
+export function usersRouter(app: App, users: UserController, authn: Authenticator): void {
+  app.get('/api/v1/users/me', {
+    preHandler: authn.requireUser,
+    schema: { tags: ['users'], summary: 'My profile', security: bearer, response: { 200: ProfileSchema, ...problems(401) } },
+  }, users.me);
+
+  app.patch('/api/v1/users/me', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags: ['users'],
+      summary: 'Change my name, language or mail preferences',
+      security: bearer,
+      body: ProfilePatchBody,
+      response: { 200: ProfileSchema, ...problems(400, 401) },
+    },
+  }, users.updateMe);
+
+  const admin = authn.requireRole('admin');
+  app.get('/api/v1/admin/users', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'],
+      summary: 'Search users by e-mail or name, and role',
+      security: bearer,
+      querystring: AdminUserQuery,
+      response: { 200: Page(AdminUserSchema), ...problems(400, 401, 403) },
+    },
+  }, users.adminList);
+
+  app.patch('/api/v1/admin/users/:id', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'],
+      summary: 'Change a role, or disable an account (ends its sessions)',
+      security: bearer,
+      params: IdParams,
+      body: AdminUserPatchBody,
+      response: { 200: AdminUserSchema, ...problems(400, 401, 403, 404, 409) },
+    },
+  }, users.adminUpdate);
+
+  app.delete('/api/v1/admin/users/:id/sessions', {
+    preHandler: admin,
+    schema: {
+      tags: ['admin'],
+      summary: "End all of a user's sessions",
+      security: bearer,
+      params: IdParams,
+      response: { 200: RevokedSchema, ...problems(400, 401, 403, 404) },
+    },
+  }, users.adminRevokeSessions);
+}

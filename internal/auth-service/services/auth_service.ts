@@ -1,0 +1,334 @@
+/**
+ * The account rules: registration without account enumeration, login, sessions with rotating refresh
+ * tokens and reuse detection, logout scopes, e-mail verification, password reset and change, and the
+ * client_credentials grant. Every mail is queued in the transaction of the change that causes it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Database, Queryable } from '../../shared/utils/database.js';
+import { HttpError } from '../../shared/utils/errors.js';
+import { newId } from '../../shared/utils/ids.js';
+import type { Principal } from '../../shared/utils/jwt.js';
+import { normaliseEmail, toUser, type Locale, type User, type UserRow } from '../models/user.js';
+import type { SessionRepository } from '../repository/session_repository.js';
+import type { TokenRepository } from '../repository/token_repository.js';
+import type { UserRepository } from '../repository/user_repository.js';
+import type { NotificationService } from './notification_service.js';
+import { passwordProblem, type PasswordHasher } from './password_hasher.js';
+import type { RateLimiter, Window } from './rate_limiter.js';
+import { hashOneTimeToken, newOneTimeToken, secretsEqual, type TokenService } from './token_service.js';
+
+export interface RequestMeta {
+  ip: string;
+  userAgent: string | null;
+}
+
+export interface TokenPair {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  refreshToken: string;
+  user: User;
+}
+
+export interface AuthRules {
+  requireEmailVerification: boolean;
+  verificationResendIntervalSec: number;
+  verifyTokenTtlHours: number;
+  resetTokenTtlMinutes: number;
+  refreshTokenTtlDays: number;
+  reuseGraceSec: number;
+  links: { verifyEmail: string; resetPassword: string; login: string };
+  rateLimits: {
+    loginFailuresPerEmailIp: Window;
+    loginFailuresPerIp: Window;
+    registrationsPerIp: Window;
+    mailsPerIp: Window;
+    mailsPerEmail: Window;
+  };
+  clients: { id: string; secret: string }[];
+}
+
+export interface AuthServiceDeps {
+  db: Database;
+  users: UserRepository;
+  sessions: SessionRepository;
+  tokens: TokenRepository;
+  hasher: PasswordHasher;
+  tokenService: TokenService;
+  notifications: NotificationService;
+  limiter: RateLimiter;
+  rules: AuthRules;
+}
+
+const invalidCredentials = () => HttpError.unauthorized('invalid_credentials', 'E-mail or password is wrong');
+const invalidRefresh = () => HttpError.unauthorized('invalid_refresh_token', 'The refresh token is not valid');
+
+function passwordError(field: string, password: string, context: string[]): HttpError | undefined {
+  const problem = passwordProblem(password, context);
+  return problem
+    ? HttpError.badRequest('weak_password', `The password ${problem}`, [{ path: `body.${field}`, message: problem }])
+    : undefined;
+}
+
+export class AuthService {
+  constructor(private readonly d: AuthServiceDeps) {}
+
+  private link(base: string, token: string): string {
+    const url = new URL(base);
+    url.searchParams.set('token', token);
+    return url.toString();
+  }
+
+  /** Queues a verification mail with a fresh token, inside `tx`. */
+  private async queueVerification(tx: Queryable, user: UserRow): Promise<void> {
+    const { token, hash } = newOneTimeToken();
+    await this.d.tokens.create(hash, user.id, 'verify_email', this.d.rules.verifyTokenTtlHours * 3600, tx);
+    await this.d.notifications.enqueue(tx, {
+      userId: user.id,
+      recipient: user.email,
+      template: 'verify_email',
+      locale: user.locale,
+      data: { displayName: user.display_name, link: this.link(this.d.rules.links.verifyEmail, token) },
+    });
+  }
+
+  /** The same 202 whether the address is new or taken; only the mail differs. */
+  async register(input: { email: string; password: string; displayName: string; locale?: Locale }, meta: RequestMeta): Promise<void> {
+    const email = normaliseEmail(input.email);
+    const weak = passwordError('password', input.password, [email, email.split('@')[0] ?? '', input.displayName]);
+    if (weak) throw weak;
+    await this.d.limiter.hit('register-ip', meta.ip, this.d.rules.rateLimits.registrationsPerIp);
+    await this.d.limiter.hit('mail-email', email, this.d.rules.rateLimits.mailsPerEmail);
+    // Hash first in both branches, so a taken address answers in the same time as a new one.
+    const passwordHash = await this.d.hasher.hash(input.password);
+    await this.d.db.transaction(async (tx) => {
+      const created = await this.d.users.create(
+        { id: newId(), email, passwordHash, displayName: input.displayName.trim(), locale: input.locale ?? 'en' },
+        tx,
+      );
+      if (created) return this.queueVerification(tx, created);
+      const existing = await this.d.users.findByEmail(email, tx);
+      if (!existing || existing.disabled_at) return;
+      const { token, hash } = newOneTimeToken();
+      await this.d.tokens.create(hash, existing.id, 'password_reset', this.d.rules.resetTokenTtlMinutes * 60, tx);
+      await this.d.notifications.enqueue(tx, {
+        userId: existing.id,
+        recipient: existing.email,
+        template: 'account_exists',
+        locale: existing.locale,
+        data: {
+          displayName: existing.display_name,
+          loginLink: this.d.rules.links.login,
+          resetLink: this.link(this.d.rules.links.resetPassword, token),
+        },
+      });
+    });
+  }
+
+  async login(input: { email: string; password: string }, meta: RequestMeta): Promise<TokenPair> {
+    const email = normaliseEmail(input.email);
+    const limits = this.d.rules.rateLimits;
+    await this.d.limiter.check('login-fail-ip', meta.ip, limits.loginFailuresPerIp);
+    await this.d.limiter.check('login-fail', `${email}|${meta.ip}`, limits.loginFailuresPerEmailIp);
+
+    const user = await this.d.users.findByEmail(email);
+    const ok = user ? await this.d.hasher.verify(user.password_hash, input.password) : await this.d.hasher.verifyDummy(input.password);
+    if (!user || !ok) {
+      await this.d.limiter.hit('login-fail-ip', meta.ip, limits.loginFailuresPerIp);
+      await this.d.limiter.hit('login-fail', `${email}|${meta.ip}`, limits.loginFailuresPerEmailIp);
+      throw invalidCredentials();
+    }
+    if (user.disabled_at) throw HttpError.forbidden('account_disabled', 'This account is disabled');
+    if (this.d.rules.requireEmailVerification && !user.email_verified_at) {
+      throw HttpError.forbidden('email_not_verified', 'Confirm your e-mail address first; we can send the link again');
+    }
+    if (this.d.hasher.needsRehash(user.password_hash)) {
+      await this.d.users.setPassword(user.id, await this.d.hasher.hash(input.password));
+    }
+    const secret = randomBytes(32);
+    const session = await this.d.sessions.create({
+      id: newId(),
+      userId: user.id,
+      secret,
+      userAgent: meta.userAgent?.slice(0, 300) ?? null,
+      ip: meta.ip,
+      ttlDays: this.d.rules.refreshTokenTtlDays,
+    });
+    return this.pair(user, session.id, session.generation, secret);
+  }
+
+  private async pair(user: UserRow, sessionId: string, generation: number, secret: Uint8Array): Promise<TokenPair> {
+    const accessToken = await this.d.tokenService.issueAccessToken({
+      sub: user.id,
+      role: user.role,
+      name: user.display_name,
+      emailVerified: user.email_verified_at !== null,
+      sid: sessionId,
+    });
+    return {
+      accessToken,
+      tokenType: 'Bearer',
+      expiresIn: this.d.tokenService.accessTokenTtlSec,
+      refreshToken: this.d.tokenService.refreshToken(sessionId, generation, secret),
+      user: toUser(user),
+    };
+  }
+
+  /**
+   * Rotates a refresh token. The current generation rotates; the previous one, within the grace
+   * window, gets the current pair (two tabs refreshing at once); anything older is a reuse, which
+   * revokes the whole session.
+   */
+  async refresh(refreshToken: string, meta: RequestMeta): Promise<TokenPair> {
+    const parsed = this.d.tokenService.parseRefreshToken(refreshToken);
+    if (!parsed) throw invalidRefresh();
+    const outcome = await this.d.db.transaction(async (tx) => {
+      const session = await this.d.sessions.findById(parsed.sessionId, tx, true);
+      if (!session || !this.d.tokenService.macMatches(session.id, parsed.generation, session.secret, parsed.mac)) {
+        return { kind: 'invalid' as const };
+      }
+      if (session.revoked_at || session.expires_at <= new Date()) return { kind: 'invalid' as const };
+      const user = await this.d.users.findById(session.user_id, tx);
+      if (!user || user.disabled_at) {
+        await this.d.sessions.revoke(session.id, 'user_disabled', tx);
+        return { kind: 'invalid' as const };
+      }
+      if (parsed.generation === session.generation) {
+        const rotated = await this.d.sessions.rotate(session.id, this.d.rules.refreshTokenTtlDays, meta, tx);
+        return { kind: 'ok' as const, user, session: rotated };
+      }
+      const graceMs = this.d.rules.reuseGraceSec * 1000;
+      const justRotated = session.rotated_at && Date.now() - session.rotated_at.getTime() <= graceMs;
+      if (parsed.generation === session.generation - 1 && justRotated) return { kind: 'ok' as const, user, session };
+      await this.d.sessions.revoke(session.id, 'refresh_token_reused', tx);
+      return { kind: 'reused' as const };
+    });
+    if (outcome.kind === 'invalid') throw invalidRefresh();
+    if (outcome.kind === 'reused') {
+      throw HttpError.unauthorized('refresh_token_reused', 'This refresh token was already used; the session has been ended');
+    }
+    return this.pair(outcome.user, outcome.session.id, outcome.session.generation, outcome.session.secret);
+  }
+
+  /** Ends this session (`local`), the user's other sessions (`others`) or all of them (`global`). */
+  async logout(principal: Principal, scope: 'local' | 'others' | 'global', refreshToken?: string): Promise<void> {
+    let sid = principal.sid;
+    const parsed = refreshToken ? this.d.tokenService.parseRefreshToken(refreshToken) : undefined;
+    if (parsed) {
+      const session = await this.d.sessions.findById(parsed.sessionId);
+      // Only a session of the caller's own may be named by its refresh token.
+      if (session && session.user_id === principal.sub) sid = session.id;
+    }
+    if (scope === 'local') {
+      if (sid) await this.d.sessions.revoke(sid, 'logout');
+      return;
+    }
+    await this.d.sessions.revokeAllForUser(principal.sub, 'logout', scope === 'others' ? sid : undefined);
+  }
+
+  async verifyEmail(token: string): Promise<User> {
+    return this.d.db.transaction(async (tx) => {
+      const userId = await this.d.tokens.consume(hashOneTimeToken(token), 'verify_email', tx);
+      if (!userId) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired; ask for a new one');
+      const user = await this.d.users.markVerified(userId, tx);
+      if (!user) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired');
+      return toUser(user);
+    });
+  }
+
+  /** Always accepted; a mail goes out only to an unverified account, at most once per interval. */
+  async resendVerification(emailInput: string, meta: RequestMeta): Promise<void> {
+    const email = normaliseEmail(emailInput);
+    await this.d.limiter.hit('mail-ip', meta.ip, this.d.rules.rateLimits.mailsPerIp);
+    await this.d.limiter.hit('mail-email', email, this.d.rules.rateLimits.mailsPerEmail);
+    await this.d.db.transaction(async (tx) => {
+      const user = await this.d.users.findByEmail(email, tx);
+      if (!user || user.email_verified_at || user.disabled_at) return;
+      // Serialise concurrent resends for one user, so the interval holds under a burst.
+      await this.d.users.findById(user.id, tx, true);
+      const since = await this.d.tokens.secondsSinceLast(user.id, 'verify_email', tx);
+      if (since !== undefined && since < this.d.rules.verificationResendIntervalSec) return;
+      await this.queueVerification(tx, user);
+    });
+  }
+
+  /** Always accepted (no account enumeration); a reset mail goes only to an existing, enabled account. */
+  async forgotPassword(emailInput: string, meta: RequestMeta): Promise<void> {
+    const email = normaliseEmail(emailInput);
+    await this.d.limiter.hit('mail-ip', meta.ip, this.d.rules.rateLimits.mailsPerIp);
+    await this.d.limiter.hit('mail-email', email, this.d.rules.rateLimits.mailsPerEmail);
+    await this.d.db.transaction(async (tx) => {
+      const user = await this.d.users.findByEmail(email, tx);
+      if (!user || user.disabled_at) return;
+      await this.d.tokens.invalidateAll(user.id, 'password_reset', tx);
+      const { token, hash } = newOneTimeToken();
+      await this.d.tokens.create(hash, user.id, 'password_reset', this.d.rules.resetTokenTtlMinutes * 60, tx);
+      await this.d.notifications.enqueue(tx, {
+        userId: user.id,
+        recipient: user.email,
+        template: 'password_reset',
+        locale: user.locale,
+        data: { displayName: user.display_name, link: this.link(this.d.rules.links.resetPassword, token) },
+      });
+    });
+  }
+
+  /** Sets a new password from a reset link; every session of the user ends. */
+  async resetPassword(token: string, password: string): Promise<void> {
+    const hash = hashOneTimeToken(token);
+    await this.d.db.transaction(async (tx) => {
+      const userId = await this.d.tokens.consume(hash, 'password_reset', tx);
+      if (!userId) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired; ask for a new one');
+      const user = await this.d.users.findById(userId, tx, true);
+      if (!user || user.disabled_at) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired');
+      const weak = passwordError('password', password, [user.email, user.display_name]);
+      if (weak) throw weak;
+      await this.d.users.setPassword(user.id, await this.d.hasher.hash(password), tx);
+      // The link came by mail, so the address is proven too.
+      await this.d.users.markVerified(user.id, tx);
+      await this.d.sessions.revokeAllForUser(user.id, 'password_reset', undefined, tx);
+      await this.queuePasswordChanged(tx, user);
+    });
+  }
+
+  private async queuePasswordChanged(tx: Queryable, user: UserRow): Promise<void> {
+    await this.d.notifications.enqueue(tx, {
+      userId: user.id,
+      recipient: user.email,
+      template: 'password_changed',
+      locale: user.locale,
+      data: { displayName: user.display_name, changedAt: new Date().toISOString() },
+    });
+  }
+
+  /** Needs the current password; the user's other sessions end, this one stays. */
+  async changePassword(principal: Principal, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
+    const limit = this.d.rules.rateLimits.loginFailuresPerEmailIp;
+    await this.d.limiter.check('password-change', principal.sub, limit);
+    const user = await this.d.users.findById(principal.sub);
+    if (!user || user.disabled_at) throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
+    if (!(await this.d.hasher.verify(user.password_hash, currentPassword))) {
+      await this.d.limiter.hit('password-change', principal.sub, limit);
+      await this.d.limiter.hit('login-fail-ip', meta.ip, this.d.rules.rateLimits.loginFailuresPerIp);
+      throw HttpError.forbidden('wrong_password', 'The current password is wrong');
+    }
+    const weak = passwordError('newPassword', newPassword, [user.email, user.display_name]);
+    if (weak) throw weak;
+    const hash = await this.d.hasher.hash(newPassword);
+    await this.d.db.transaction(async (tx) => {
+      await this.d.users.setPassword(user.id, hash, tx);
+      await this.d.sessions.revokeAllForUser(user.id, 'password_changed', principal.sid, tx);
+      await this.queuePasswordChanged(tx, user);
+    });
+  }
+
+  /** RFC 6749 section 4.4: a service's own token. */
+  async clientCredentials(clientId: string, clientSecret: string): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number }> {
+    const client = this.d.rules.clients.find((c) => c.id === clientId);
+    // Compare against a stand-in secret when the id is unknown, so timing says nothing.
+    const ok = secretsEqual(client?.secret ?? 'unknown-client-secret-stand-in', clientSecret) && client !== undefined;
+    if (!ok) throw new HttpError(401, 'invalid_client', { detail: 'Unknown client or wrong secret', headers: { 'www-authenticate': 'Basic realm="token"' } });
+    const accessToken = await this.d.tokenService.issueAccessToken({ sub: `client:${client.id}`, role: 'service', name: client.id, emailVerified: true });
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: this.d.tokenService.accessTokenTtlSec };
+  }
+}

@@ -1,0 +1,163 @@
+import { describe, it, expect } from 'vitest';
+import { MAIL_TEMPLATES, escapeHtml, isMailTemplate, renderMail, type MailTemplate } from './templates.js';
+
+// Complete, valid data for every template.
+const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
+  verify_email: { displayName: 'Ada', link: 'https://app.test/verify-email?token=abc' },
+  account_exists: {
+    displayName: 'Ada',
+    loginLink: 'https://app.test/login',
+    resetLink: 'https://app.test/password/forgot',
+  },
+  password_reset: { displayName: 'Ada', link: 'https://app.test/password/reset?token=abc' },
+  password_changed: { displayName: 'Ada', changedAt: '2025-03-12T14:05:00.000Z' },
+  review_created: {
+    displayName: 'Ada',
+    courseTitle: 'TypeScript basics',
+    rating: 4,
+    reviewTitle: 'Clear and useful',
+    reviewBody: 'Loved the exercises.',
+    authorName: 'Bob',
+    courseLink: 'https://app.test/courses/ts-basics',
+    unsubscribeLink: 'https://app.test/unsubscribe?token=u',
+  },
+  review_hidden: {
+    displayName: 'Ada',
+    courseTitle: 'TypeScript basics',
+    reviewTitle: 'Spam',
+    reason: 'Advertising',
+    unsubscribeLink: 'https://app.test/unsubscribe?token=u',
+  },
+};
+
+// Fields whose absence must make rendering throw.
+const REQUIRED: Record<MailTemplate, string[]> = {
+  verify_email: ['displayName', 'link'],
+  account_exists: ['displayName', 'loginLink', 'resetLink'],
+  password_reset: ['displayName', 'link'],
+  password_changed: ['displayName', 'changedAt'],
+  review_created: ['displayName', 'courseTitle', 'rating', 'authorName', 'unsubscribeLink'],
+  review_hidden: ['displayName', 'courseTitle'],
+};
+
+const LINK_FIELDS: Record<MailTemplate, string[]> = {
+  verify_email: ['link'],
+  account_exists: ['loginLink', 'resetLink'],
+  password_reset: ['link'],
+  password_changed: [],
+  review_created: ['courseLink', 'unsubscribeLink'],
+  review_hidden: ['unsubscribeLink'],
+};
+
+function without(data: Record<string, unknown>, field: string): Record<string, unknown> {
+  const copy = { ...data };
+  delete copy[field];
+  return copy;
+}
+
+describe('renderMail', () => {
+  it('knows every template', () => {
+    expect(MAIL_TEMPLATES).toHaveLength(6);
+    for (const t of MAIL_TEMPLATES) expect(isMailTemplate(t)).toBe(true);
+    expect(isMailTemplate('nope')).toBe(false);
+  });
+
+  describe.each(MAIL_TEMPLATES.map((t) => [t] as const))('%s', (template) => {
+    it('renders non-empty parts in both locales, Russian differs from English', () => {
+      const en = renderMail(template, 'en', SAMPLE[template]);
+      const ru = renderMail(template, 'ru', SAMPLE[template]);
+      for (const mail of [en, ru]) {
+        expect(mail.subject.trim()).not.toBe('');
+        expect(mail.text.trim()).not.toBe('');
+        expect(mail.html).toContain('<html');
+        expect(mail.text).toContain('Course Platform');
+        expect(mail.html).toContain('Course Platform');
+      }
+      expect(ru.subject).not.toBe(en.subject);
+      expect(ru.text).not.toBe(en.text);
+      expect(ru.html).not.toBe(en.html);
+      expect(ru.text).toMatch(/[а-яё]/i);
+      expect(ru.html).toContain('lang="ru"');
+      expect(en.html).toContain('lang="en"');
+    });
+
+    it('escapes every value in the HTML part', () => {
+      const hostile = '<script>alert("x")</script>';
+      const data: Record<string, unknown> = { ...SAMPLE[template] };
+      for (const [key, value] of Object.entries(data)) {
+        if (typeof value === 'string' && !LINK_FIELDS[template].includes(key) && key !== 'changedAt') {
+          data[key] = hostile;
+        }
+      }
+      for (const locale of ['en', 'ru'] as const) {
+        const mail = renderMail(template, locale, data);
+        expect(mail.html).not.toContain('<script');
+        expect(mail.html).toContain(escapeHtml(hostile));
+        // The text part is plain text: the value appears as given.
+        expect(mail.text).toContain(hostile);
+        expect(mail.subject).not.toMatch(/[\r\n]/);
+      }
+    });
+
+    it('renders its links as links and refuses non-http links', () => {
+      const links = LINK_FIELDS[template];
+      if (links.length === 0) return;
+      const good = renderMail(template, 'en', SAMPLE[template]);
+      for (const field of links) {
+        expect(good.html).toContain(`href="${escapeHtml(String(SAMPLE[template][field]))}"`);
+        expect(good.text).toContain(String(SAMPLE[template][field]));
+      }
+
+      const data: Record<string, unknown> = { ...SAMPLE[template] };
+      for (const field of links) data[field] = 'javascript:alert(1)';
+      const bad = renderMail(template, 'en', data);
+      expect(bad.html).not.toMatch(/href="javascript:/i);
+      expect(bad.html).not.toMatch(/<a\b/i);
+      // Still visible as text, so the reader is not left with a silently missing action.
+      expect(bad.html).toContain('javascript:alert(1)');
+    });
+
+    it('throws naming each missing required field', () => {
+      for (const field of REQUIRED[template]) {
+        expect(() => renderMail(template, 'en', without(SAMPLE[template], field))).toThrow(field);
+        expect(() => renderMail(template, 'ru', { ...SAMPLE[template], [field]: '' })).toThrow(field);
+      }
+    });
+  });
+
+  it('shows the rating as n/5 with stars and refuses a rating outside 1..5', () => {
+    const mail = renderMail('review_created', 'en', SAMPLE.review_created);
+    expect(mail.text).toContain('4/5 ★★★★☆');
+    expect(mail.html).toContain('4/5');
+    expect(mail.html).toContain('★★★★☆');
+    for (const rating of [0, 6, 3.5, '4']) {
+      expect(() => renderMail('review_created', 'en', { ...SAMPLE.review_created, rating })).toThrow('rating');
+    }
+  });
+
+  it('renders the optional review fields only when present', () => {
+    const minimal = without(
+      without(without(SAMPLE.review_created, 'reviewTitle'), 'reviewBody'),
+      'courseLink',
+    );
+    const mail = renderMail('review_created', 'ru', minimal);
+    expect(mail.html).not.toContain('<blockquote');
+    expect(mail.text).not.toContain('Открыть курс');
+
+    const hidden = renderMail('review_hidden', 'en', { displayName: 'Ada', courseTitle: 'TS' });
+    expect(hidden.text).not.toContain('Reason');
+    expect(hidden.html).not.toContain('<a ');
+  });
+
+  it('formats changedAt in the locale and refuses a non-date', () => {
+    expect(renderMail('password_changed', 'en', SAMPLE.password_changed).text).toContain('12 March 2025');
+    expect(renderMail('password_changed', 'ru', SAMPLE.password_changed).text).toContain('12 марта 2025');
+    expect(() =>
+      renderMail('password_changed', 'en', { ...SAMPLE.password_changed, changedAt: 'yesterday' }),
+    ).toThrow('changedAt');
+  });
+
+  it('rejects an unknown template', () => {
+    expect(() => renderMail('nope' as MailTemplate, 'en', {})).toThrow('unknown mail template');
+  });
+});

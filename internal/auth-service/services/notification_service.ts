@@ -1,0 +1,173 @@
+/**
+ * The mail outbox seen from the rest of auth-service: queue a mail in the caller's transaction, queue a
+ * review mail for another service (`POST /api/v1/notifications`), and let admins list and retry mail.
+ * Sending is the delivery worker's job (delivery_worker.ts).
+ */
+import type { Database, Queryable } from '../../shared/utils/database.js';
+import { HttpError } from '../../shared/utils/errors.js';
+import { decodeCursor, encodeCursor } from '../../shared/utils/cursor.js';
+import { isUuid, newId } from '../../shared/utils/ids.js';
+import { NOTIFICATION_STATUSES, toNotificationView, type NotificationStatus, type NotificationView } from '../models/notification.js';
+import type { NotificationRepository } from '../repository/notification_repository.js';
+import type { UserRepository } from '../repository/user_repository.js';
+import { isMailTemplate, renderMail, type MailLocale, type MailTemplate } from './mail/templates.js';
+
+export interface NotificationServiceDeps {
+  db: Database;
+  notifications: NotificationRepository;
+  users: UserRepository;
+  /** Base URL of auth-service as users see it; the settings link in review mails is built on it. */
+  publicUrl: string;
+}
+
+export interface EnqueueInput {
+  userId: string | null;
+  recipient: string;
+  template: MailTemplate;
+  locale: MailLocale;
+  data: Record<string, unknown>;
+  idempotencyKey?: string;
+}
+
+export interface NotifyUserInput {
+  userId: string;
+  template: MailTemplate;
+  data: Record<string, unknown>;
+  idempotencyKey: string;
+}
+
+export type NotifyUserResult = { id: string; status: 'queued' | 'duplicate' } | { id: null; status: 'suppressed' };
+
+/**
+ * Templates other services may ask for. Account mails (verification, reset, ...) carry one-time tokens
+ * that only auth-service makes, so they are queued from inside auth-service and never through the API.
+ */
+export const API_TEMPLATES: readonly MailTemplate[] = ['review_created', 'review_hidden'];
+
+/** Mails a user can turn off with `notify_reviews`. */
+const REVIEW_TEMPLATES: readonly MailTemplate[] = ['review_created', 'review_hidden'];
+
+const CURSOR_KIND = 'notifications';
+const MAX_PAGE = 100;
+
+export class NotificationService {
+  private readonly db: Database;
+  private readonly notifications: NotificationRepository;
+  private readonly users: UserRepository;
+  private readonly publicUrl: string;
+
+  constructor(deps: NotificationServiceDeps) {
+    this.db = deps.db;
+    this.notifications = deps.notifications;
+    this.users = deps.users;
+    this.publicUrl = deps.publicUrl.replace(/\/+$/, '');
+  }
+
+  /** Where a user turns review mails off (the settings page). */
+  get unsubscribeLink(): string {
+    return `${this.publicUrl}/api/v1/auth/pages/notifications`;
+  }
+
+  /**
+   * Queues a mail on `tx`, so the change that causes it and the mail commit or roll back together.
+   * A repeated `idempotencyKey` returns the existing row with `created: false`.
+   */
+  async enqueue(tx: Queryable, n: EnqueueInput): Promise<{ id: string; created: boolean }> {
+    if (!isMailTemplate(n.template)) throw HttpError.badRequest('invalid_template', `Unknown mail template "${String(n.template)}"`);
+    if (n.locale !== 'en' && n.locale !== 'ru') throw HttpError.badRequest('invalid_locale', `Unknown mail locale "${String(n.locale)}"`);
+    if (typeof n.recipient !== 'string' || n.recipient.trim() === '') throw HttpError.badRequest('invalid_recipient', 'A mail needs a recipient');
+    return this.notifications.enqueue(
+      {
+        id: newId(),
+        userId: n.userId,
+        recipient: n.recipient,
+        template: n.template,
+        locale: n.locale,
+        data: n.data,
+        ...(n.idempotencyKey !== undefined && { idempotencyKey: n.idempotencyKey }),
+      },
+      tx,
+    );
+  }
+
+  /**
+   * A review mail for one user, asked for by another service or an admin. Recipient, locale and
+   * `displayName` come from the user row, never from the caller.
+   *
+   * Suppressed mails (disabled user, review mails turned off) are not recorded at all: the outbox only
+   * holds `queued|sent|failed`, and a `failed` marker could be "retried" by an admin into the inbox of
+   * someone who opted out. So a suppressed request leaves no row and repeating it answers `suppressed`
+   * again; if the user's settings change in between, a repeat may answer differently but never sends twice.
+   *
+   * The idempotency key is scoped to the user and the template (`api:<userId>:<template>:<key>`), so an
+   * API key never collides with auth-service's own keys, and two callers that happen to pick the same key
+   * for different users do not swallow each other's mail.
+   */
+  async notifyUser(input: NotifyUserInput): Promise<NotifyUserResult> {
+    if (!API_TEMPLATES.includes(input.template)) {
+      throw HttpError.badRequest('template_not_allowed', `Template "${String(input.template)}" cannot be sent through this API`);
+    }
+    // Not a uuid means no such user; checked here so PostgreSQL never sees a malformed uuid.
+    const user = isUuid(input.userId) ? await this.users.findById(input.userId) : undefined;
+    if (!user) throw HttpError.notFound('user_not_found', 'No user with this id');
+
+    const data: Record<string, unknown> = {
+      ...input.data,
+      displayName: user.display_name,
+      ...(REVIEW_TEMPLATES.includes(input.template) && { unsubscribeLink: this.unsubscribeLink }),
+    };
+    // Rendered once now, so a caller's missing or malformed field is its 400, not a failed mail later.
+    // The renderer's messages name the field only, never a value.
+    try {
+      renderMail(input.template, user.locale, data);
+    } catch (err) {
+      throw HttpError.badRequest('invalid_notification_data', (err as Error).message);
+    }
+
+    if (user.disabled_at !== null) return { id: null, status: 'suppressed' };
+    if (REVIEW_TEMPLATES.includes(input.template) && !user.notify_reviews) return { id: null, status: 'suppressed' };
+
+    const { id, created } = await this.enqueue(this.db, {
+      userId: user.id,
+      recipient: user.email,
+      template: input.template,
+      locale: user.locale,
+      data,
+      idempotencyKey: `api:${user.id}:${input.template}:${input.idempotencyKey}`,
+    });
+    return { id, status: created ? 'queued' : 'duplicate' };
+  }
+
+  /** Newest first; `cursor` continues after the last item of the previous page. */
+  async list(query: { status?: NotificationStatus; cursor?: string; limit: number }): Promise<{ items: NotificationView[]; nextCursor: string | null }> {
+    if (query.status !== undefined && !NOTIFICATION_STATUSES.includes(query.status)) {
+      throw HttpError.badRequest('invalid_status', `Unknown notification status "${String(query.status)}"`);
+    }
+    const limit = Math.min(Math.max(Math.trunc(query.limit) || 1, 1), MAX_PAGE);
+    const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, CURSOR_KIND, isIdCursor).id;
+    // One extra row tells whether another page exists, so the last page has no dangling cursor.
+    const rows = await this.notifications.list({ status: query.status, afterId, limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toNotificationView),
+      nextCursor: rows.length > limit && last ? encodeCursor(CURSOR_KIND, { id: last.id }) : null,
+    };
+  }
+
+  /** An admin's retry of a failed mail: queued again with a fresh attempt count. */
+  async retry(id: string): Promise<NotificationView> {
+    const row = isUuid(id) ? await this.notifications.findById(id) : undefined;
+    if (!row) throw HttpError.notFound('notification_not_found', 'No notification with this id');
+    if (row.status !== 'failed') throw HttpError.conflict('notification_not_failed', `Only failed mail can be retried; this one is ${row.status}`);
+    const requeued = await this.notifications.requeue(id);
+    // Another admin retried it between the read and the update.
+    if (!requeued) throw HttpError.conflict('notification_not_failed', 'The notification is no longer failed');
+    return toNotificationView(requeued);
+  }
+}
+
+function isIdCursor(v: unknown): v is { id: string } {
+  const id = (v as { id?: unknown }).id;
+  return typeof id === 'string' && isUuid(id);
+}

@@ -1,0 +1,105 @@
+/** A user's own profile and sessions, and the admin's view of all users. */
+import type { Database } from '../../shared/utils/database.js';
+import { HttpError } from '../../shared/utils/errors.js';
+import { newId } from '../../shared/utils/ids.js';
+import type { Principal, UserRole } from '../../shared/utils/jwt.js';
+import { decodeCursor, encodeCursor } from '../../shared/utils/cursor.js';
+import { normaliseEmail, toAdminUser, toProfile, type AdminUser, type Locale, type Profile } from '../models/user.js';
+import { toSessionView, type SessionView } from '../models/session.js';
+import type { SessionRepository } from '../repository/session_repository.js';
+import type { UserRepository } from '../repository/user_repository.js';
+import { passwordProblem, type PasswordHasher } from './password_hasher.js';
+
+export class UserService {
+  constructor(
+    private readonly db: Database,
+    private readonly users: UserRepository,
+    private readonly sessions: SessionRepository,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  private async self(principal: Principal) {
+    const user = await this.users.findById(principal.sub);
+    if (!user || user.disabled_at) throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
+    return user;
+  }
+
+  async getProfile(principal: Principal): Promise<Profile> {
+    return toProfile(await this.self(principal));
+  }
+
+  async updateProfile(
+    principal: Principal,
+    patch: { displayName?: string; locale?: Locale; preferences?: { reviewEmails?: boolean } },
+  ): Promise<Profile> {
+    await this.self(principal);
+    const row = await this.users.updateProfile(principal.sub, {
+      displayName: patch.displayName?.trim(),
+      locale: patch.locale,
+      notifyReviews: patch.preferences?.reviewEmails,
+    });
+    return toProfile(row!);
+  }
+
+  async listSessions(principal: Principal): Promise<SessionView[]> {
+    return (await this.sessions.listActive(principal.sub)).map((s) => toSessionView(s, principal.sid));
+  }
+
+  /** Ends one of the caller's own sessions; someone else's is "not found", not "forbidden". */
+  async revokeSession(principal: Principal, sessionId: string): Promise<void> {
+    const session = await this.sessions.findById(sessionId);
+    if (!session || session.user_id !== principal.sub || session.revoked_at) throw HttpError.notFound('session_not_found');
+    await this.sessions.revoke(sessionId, 'revoked_by_user');
+  }
+
+  async adminList(query: { q?: string; role?: UserRole; limit: number; cursor?: string }): Promise<{ items: AdminUser[]; nextCursor: string | null }> {
+    const after = query.cursor ? decodeCursor(query.cursor, 'users', (v): v is { id: string } => typeof (v as { id?: unknown }).id === 'string') : undefined;
+    const rows = await this.users.search({ q: query.q, role: query.role, afterId: after?.id, limit: query.limit + 1 });
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return { items: page.map(toAdminUser), nextCursor: rows.length > query.limit && last ? encodeCursor('users', { id: last.id }) : null };
+  }
+
+  /** Changes a role or disables an account (which ends its sessions); the last admin stays an admin. */
+  async adminUpdate(admin: Principal, userId: string, patch: { role?: UserRole; disabled?: boolean }): Promise<AdminUser> {
+    return this.db.transaction(async (tx) => {
+      const user = await this.users.findById(userId, tx, true);
+      if (!user) throw HttpError.notFound('user_not_found');
+      const losesAdmin = user.role === 'admin' && ((patch.role && patch.role !== 'admin') || patch.disabled === true);
+      if (losesAdmin && (await this.users.countAdmins(tx)) <= 1) {
+        throw HttpError.conflict('last_admin', 'The last admin cannot be demoted or disabled');
+      }
+      const updated = await this.users.adminUpdate(userId, patch, tx);
+      if (patch.disabled) await this.sessions.revokeAllForUser(userId, `disabled_by:${admin.sub}`, undefined, tx);
+      return toAdminUser(updated!);
+    });
+  }
+
+  async adminRevokeSessions(userId: string): Promise<number> {
+    const user = await this.users.findById(userId);
+    if (!user) throw HttpError.notFound('user_not_found');
+    return this.sessions.revokeAllForUser(userId, 'revoked_by_admin');
+  }
+
+  /** Makes sure an admin with this e-mail exists (created verified); an existing user is promoted. */
+  async ensureAdmin(emailInput: string, password: string, displayName = 'Administrator'): Promise<{ created: boolean }> {
+    const email = normaliseEmail(emailInput);
+    const problem = passwordProblem(password, [email]);
+    if (problem) throw new Error(`Admin password ${problem}`);
+    const existing = await this.users.findByEmail(email);
+    if (existing) {
+      if (existing.role !== 'admin') await this.users.adminUpdate(existing.id, { role: 'admin' });
+      return { created: false };
+    }
+    const created = await this.users.create({
+      id: newId(),
+      email,
+      passwordHash: await this.hasher.hash(password),
+      displayName,
+      locale: 'en',
+      role: 'admin',
+      verified: true,
+    });
+    return { created: created !== undefined };
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * SQL for courses. Every method takes an optional `Queryable` so a service can run it inside its
+ * transaction. Not-found is `null`; constraint violations are thrown as driver errors for the service to
+ * translate (it knows what a duplicate slug means to the caller).
+ */
+import type { Queryable } from '../../shared/utils/database.js';
+import type { CourseLevel, CourseRow, CourseStatus } from '../models/course.js';
+
+/** Every column except the search vector, which no one reads back. */
+const COLUMNS = `c.id, c.slug, c.title, c.summary, c.description, c.category, c.tags, c.level, c.language,
+  c.duration_minutes, c.instructor_id, c.instructor_name, c.status, c.published_at, c.rating_count,
+  c.rating_sum, c.rating_1, c.rating_2, c.rating_3, c.rating_4, c.rating_5, c.rating_avg, c.version,
+  c.created_at, c.updated_at`;
+const RETURNING = COLUMNS.replace(/c\./g, '');
+
+export interface NewCourse {
+  id: string;
+  slug: string;
+  title: string;
+  summary: string;
+  description: string;
+  category: string;
+  tags: string[];
+  level: CourseLevel;
+  language: string;
+  durationMinutes: number;
+  instructorId: string;
+  instructorName: string;
+  status: CourseStatus;
+}
+
+export interface CourseChanges {
+  slug?: string;
+  title?: string;
+  summary?: string;
+  description?: string;
+  category?: string;
+  tags?: string[];
+  level?: CourseLevel;
+  language?: string;
+  durationMinutes?: number;
+  instructorName?: string;
+  status?: CourseStatus;
+}
+
+const CHANGE_COLUMNS: Record<keyof CourseChanges, string> = {
+  slug: 'slug',
+  title: 'title',
+  summary: 'summary',
+  description: 'description',
+  category: 'category',
+  tags: 'tags',
+  level: 'level',
+  language: 'language',
+  durationMinutes: 'duration_minutes',
+  instructorName: 'instructor_name',
+  status: 'status',
+};
+
+/** The sorts as the repository runs them; `relevance` needs a query. */
+export type CourseListSort = 'relevance' | 'newest' | 'rating' | 'popular' | 'title';
+
+export interface CourseListFilter {
+  q?: string;
+  category?: string;
+  level?: CourseLevel;
+  language?: string;
+  tag?: string;
+  instructorId?: string;
+  minRating?: number;
+}
+
+export type CourseListRow = CourseRow & { rank: string | null };
+
+/** A change of the rating aggregate: +1/-1 count, the rating sum and one step per star bucket. */
+export interface RatingDelta {
+  count: number;
+  sum: number;
+  /** Changes of rating_1..rating_5. */
+  buckets: [number, number, number, number, number];
+}
+
+export interface RatedCourse {
+  id: string;
+  title: string;
+  slug: string;
+  instructor_id: string;
+}
+
+export class CourseRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async insert(course: NewCourse, q: Queryable = this.db): Promise<CourseRow> {
+    const { rows } = await q.query<CourseRow>(
+      `INSERT INTO courses (id, slug, title, summary, description, category, tags, level, language,
+         duration_minutes, instructor_id, instructor_name, status, published_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13,
+         CASE WHEN $13 = 'published' THEN now() END)
+       RETURNING ${RETURNING}`,
+      [
+        course.id,
+        course.slug,
+        course.title,
+        course.summary,
+        course.description,
+        course.category,
+        course.tags,
+        course.level,
+        course.language,
+        course.durationMinutes,
+        course.instructorId,
+        course.instructorName,
+        course.status,
+      ],
+    );
+    return rows[0]!;
+  }
+
+  async findById(id: string, q: Queryable = this.db, options: { forUpdate?: boolean } = {}): Promise<CourseRow | null> {
+    const { rows } = await q.query<CourseRow>(
+      `SELECT ${COLUMNS} FROM courses c WHERE c.id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async findBySlug(slug: string, q: Queryable = this.db): Promise<CourseRow | null> {
+    const { rows } = await q.query<CourseRow>(`SELECT ${COLUMNS} FROM courses c WHERE c.slug = $1`, [slug]);
+    return rows[0] ?? null;
+  }
+
+  /** Slugs equal to `base` or `base-<anything>`, for picking a free numeric suffix. */
+  async slugsWithPrefix(base: string, q: Queryable = this.db): Promise<string[]> {
+    // `base` is [a-z0-9-] only, so it has no LIKE wildcards to escape.
+    const { rows } = await q.query<{ slug: string }>(`SELECT slug FROM courses WHERE slug = $1 OR slug LIKE $2`, [base, `${base}-%`]);
+    return rows.map((r) => r.slug);
+  }
+
+  /**
+   * Applies `changes` (at least one) and touches updated_at. Publishing stamps published_at the first
+   * time only, so re-publishing an archived course keeps its original date.
+   */
+  async update(id: string, changes: CourseChanges, q: Queryable = this.db): Promise<CourseRow | null> {
+    const params: unknown[] = [id];
+    const sets: string[] = ['updated_at = now()'];
+    for (const [field, column] of Object.entries(CHANGE_COLUMNS) as [keyof CourseChanges, string][]) {
+      const value = changes[field];
+      if (value === undefined) continue;
+      params.push(value);
+      sets.push(`${column} = $${params.length}${field === 'tags' ? '::text[]' : ''}`);
+    }
+    if (changes.status === 'published') sets.push('published_at = COALESCE(published_at, now())');
+    const { rows } = await q.query<CourseRow>(`UPDATE courses SET ${sets.join(', ')} WHERE id = $1 RETURNING ${RETURNING}`, params);
+    return rows[0] ?? null;
+  }
+
+  async delete(id: string, q: Queryable = this.db): Promise<boolean> {
+    const { rowCount } = await q.query('DELETE FROM courses WHERE id = $1', [id]);
+    return rowCount > 0;
+  }
+
+  /**
+   * One keyset page of published courses (`limit` rows; ask for one more to learn whether a next page
+   * exists). `after` holds the cursor values of the previous page's last row, in the order of the
+   * sort's keys (see `courseKeysetValues`). Values are always parameters; only fixed SQL is spliced.
+   */
+  async listPublished(
+    filter: CourseListFilter,
+    sort: CourseListSort,
+    after: readonly (string | number)[] | undefined,
+    limit: number,
+    q: Queryable = this.db,
+  ): Promise<CourseListRow[]> {
+    const params: unknown[] = [];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    let from = 'courses c';
+    const where = [`c.status = 'published'`];
+    let rank = 'NULL::text';
+    if (filter.q !== undefined) {
+      // A function in FROM is evaluated once per query, not once per row.
+      from += `, websearch_to_tsquery('english', ${p(filter.q)}) AS query`;
+      where.push('c.search_vector @@ query');
+      rank = 'ts_rank(c.search_vector, query)::text';
+    }
+    if (filter.category !== undefined) where.push(`c.category = ${p(filter.category)}`);
+    if (filter.level !== undefined) where.push(`c.level = ${p(filter.level)}`);
+    if (filter.language !== undefined) where.push(`c.language = ${p(filter.language)}`);
+    if (filter.tag !== undefined) where.push(`c.tags @> ARRAY[${p(filter.tag)}]::text[]`);
+    if (filter.instructorId !== undefined) where.push(`c.instructor_id = ${p(filter.instructorId)}::uuid`);
+    if (filter.minRating !== undefined) where.push(`c.rating_avg >= ${p(filter.minRating)}::numeric`);
+
+    let orderBy: string;
+    switch (sort) {
+      case 'relevance':
+        if (filter.q === undefined) throw new Error('relevance sort needs a query');
+        orderBy = 'ts_rank(c.search_vector, query) DESC, c.id DESC';
+        // The rank travels as the text PostgreSQL printed (shortest exact float4), so it compares equal.
+        if (after) where.push(`(ts_rank(c.search_vector, query), c.id) < (${p(after[0])}::real, ${p(after[1])}::uuid)`);
+        break;
+      case 'newest':
+        orderBy = 'c.published_at DESC, c.id DESC';
+        if (after) where.push(`(c.published_at, c.id) < (${p(after[0])}::timestamptz, ${p(after[1])}::uuid)`);
+        break;
+      case 'rating':
+        orderBy = 'c.rating_avg DESC, c.rating_count DESC, c.id DESC';
+        if (after) {
+          where.push(`(c.rating_avg, c.rating_count, c.id) < (${p(after[0])}::numeric, ${p(after[1])}::int, ${p(after[2])}::uuid)`);
+        }
+        break;
+      case 'popular':
+        orderBy = 'c.rating_count DESC, c.rating_avg DESC, c.id DESC';
+        if (after) {
+          where.push(`(c.rating_count, c.rating_avg, c.id) < (${p(after[0])}::int, ${p(after[1])}::numeric, ${p(after[2])}::uuid)`);
+        }
+        break;
+      case 'title':
+        orderBy = 'c.title ASC, c.id ASC';
+        if (after) where.push(`(c.title, c.id) > (${p(after[0])}::text, ${p(after[1])}::uuid)`);
+        break;
+    }
+    const { rows } = await q.query<CourseListRow>(
+      `SELECT ${COLUMNS}, ${rank} AS rank FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${p(limit)}`,
+      params,
+    );
+    return rows;
+  }
+
+  /** Categories that have published courses, with their counts, by name. */
+  async categories(q: Queryable = this.db): Promise<{ name: string; course_count: number }[]> {
+    const { rows } = await q.query<{ name: string; course_count: number }>(
+      `SELECT category AS name, count(*)::int AS course_count
+         FROM courses WHERE status = 'published'
+        GROUP BY category ORDER BY category`,
+    );
+    return rows;
+  }
+
+  /**
+   * Moves the rating aggregate by `delta` in one O(1) UPDATE (the row lock it takes orders concurrent
+   * review writes on one course). `requirePublished` makes it a no-op on a course that is no longer
+   * published, so a review cannot land on a course unpublished meanwhile. Null when nothing matched.
+   */
+  async applyRatingDelta(courseId: string, delta: RatingDelta, q: Queryable, options: { requirePublished?: boolean } = {}): Promise<RatedCourse | null> {
+    const [b1, b2, b3, b4, b5] = delta.buckets;
+    const { rows } = await q.query<RatedCourse>(
+      `UPDATE courses SET
+         rating_count = rating_count + $2, rating_sum = rating_sum + $3,
+         rating_1 = rating_1 + $4, rating_2 = rating_2 + $5, rating_3 = rating_3 + $6,
+         rating_4 = rating_4 + $7, rating_5 = rating_5 + $8
+       WHERE id = $1${options.requirePublished ? ` AND status = 'published'` : ''}
+       RETURNING id, title, slug, instructor_id`,
+      [courseId, delta.count, delta.sum, b1, b2, b3, b4, b5],
+    );
+    return rows[0] ?? null;
+  }
+}
+
+/** The cursor values of a row for a sort, in the order `listPublished` expects them back. */
+export function courseKeysetValues(row: CourseListRow, sort: CourseListSort): (string | number)[] {
+  const avg = String(row.rating_avg);
+  switch (sort) {
+    case 'relevance':
+      return [row.rank ?? '0', row.id];
+    case 'newest':
+      return [new Date(row.published_at!).toISOString(), row.id];
+    case 'rating':
+      return [avg, row.rating_count, row.id];
+    case 'popular':
+      return [row.rating_count, avg, row.id];
+    case 'title':
+      return [row.title, row.id];
+  }
+}

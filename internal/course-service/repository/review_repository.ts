@@ -1,0 +1,190 @@
+/**
+ * SQL for reviews. As in CourseRepository: optional `Queryable` for transactions, `null` for not found,
+ * driver errors (e.g. the unique violation of reviews_course_author_key) thrown for the service to name.
+ */
+import type { Queryable } from '../../shared/utils/database.js';
+import type { CourseStatus } from '../models/course.js';
+import type { ReviewRow, ReviewSort, ReviewStatus } from '../models/review.js';
+
+const COLUMNS = `r.id, r.course_id, r.author_id, r.author_name, r.rating, r.title, r.body, r.status,
+  r.response_body, r.responded_at, r.created_at, r.updated_at`;
+const RETURNING = COLUMNS.replace(/r\./g, '');
+
+export const REVIEW_UNIQUE_CONSTRAINT = 'reviews_course_author_key';
+
+export interface NewReview {
+  id: string;
+  courseId: string;
+  authorId: string;
+  authorName: string;
+  rating: number;
+  title: string | null;
+  body: string | null;
+}
+
+/** Content changes (`updated_at` moves) and/or a moderation status (it does not). */
+export interface ReviewChanges {
+  rating?: number;
+  title?: string | null;
+  body?: string | null;
+  authorName?: string;
+  status?: ReviewStatus;
+}
+
+/** A review with what access checks need to know about its course. */
+export type ReviewWithCourse = ReviewRow & { course_status: CourseStatus; course_instructor_id: string };
+
+export class ReviewRepository {
+  constructor(private readonly db: Queryable) {}
+
+  async insert(review: NewReview, q: Queryable = this.db): Promise<ReviewRow> {
+    const { rows } = await q.query<ReviewRow>(
+      `INSERT INTO reviews (id, course_id, author_id, author_name, rating, title, body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ${RETURNING}`,
+      [review.id, review.courseId, review.authorId, review.authorName, review.rating, review.title, review.body],
+    );
+    return rows[0]!;
+  }
+
+  /** `forUpdate` locks the row until the transaction ends (the base for exact aggregate deltas). */
+  async findById(id: string, q: Queryable = this.db, options: { forUpdate?: boolean } = {}): Promise<ReviewRow | null> {
+    const { rows } = await q.query<ReviewRow>(
+      `SELECT ${COLUMNS} FROM reviews r WHERE r.id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async findWithCourse(id: string, q: Queryable = this.db): Promise<ReviewWithCourse | null> {
+    const { rows } = await q.query<ReviewWithCourse>(
+      `SELECT ${COLUMNS}, c.status AS course_status, c.instructor_id AS course_instructor_id
+         FROM reviews r JOIN courses c ON c.id = r.course_id
+        WHERE r.id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async update(id: string, changes: ReviewChanges, q: Queryable = this.db): Promise<ReviewRow | null> {
+    const params: unknown[] = [id];
+    const sets: string[] = [];
+    const set = (column: string, value: unknown) => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}`);
+    };
+    if (changes.rating !== undefined) set('rating', changes.rating);
+    if (changes.title !== undefined) set('title', changes.title);
+    if (changes.body !== undefined) set('body', changes.body);
+    if (changes.authorName !== undefined) set('author_name', changes.authorName);
+    // updatedAt tells readers when the author last edited, so moderation does not move it.
+    if (sets.length > 0) sets.push('updated_at = now()');
+    if (changes.status !== undefined) set('status', changes.status);
+    if (sets.length === 0) return this.findById(id, q);
+    const { rows } = await q.query<ReviewRow>(`UPDATE reviews SET ${sets.join(', ')} WHERE id = $1 RETURNING ${RETURNING}`, params);
+    return rows[0] ?? null;
+  }
+
+  /** Sets (a string) or removes (null) the instructor's response. */
+  async setResponse(id: string, body: string | null, q: Queryable = this.db): Promise<ReviewRow | null> {
+    const { rows } = await q.query<ReviewRow>(
+      `UPDATE reviews SET response_body = $2::text, responded_at = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END
+        WHERE id = $1 RETURNING ${RETURNING}`,
+      [id, body],
+    );
+    return rows[0] ?? null;
+  }
+
+  async delete(id: string, q: Queryable = this.db): Promise<boolean> {
+    const { rowCount } = await q.query('DELETE FROM reviews WHERE id = $1', [id]);
+    return rowCount > 0;
+  }
+
+  /** A keyset page of a course's visible reviews; `after` as produced by `reviewKeysetValues`. */
+  async listVisibleByCourse(
+    courseId: string,
+    filter: { rating?: number },
+    sort: ReviewSort,
+    after: readonly (string | number)[] | undefined,
+    limit: number,
+    q: Queryable = this.db,
+  ): Promise<ReviewRow[]> {
+    const params: unknown[] = [];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = [`r.course_id = ${p(courseId)}::uuid`, `r.status = 'visible'`];
+    if (filter.rating !== undefined) where.push(`r.rating = ${p(filter.rating)}::smallint`);
+    let orderBy: string;
+    switch (sort) {
+      case 'newest':
+        orderBy = 'r.created_at DESC, r.id DESC';
+        if (after) where.push(`(r.created_at, r.id) < (${p(after[0])}::timestamptz, ${p(after[1])}::uuid)`);
+        break;
+      case 'rating_desc':
+        orderBy = 'r.rating DESC, r.created_at DESC, r.id DESC';
+        if (after) where.push(`(r.rating, r.created_at, r.id) < (${p(after[0])}::smallint, ${p(after[1])}::timestamptz, ${p(after[2])}::uuid)`);
+        break;
+      case 'rating_asc': {
+        // Lowest rating first, newest first within a rating: mixed directions, so the row comparison is
+        // spelled out; `rating >= r` lets the index scan start at the right rating.
+        orderBy = 'r.rating ASC, r.created_at DESC, r.id DESC';
+        if (after) {
+          const rating = p(after[0]);
+          where.push(
+            `r.rating >= ${rating}::smallint AND (r.rating > ${rating}::smallint OR (r.created_at, r.id) < (${p(after[1])}::timestamptz, ${p(after[2])}::uuid))`,
+          );
+        }
+        break;
+      }
+    }
+    const { rows } = await q.query<ReviewRow>(
+      `SELECT ${COLUMNS} FROM reviews r WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${p(limit)}`,
+      params,
+    );
+    return rows;
+  }
+
+  /**
+   * A keyset page of an author's reviews, newest first. `includeHidden` (the author or an admin) shows
+   * hidden reviews and reviews of courses that are no longer published; others see neither.
+   */
+  async listByAuthor(
+    authorId: string,
+    includeHidden: boolean,
+    after: readonly (string | number)[] | undefined,
+    limit: number,
+    q: Queryable = this.db,
+  ): Promise<ReviewRow[]> {
+    const params: unknown[] = [authorId];
+    const where = ['r.author_id = $1::uuid'];
+    let from = 'reviews r';
+    if (!includeHidden) {
+      from += ' JOIN courses c ON c.id = r.course_id';
+      where.push(`r.status = 'visible'`, `c.status = 'published'`);
+    }
+    if (after) {
+      params.push(after[0], after[1]);
+      where.push(`(r.created_at, r.id) < ($2::timestamptz, $3::uuid)`);
+    }
+    params.push(limit);
+    const { rows } = await q.query<ReviewRow>(
+      `SELECT ${COLUMNS} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY r.created_at DESC, r.id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows;
+  }
+}
+
+/** The cursor values of a row for a review sort (`author` is the author list's newest order). */
+export function reviewKeysetValues(row: ReviewRow, sort: ReviewSort | 'author'): (string | number)[] {
+  const created = new Date(row.created_at).toISOString();
+  switch (sort) {
+    case 'newest':
+    case 'author':
+      return [created, row.id];
+    case 'rating_desc':
+    case 'rating_asc':
+      return [Number(row.rating), created, row.id];
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * Which cache entries a write makes stale. Every cached read names the scopes it depends on; a write
+ * bumps the version of each scope it touches (see CacheService), so all replicas stop serving the old
+ * entries at once. Keep reads and writes of this file in step: a read that depends on data a write
+ * changes must share a scope with it.
+ *
+ * | scope                    | read by                                              |
+ * | ------------------------ | ---------------------------------------------------- |
+ * | `course:<id>`            | GET /courses/{id}                                    |
+ * | `courses`                | GET /courses (any filter), GET /courses/{slug}       |
+ * | `categories`             | GET /categories                                      |
+ * | `reviews:<courseId>`     | GET /courses/{id}/reviews                            |
+ * | `review:<id>`            | GET /reviews/{id}                                    |
+ * | `author-reviews:<userId>`| GET /reviews?authorId=                               |
+ * | `reviews`                | GET /reviews/{id} and ?authorId= (a course hidden or deleted changes them) |
+ */
+export const CacheScopes = {
+  course: (id: string) => `course:${id}`,
+  courses: 'courses',
+  categories: 'categories',
+  courseReviews: (courseId: string) => `reviews:${courseId}`,
+  review: (id: string) => `review:${id}`,
+  authorReviews: (authorId: string) => `author-reviews:${authorId}`,
+  allReviews: 'reviews',
+
+  // ---- reads ----
+  /** A slug can move to another course on any course write, so slug reads hang on `courses`. */
+  courseRead: (idOrSlug: string, isId: boolean): string[] => (isId ? [CacheScopes.course(idOrSlug)] : [CacheScopes.courses]),
+  courseListRead: (): string[] => [CacheScopes.courses],
+  categoriesRead: (): string[] => [CacheScopes.categories],
+  courseReviewsRead: (courseId: string): string[] => [CacheScopes.courseReviews(courseId)],
+  reviewRead: (id: string): string[] => [CacheScopes.review(id), CacheScopes.allReviews],
+  authorReviewsRead: (authorId: string): string[] => [CacheScopes.authorReviews(authorId), CacheScopes.allReviews],
+
+  // ---- writes ----
+  afterCourseCreate: (id: string): string[] => [CacheScopes.course(id), CacheScopes.courses, CacheScopes.categories],
+  /** A status change (publish, archive) shows or hides the course's reviews as well. */
+  afterCourseUpdate: (id: string, statusChanged: boolean): string[] => [
+    CacheScopes.course(id),
+    CacheScopes.courses,
+    CacheScopes.categories,
+    ...(statusChanged ? [CacheScopes.courseReviews(id), CacheScopes.allReviews] : []),
+  ],
+  afterCourseDelete: (id: string): string[] => [
+    CacheScopes.course(id),
+    CacheScopes.courses,
+    CacheScopes.categories,
+    CacheScopes.courseReviews(id),
+    CacheScopes.allReviews,
+  ],
+  /** `ratingChanged`: the course's aggregate moved, so the course and every list showing it did too. */
+  afterReviewWrite: (review: { id: string; courseId: string; authorId: string }, ratingChanged: boolean): string[] => [
+    CacheScopes.courseReviews(review.courseId),
+    CacheScopes.review(review.id),
+    CacheScopes.authorReviews(review.authorId),
+    ...(ratingChanged ? [CacheScopes.course(review.courseId), CacheScopes.courses] : []),
+  ],
+};
+
+/** What the services need from the cache: making entries stale after a commit. */
+export interface CacheInvalidator {
+  invalidate(scopes: readonly string[]): Promise<void>;
+}

@@ -1,0 +1,168 @@
+/**
+ * The response cache: versioned keys over a KeyValueStore (Redis shared by all replicas, or memory in
+ * embedded mode).
+ *
+ * - Each scope (`course:<id>`, `courses`, ... see cache_scopes.ts) has a version counter that never
+ *   expires. An entry's key embeds the versions of the scopes it depends on, read with one MGET, so
+ *   `invalidate(scopes)` is one INCR per scope and every replica stops seeing the old entries at once.
+ *   No SCAN or KEYS; stale entries are never read again and age out by their TTL.
+ * - Concurrent misses of one key in this process share one loader call (single flight).
+ * - A store failure never fails a request: the loader answers, `degraded` turns on, `onError` is called
+ *   once per outage, and the next successful store call turns it off again (ioredis reconnects by
+ *   itself). An invalidation lost during an outage is made up for by bumping a global epoch, which
+ *   every key also embeds, as soon as the store answers again.
+ *
+ * Keys: `cache:ver:<scope>` (counters) and `cache:data:<scope>@<v>|...|*@<epoch>:<key>` (entries). The
+ * store's own key prefix (config `redis.keyPrefix`) keeps deployments apart.
+ */
+import type { KeyValueStore } from '../../shared/utils/redis.js';
+import type { CacheInvalidator } from './cache_scopes.js';
+
+export interface CacheServiceOptions {
+  courseTtlMs: number;
+  listTtlMs: number;
+  reviewsTtlMs: number;
+  categoriesTtlMs: number;
+  /** Called once when the store starts failing (log it; /readyz reads `degraded`). */
+  onError?: (err: unknown) => void;
+  /** Called once when the store answers again after a failure. */
+  onRecover?: () => void;
+}
+
+export interface CacheResult<T> {
+  value: T;
+  /** True when the value came from the store; false when the loader ran (or was joined). */
+  hit: boolean;
+}
+
+const VERSION_PREFIX = 'cache:ver:';
+const DATA_PREFIX = 'cache:data:';
+const EPOCH_SCOPE = '*';
+
+export class CacheService implements CacheInvalidator {
+  readonly ttl: { course: number; list: number; reviews: number; categories: number };
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private failing = false;
+  /** An invalidation failed: bump the epoch before trusting any entry again. */
+  private epochBumpPending = false;
+  /** Bumped by every local invalidate, so a degraded-mode flight started before a write is not joined after it. */
+  private localGeneration = 0;
+
+  constructor(
+    private readonly store: KeyValueStore,
+    private readonly options: CacheServiceOptions,
+  ) {
+    this.ttl = {
+      course: options.courseTtlMs,
+      list: options.listTtlMs,
+      reviews: options.reviewsTtlMs,
+      categories: options.categoriesTtlMs,
+    };
+  }
+
+  /** True while the store is failing (the service answers from the database). */
+  get degraded(): boolean {
+    return this.failing;
+  }
+
+  /**
+   * The cached value of `key` under `scopes`, or `loader()`'s (stored for `ttlMs`). `key` must identify
+   * the answer fully (e.g. the path and normalised query). Loader errors propagate and are not cached.
+   * The value must be JSON-serialisable.
+   */
+  async getOrLoad<T>(scopes: readonly string[], key: string, ttlMs: number, loader: () => Promise<T>): Promise<CacheResult<T>> {
+    let entryKey: string | undefined;
+    try {
+      await this.settleEpoch();
+      const allScopes = [...scopes, EPOCH_SCOPE];
+      const versions = await this.store.mget(allScopes.map((s) => VERSION_PREFIX + s));
+      entryKey = DATA_PREFIX + allScopes.map((s, i) => `${s}@${versions[i] ?? '0'}`).join('|') + ':' + key;
+      const cached = await this.store.get(entryKey);
+      this.succeeded();
+      if (cached !== null) {
+        const parsed = parseEntry(cached);
+        if (parsed) return { value: parsed.v as T, hit: true };
+      }
+    } catch (err) {
+      this.failed(err);
+      entryKey = undefined;
+    }
+
+    // The flight key holds the versions, so a caller that arrives after an invalidation never joins a
+    // load that started before it.
+    const flightKey = entryKey ?? `degraded#${this.localGeneration}:${scopes.join('|')}:${key}`;
+    const existing = this.inFlight.get(flightKey) as Promise<T> | undefined;
+    if (existing) return { value: await existing, hit: false };
+
+    const storeKey = entryKey;
+    const flight = (async () => {
+      const value = await loader();
+      if (storeKey !== undefined) await this.trySet(storeKey, value, ttlMs);
+      return value;
+    })();
+    this.inFlight.set(flightKey, flight);
+    try {
+      return { value: await flight, hit: false };
+    } finally {
+      if (this.inFlight.get(flightKey) === flight) this.inFlight.delete(flightKey);
+    }
+  }
+
+  /** Makes every entry that depends on any of `scopes` stale, on every replica. Never throws. */
+  async invalidate(scopes: readonly string[]): Promise<void> {
+    this.localGeneration++;
+    const unique = [...new Set(scopes)];
+    if (unique.length === 0) return;
+    try {
+      await this.settleEpoch();
+      await Promise.all(unique.map((s) => this.store.incr(VERSION_PREFIX + s)));
+      this.succeeded();
+    } catch (err) {
+      this.epochBumpPending = true;
+      this.failed(err);
+    }
+  }
+
+  private async settleEpoch(): Promise<void> {
+    if (!this.epochBumpPending) return;
+    await this.store.incr(VERSION_PREFIX + EPOCH_SCOPE);
+    this.epochBumpPending = false;
+  }
+
+  private async trySet(key: string, value: unknown, ttlMs: number): Promise<void> {
+    try {
+      await this.store.set(key, JSON.stringify({ v: value }), ttlMs);
+    } catch (err) {
+      this.failed(err);
+    }
+  }
+
+  private failed(err: unknown): void {
+    if (this.failing) return;
+    this.failing = true;
+    try {
+      this.options.onError?.(err);
+    } catch {
+      // A logging callback must not turn a cache fault into a request failure.
+    }
+  }
+
+  private succeeded(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    try {
+      this.options.onRecover?.();
+    } catch {
+      // As above.
+    }
+  }
+}
+
+function parseEntry(text: string): { v: unknown } | undefined {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return typeof parsed === 'object' && parsed !== null && 'v' in parsed ? (parsed as { v: unknown }) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The Fastify base both services stand on: request ids, JSON logs, schema validation (strict bodies),
+ * problem+json errors, CORS, ETags, metrics, health and readiness, and the OpenAPI document with
+ * Swagger UI at /docs. A service's `app.ts` calls `createServer` and registers its routers.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import etag from '@fastify/etag';
+import { createHash } from 'node:crypto';
+import { Ajv, type Options as AjvOptions } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { Registry } from 'prom-client';
+import type { Logger } from './utils/logging.js';
+import { ProblemSchema, problems } from './utils/http_schemas.js';
+import { registerErrorHandling } from './middleware/error_handler.js';
+import { registerCors } from './middleware/cors.js';
+import { registerMetrics } from './middleware/metrics.js';
+
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface ReadinessCheck {
+  name: string;
+  /** A critical check that fails makes /readyz answer 503; a non-critical one reports `degraded`. */
+  critical: boolean;
+  check(): Promise<void>;
+}
+
+export interface ServerOptions {
+  service: string;
+  version: string;
+  description: string;
+  logger: Logger;
+  http: { bodyLimit: number; corsOrigins: string[]; trustProxy: boolean };
+  /** Public base URL, shown in the OpenAPI `servers`. */
+  publicUrl?: string;
+  readiness: ReadinessCheck[];
+  tags: { name: string; description: string }[];
+  /** Adds the bearer security scheme to the document. */
+  bearerAuth?: boolean;
+}
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function makeAjv(options: AjvOptions): Ajv {
+  const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, ...options });
+  addFormats(ajv);
+  ajv.addKeyword('example');
+  return ajv;
+}
+
+export async function createServer(options: ServerOptions): Promise<App> {
+  const fastifyOptions: FastifyServerOptions = {
+    loggerInstance: options.logger,
+    bodyLimit: options.http.bodyLimit,
+    trustProxy: options.http.trustProxy,
+    disableRequestLogging: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+  } as FastifyServerOptions;
+  const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  // Bodies are checked strictly: no type coercion, unknown fields rejected (no mass assignment).
+  // Query strings and path parameters arrive as text, so they are coerced.
+  const bodyAjv = makeAjv({ coerceTypes: false, removeAdditional: false });
+  const queryAjv = makeAjv({ coerceTypes: 'array', removeAdditional: false });
+  for (const ajv of [bodyAjv, queryAjv]) ajv.addSchema(ProblemSchema);
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+
+  app.addSchema(ProblemSchema);
+  app.decorateRequest('principal', undefined);
+  registerErrorHandling(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+
+  await registerCors(app, options.http.corsOrigins);
+  await app.register(etag, { hashFn: (payload: string | Buffer) => createHash('sha256').update(payload).digest('base64url').slice(0, 27) });
+
+  const registry = new Registry();
+  app.decorate('metrics', registry);
+  registerMetrics(app, registry, options.service);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: options.service, version: options.version, description: options.description },
+      servers: options.publicUrl ? [{ url: options.publicUrl }] : [],
+      tags: [...options.tags, { name: 'operations', description: 'Health, readiness and metrics' }],
+      components: options.bearerAuth
+        ? { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }
+        : {},
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, tryItOutEnabled: false } });
+
+  registerOperations(app, options.readiness, registry);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Registry;
+  }
+}
+
+function registerOperations(app: App, checks: ReadinessCheck[], registry: Registry): void {
+  const Health = Type.Object({ status: Type.Literal('ok') });
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } }, logLevel: 'warn' }, async () => ({
+    status: 'ok' as const,
+  }));
+
+  const Ready = Type.Object({
+    status: Type.Unsafe<'ok' | 'degraded' | 'down'>({ type: 'string', enum: ['ok', 'degraded', 'down'] }),
+    checks: Type.Record(Type.String(), Type.Unsafe<'ok' | 'down'>({ type: 'string', enum: ['ok', 'down'] })),
+  });
+  app.get(
+    '/readyz',
+    {
+      schema: { tags: ['operations'], summary: 'Readiness: 503 when the database is unreachable', response: { 200: Ready, 503: Ready } },
+      logLevel: 'warn',
+    },
+    async (_request, reply) => {
+      const results = await Promise.all(
+        checks.map(async (c) => {
+          try {
+            await Promise.race([c.check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
+            return [c, 'ok'] as const;
+          } catch {
+            return [c, 'down'] as const;
+          }
+        }),
+      );
+      const down = results.filter(([, s]) => s === 'down');
+      const status: 'ok' | 'degraded' | 'down' = down.some(([c]) => c.critical) ? 'down' : down.length ? 'degraded' : 'ok';
+      reply.code(status === 'down' ? 503 : 200);
+      if (status === 'down') reply.header('retry-after', '5');
+      return { status, checks: Object.fromEntries(results.map(([c, s]) => [c.name, s])) };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics',
+        produces: ['text/plain'],
+        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+      logLevel: 'warn',
+    },
+    async (_request, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    },
+  );
+}
+
+export { problems };

@@ -1,0 +1,226 @@
+/**
+ * One database interface over PostgreSQL (`pg`) and embedded PGlite, so the same SQL runs in both modes.
+ * Repositories take a `Queryable` (the pool or a transaction), never a driver type.
+ *
+ * Portability rules the SQL in this repository follows: cast counts and bigints to `int` (the drivers
+ * disagree on int8), pass JSON as text and cast it (`$1::jsonb`), and use only parameters ($1..$n).
+ */
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+import type { PGlite as PGliteType } from '@electric-sql/pglite';
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/** One connection held for a while (the migration runner keeps its advisory lock on one). */
+export interface Session extends Queryable {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+}
+
+export interface Database extends Session {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `fn` on one dedicated connection. */
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** SQLSTATE codes that repositories translate into domain results. */
+export const PgCode = {
+  uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
+  checkViolation: '23514',
+  serializationFailure: '40001',
+  deadlock: '40P01',
+} as const;
+
+export function pgErrorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function pgConstraint(err: unknown): string | undefined {
+  const c = (err as { constraint?: unknown } | null)?.constraint;
+  return typeof c === 'string' ? c : undefined;
+}
+
+/** True when the error means "the database is not reachable right now" rather than "bad query". */
+export function isConnectionError(err: unknown): boolean {
+  const code = pgErrorCode(err);
+  if (code && /^(08|57P0[1-3]|53300)/.test(code)) return true;
+  const message = (err as Error | null)?.message ?? '';
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code ?? '') ||
+    /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect/i.test(message)
+  );
+}
+
+class PgDatabase implements Database {
+  readonly kind = 'postgres' as const;
+  constructor(private readonly pool: pg.Pool) {}
+
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+    const res = await this.pool.query(sql, params as unknown[]);
+    return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.withSession((s) => s.transaction(fn));
+  }
+
+  async withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      return await fn(pgSession(client));
+    } catch (err) {
+      if (isConnectionError(err)) broken = err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function pgSession(client: pg.PoolClient): Session {
+  const query = async <T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> => {
+    const res = await client.query(sql, params as unknown[]);
+    return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
+  };
+  const exec = async (sql: string): Promise<void> => {
+    await client.query(sql);
+  };
+  return {
+    query,
+    exec,
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      await client.query('BEGIN');
+      try {
+        const out = await fn({ query, exec });
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * PGlite is one connection in this process. A plain query issued while another caller's transaction is
+ * open would run inside that transaction, so every use takes one lock: a query, a transaction or a session.
+ */
+class PgliteDatabase implements Database {
+  readonly kind = 'pglite' as const;
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly db: PGliteType) {}
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async rawQuery<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+    const res = await this.db.query<T>(sql, params as unknown[]);
+    return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+  }
+
+  private session(): Session {
+    const query = <T>(sql: string, params?: readonly unknown[]) => this.rawQuery<T>(sql, params);
+    const exec = async (sql: string): Promise<void> => {
+      await this.db.exec(sql);
+    };
+    return {
+      query,
+      exec,
+      transaction: async <T>(fn: (tx: Queryable) => Promise<T>): Promise<T> => {
+        await this.db.exec('BEGIN');
+        try {
+          const out = await fn({ query, exec });
+          await this.db.exec('COMMIT');
+          return out;
+        } catch (err) {
+          await this.db.exec('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      },
+    };
+  }
+
+  query<T>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+    return this.exclusive(() => this.rawQuery<T>(sql, params));
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.exclusive(() => this.session().exec(sql));
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.exclusive(() => this.session().transaction(fn));
+  }
+
+  withSession<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    return this.exclusive(() => fn(this.session()));
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.exclusive(() => this.db.close());
+  }
+}
+
+export interface DatabaseOptions {
+  /** PostgreSQL URL; empty means embedded PGlite in `dataDir`. */
+  url: string;
+  /** Where PGlite keeps its files; `memory://` keeps nothing. */
+  dataDir: string;
+  poolSize?: number;
+  statementTimeoutMs?: number;
+  applicationName?: string;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30000,
+      statement_timeout: options.statementTimeoutMs || undefined,
+      application_name: options.applicationName,
+    });
+    // An idle client that loses its server emits here; without a listener the process would crash.
+    pool.on('error', () => undefined);
+    return new PgDatabase(pool);
+  }
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (!options.dataDir.startsWith('memory://')) mkdirSync(options.dataDir, { recursive: true });
+  const db = await PGlite.create(options.dataDir);
+  return new PgliteDatabase(db);
+}

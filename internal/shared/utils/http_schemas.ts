@@ -1,0 +1,42 @@
+/** Schemas both services share: problem details, pages, enums. */
+import { Type, type TSchema, type Static } from '@sinclair/typebox';
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ format: 'uri' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.Optional(Type.String()),
+    code: Type.String({ description: 'Stable machine-readable error code', examples: ['validation_failed'] }),
+    requestId: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details' },
+);
+
+export const ProblemRef = Type.Ref('Problem');
+
+/** Problem answers for the given statuses, for a route's `response` schema. */
+export function problems(...statuses: number[]): Record<number, TSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, Type.Ref('Problem', { description: 'Problem details' })]));
+}
+
+/** A string enum that OpenAPI 3.1 shows as `enum`, typed as a union. */
+export function StringEnum<T extends string>(values: readonly T[], options: Record<string, unknown> = {}) {
+  return Type.Unsafe<T>({ type: 'string', enum: [...values], ...options });
+}
+
+export const Uuid = Type.String({ format: 'uuid' });
+export const IdParams = Type.Object({ id: Uuid });
+export type IdParams = Static<typeof IdParams>;
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Opaque cursor from a previous page' })),
+};
+
+export function Page<T extends TSchema>(item: T, options: Record<string, unknown> = {}) {
+  return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) }, options);
+}
+
+export const Timestamp = Type.String({ format: 'date-time' });

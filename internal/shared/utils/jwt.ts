@@ -1,0 +1,102 @@
+/**
+ * Access-token verification, shared by both services. Tokens are signed by auth-service with an
+ * asymmetric key (EdDSA) and carry `kid`; verifiers hold only public keys from the JWKS. Following
+ * RFC 8725: one accepted algorithm, required issuer and audience, `exp` required, a little clock skew.
+ */
+import { createRemoteJWKSet, jwtVerify, errors as joseErrors, type JWTVerifyGetKey, type JWTPayload } from 'jose';
+import { HttpError } from './errors.js';
+
+export const ACCESS_TOKEN_ALG = 'EdDSA';
+export type Role = 'student' | 'instructor' | 'admin' | 'service';
+export const USER_ROLES = ['student', 'instructor', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** Who is calling, as the access token says. */
+export interface Principal {
+  /** User id, or `client:<id>` for a service. */
+  sub: string;
+  role: Role;
+  name: string;
+  emailVerified: boolean;
+  /** Session id (absent for service tokens). */
+  sid: string | undefined;
+  jti: string;
+  exp: number;
+}
+
+export interface AccessClaims extends JWTPayload {
+  role: Role;
+  name: string;
+  emailVerified: boolean;
+  sid?: string;
+}
+
+export interface VerifierOptions {
+  issuer: string;
+  audience: string;
+  clockToleranceSec?: number;
+}
+
+export class TokenVerifier {
+  constructor(
+    private readonly keys: JWTVerifyGetKey,
+    private readonly options: VerifierOptions,
+  ) {}
+
+  /** Verifies a bearer token; any failure is the same 401 `invalid_token` (the reason is logged, not sent). */
+  async verify(token: string): Promise<Principal> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, this.keys, {
+        algorithms: [ACCESS_TOKEN_ALG],
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        clockTolerance: this.options.clockToleranceSec ?? 5,
+        requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+        typ: 'at+jwt',
+      }));
+    } catch (err) {
+      const expired = err instanceof joseErrors.JWTExpired;
+      throw new HttpError(401, expired ? 'token_expired' : 'invalid_token', {
+        detail: expired ? 'The access token has expired' : 'The access token is not valid',
+        cause: err,
+        headers: { 'www-authenticate': `Bearer error="invalid_token"` },
+      });
+    }
+    const p = payload as AccessClaims;
+    const roles: Role[] = ['student', 'instructor', 'admin', 'service'];
+    if (!roles.includes(p.role) || typeof p.sub !== 'string') {
+      throw new HttpError(401, 'invalid_token', { detail: 'The access token is not valid' });
+    }
+    return {
+      sub: p.sub,
+      role: p.role,
+      name: typeof p.name === 'string' ? p.name : '',
+      emailVerified: p.emailVerified === true,
+      sid: typeof p.sid === 'string' ? p.sid : undefined,
+      jti: String(p.jti),
+      exp: Number(p.exp),
+    };
+  }
+}
+
+/**
+ * A verifier over auth-service's published JWKS. jose caches the set and refetches it when a token
+ * names an unknown `kid` (at most once per `cooldownMs`), so a rotated key is picked up without a restart.
+ */
+export function remoteVerifier(jwksUrl: string, options: VerifierOptions & { cooldownMs?: number; cacheMaxAgeMs?: number }): TokenVerifier {
+  const jwks = createRemoteJWKSet(new URL(jwksUrl), {
+    cooldownDuration: options.cooldownMs ?? 30_000,
+    cacheMaxAge: options.cacheMaxAgeMs ?? 10 * 60_000,
+    timeoutDuration: 3000,
+  });
+  return new TokenVerifier(jwks, options);
+}
+
+/** Reads `Authorization: Bearer <token>`; undefined when absent, 401 when malformed. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
+  if (!m) throw new HttpError(401, 'invalid_token', { detail: 'Expected "Authorization: Bearer <token>"' });
+  return m[1];
+}

@@ -1,0 +1,154 @@
+/**
+ * The migration runner: `NNNN_name.up.sql` / `NNNN_name.down.sql` files, applied in order, each in its own
+ * transaction, all under one advisory lock so replicas that start together do not race. An applied
+ * migration whose file changed is refused by checksum: fix forward with a new migration instead.
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Database, Session } from './database.js';
+
+export interface MigrationFile {
+  version: number;
+  name: string;
+  up: string;
+  down: string;
+  checksum: string;
+}
+
+export interface MigrationStatus {
+  version: number;
+  name: string;
+  applied: boolean;
+  appliedAt: Date | null;
+}
+
+export class MigrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MigrationError';
+  }
+}
+
+const FILE = /^(\d{4})_([a-z0-9_]+)\.(up|down)\.sql$/;
+
+export function readMigrations(dir: string): MigrationFile[] {
+  const byVersion = new Map<number, Partial<MigrationFile>>();
+  for (const file of readdirSync(dir).sort()) {
+    const m = FILE.exec(file);
+    if (!m) continue;
+    const version = Number(m[1]);
+    const entry = byVersion.get(version) ?? { version, name: m[2] };
+    if (entry.name !== m[2]) throw new MigrationError(`Migration ${m[1]} has two names: ${entry.name} and ${m[2]}`);
+    entry[m[3] as 'up' | 'down'] = readFileSync(join(dir, file), 'utf8');
+    byVersion.set(version, entry);
+  }
+  return [...byVersion.values()]
+    .sort((a, b) => a.version! - b.version!)
+    .map((e) => {
+      if (e.up === undefined || e.down === undefined) throw new MigrationError(`Migration ${e.version} needs both .up.sql and .down.sql`);
+      return { ...(e as MigrationFile), checksum: createHash('sha256').update(e.up).digest('hex') };
+    });
+}
+
+/** A stable 32-bit lock id per service, so auth and course migrations never wait on each other. */
+function lockId(service: string): number {
+  return createHash('sha256').update(`migrations:${service}`).digest().readInt32BE(0);
+}
+
+export class Migrator {
+  constructor(
+    private readonly db: Database,
+    private readonly service: string,
+    private readonly dir: string,
+  ) {}
+
+  private async locked<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+    return this.db.withSession(async (session) => {
+      await session.query('SELECT pg_advisory_lock($1)', [lockId(this.service)]);
+      try {
+        await session.query(
+          `CREATE TABLE IF NOT EXISTS schema_migrations (
+             version integer PRIMARY KEY,
+             name text NOT NULL,
+             checksum text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+        return await fn(session);
+      } finally {
+        await session.query('SELECT pg_advisory_unlock($1)', [lockId(this.service)]).catch(() => undefined);
+      }
+    });
+  }
+
+  private async applied(session: Session): Promise<Map<number, { checksum: string; applied_at: Date }>> {
+    const { rows } = await session.query<{ version: number; checksum: string; applied_at: Date }>(
+      'SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version',
+    );
+    return new Map(rows.map((r) => [r.version, r]));
+  }
+
+  private verify(files: MigrationFile[], applied: Map<number, { checksum: string }>): void {
+    for (const file of files) {
+      const row = applied.get(file.version);
+      if (row && row.checksum !== file.checksum) {
+        throw new MigrationError(
+          `Migration ${file.version}_${file.name} was changed after it was applied (checksum differs); add a new migration instead`,
+        );
+      }
+    }
+  }
+
+  /** Applies pending migrations (all, or the next `steps`); returns the versions applied. */
+  async up(steps = Infinity): Promise<number[]> {
+    const files = readMigrations(this.dir);
+    return this.locked(async (session) => {
+      const applied = await this.applied(session);
+      this.verify(files, applied);
+      const done: number[] = [];
+      for (const file of files.filter((f) => !applied.has(f.version)).slice(0, steps)) {
+        await session.transaction(async (tx) => {
+          await tx.exec(file.up);
+          await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+            file.version,
+            file.name,
+            file.checksum,
+          ]);
+        });
+        done.push(file.version);
+      }
+      return done;
+    });
+  }
+
+  /** Reverts the last `steps` applied migrations (default 1); returns the versions reverted. */
+  async down(steps = 1): Promise<number[]> {
+    const files = new Map(readMigrations(this.dir).map((f) => [f.version, f]));
+    return this.locked(async (session) => {
+      const applied = [...(await this.applied(session)).keys()].sort((a, b) => b - a).slice(0, steps);
+      for (const version of applied) {
+        const file = files.get(version);
+        if (!file) throw new MigrationError(`Migration ${version} is applied but its files are missing`);
+        await session.transaction(async (tx) => {
+          await tx.exec(file.down);
+          await tx.query('DELETE FROM schema_migrations WHERE version = $1', [version]);
+        });
+      }
+      return applied;
+    });
+  }
+
+  async status(): Promise<MigrationStatus[]> {
+    const files = readMigrations(this.dir);
+    return this.locked(async (session) => {
+      const applied = await this.applied(session);
+      this.verify(files, applied);
+      return files.map((f) => ({
+        version: f.version,
+        name: f.name,
+        applied: applied.has(f.version),
+        appliedAt: applied.get(f.version)?.applied_at ?? null,
+      }));
+    });
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The key-value store behind caches and rate limits: Redis when `REDIS_URL` is set, an in-memory stand-in
+ * in embedded mode. Only the few operations the services need, with the same meaning in both.
+ *
+ * Redis faults never hang a request: commands fail fast while the connection is down (no offline queue),
+ * callers degrade (cache falls through to the database, rate limits fall back to memory), and ioredis
+ * reconnects by itself.
+ */
+import { Redis } from 'ioredis';
+
+export interface KeyValueStore {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  mget(keys: string[]): Promise<(string | null)[]>;
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  del(key: string): Promise<void>;
+  /** Increments and, when the key is new, sets its expiry; returns the count and the ms left. */
+  incrWindow(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
+  /** Increments a counter that never expires (cache versions). */
+  incr(key: string): Promise<number>;
+  /** True when the store answers now. */
+  healthy(): boolean;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class MemoryStore implements KeyValueStore {
+  readonly kind = 'memory' as const;
+  private readonly data = new Map<string, { value: string; expiresAt: number }>();
+  private sweeps = 0;
+
+  constructor(private readonly maxEntries = 50_000) {}
+
+  private live(key: string): { value: string; expiresAt: number } | undefined {
+    const entry = this.data.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= Date.now()) {
+      this.data.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private sweep(): void {
+    if (++this.sweeps % 1000 !== 0 && this.data.size < this.maxEntries) return;
+    const now = Date.now();
+    for (const [key, entry] of this.data) if (entry.expiresAt <= now) this.data.delete(key);
+    // Still too big: drop the oldest insertions (Map keeps insertion order).
+    for (const key of this.data.keys()) {
+      if (this.data.size < this.maxEntries) break;
+      this.data.delete(key);
+    }
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
+  }
+  async mget(keys: string[]): Promise<(string | null)[]> {
+    return keys.map((k) => this.live(k)?.value ?? null);
+  }
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    this.sweep();
+    this.data.set(key, { value, expiresAt: ttlMs ? Date.now() + ttlMs : Infinity });
+  }
+  async del(key: string): Promise<void> {
+    this.data.delete(key);
+  }
+  async incrWindow(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
+    this.sweep();
+    const entry = this.live(key);
+    if (!entry) {
+      this.data.set(key, { value: '1', expiresAt: Date.now() + windowMs });
+      return { count: 1, ttlMs: windowMs };
+    }
+    entry.value = String(Number(entry.value) + 1);
+    return { count: Number(entry.value), ttlMs: entry.expiresAt - Date.now() };
+  }
+  async incr(key: string): Promise<number> {
+    const entry = this.live(key);
+    const next = Number(entry?.value ?? 0) + 1;
+    this.data.set(key, { value: String(next), expiresAt: entry?.expiresAt ?? Infinity });
+    return next;
+  }
+  healthy(): boolean {
+    return true;
+  }
+  async ping(): Promise<void> {}
+  async close(): Promise<void> {
+    this.data.clear();
+  }
+}
+
+// INCR, then PEXPIRE only when the key is new, in one round trip and atomically.
+const INCR_WINDOW = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}`;
+
+export class RedisStore implements KeyValueStore {
+  readonly kind = 'redis' as const;
+  readonly client: Redis;
+
+  constructor(url: string, keyPrefix = '', onStateChange?: (up: boolean, err?: Error) => void) {
+    this.client = new Redis(url, {
+      keyPrefix,
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      commandTimeout: 1000,
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+    this.client.defineCommand('incrWindow', { numberOfKeys: 1, lua: INCR_WINDOW });
+    let up = false;
+    this.client.on('ready', () => {
+      if (!up) onStateChange?.(true);
+      up = true;
+    });
+    this.client.on('error', (err: Error) => {
+      if (up) onStateChange?.(false, err);
+      up = false;
+    });
+    this.client.on('end', () => {
+      up = false;
+    });
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.client.get(key);
+  }
+  async mget(keys: string[]): Promise<(string | null)[]> {
+    return keys.length === 0 ? [] : this.client.mget(keys);
+  }
+  async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    if (ttlMs) await this.client.set(key, value, 'PX', ttlMs);
+    else await this.client.set(key, value);
+  }
+  async del(key: string): Promise<void> {
+    await this.client.del(key);
+  }
+  async incrWindow(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
+    const [count, ttl] = (await (this.client as unknown as { incrWindow(k: string, w: number): Promise<[number, number]> }).incrWindow(
+      key,
+      windowMs,
+    )) as [number, number];
+    return { count, ttlMs: ttl };
+  }
+  async incr(key: string): Promise<number> {
+    return this.client.incr(key);
+  }
+  healthy(): boolean {
+    return this.client.status === 'ready';
+  }
+  async ping(): Promise<void> {
+    await this.client.ping();
+  }
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}
+
+export function openStore(url: string, keyPrefix = '', onStateChange?: (up: boolean, err?: Error) => void): KeyValueStore {
+  return url ? new RedisStore(url, keyPrefix, onStateChange) : new MemoryStore();
+}

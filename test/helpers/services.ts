@@ -1,0 +1,35 @@
+/**
+ * Which real servers the tests can reach. In CI (`REQUIRE_SERVICES=1`) a missing one fails the run;
+ * elsewhere the suites that need it are skipped, and say so loudly.
+ */
+import net from 'node:net';
+
+export const REQUIRE_SERVICES = process.env.REQUIRE_SERVICES === '1';
+export const PG_ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname, port: Number(port) }, () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
+
+async function check(name: string, url: string): Promise<boolean> {
+  if (await reachable(url)) return true;
+  const message = `${name} is not reachable at ${url.replace(/\/\/[^@]*@/, '//')}`;
+  if (REQUIRE_SERVICES) throw new Error(`${message} and REQUIRE_SERVICES=1`);
+  console.error(`\n!!! SKIPPING suites that need ${name}: ${message}\n`);
+  return false;
+}
+
+export const hasPostgres = await check('PostgreSQL', PG_ADMIN_URL);
+export const hasRedis = await check('Redis', REDIS_URL);
