@@ -59,7 +59,6 @@ export async function createServer(options: ServerOptions): Promise<App> {
     loggerInstance: options.logger,
     bodyLimit: options.http.bodyLimit,
     trustProxy: options.http.trustProxy,
-    disableRequestLogging: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();

@@ -6,5 +6,6 @@ export const CategorySchema = Type.Object({
 });
 export type CategoryDto = Static<typeof CategorySchema>;
 
-export const CategoryListSchema = Type.Object({ items: Type.Array(CategorySchema) });
+/** The list shape every list answer has; categories are few, so there is never a next page. */
+export const CategoryListSchema = Type.Object({ items: Type.Array(CategorySchema), nextCursor: Type.Null() });
 export type CategoryList = Static<typeof CategoryListSchema>;

@@ -17,8 +17,10 @@ export const ProblemSchema = Type.Object(
 export const ProblemRef = Type.Ref('Problem');
 
 /** Problem answers for the given statuses, for a route's `response` schema. */
-export function problems(...statuses: number[]): Record<number, TSchema> {
-  return Object.fromEntries(statuses.map((s) => [s, Type.Ref('Problem', { description: 'Problem details' })]));
+export function problems(...statuses: number[]): Record<number, { description: string; content: Record<string, { schema: TSchema }> }> {
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: 'Problem details', content: { 'application/problem+json': { schema: Type.Ref('Problem') } } }]),
+  );
 }
 
 /** A string enum that OpenAPI 3.1 shows as `enum`, typed as a union. */
