@@ -77,6 +77,7 @@ export async function createServer(options: ServerOptions): Promise<App> {
 
   app.addSchema(ProblemSchema);
   app.decorateRequest('principal', undefined);
+  app.addHook('onRoute', (route) => documentRoute(route.method, route.url, route.schema as Record<string, unknown> | undefined));
   registerErrorHandling(app);
 
   app.addHook('onRequest', async (request, reply) => {
@@ -97,7 +98,7 @@ export async function createServer(options: ServerOptions): Promise<App> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: options.service, version: options.version, description: options.description },
+      info: { title: options.service, version: options.version, description: options.description, license: { name: 'UNLICENSED (proprietary)', identifier: 'LicenseRef-Proprietary' } },
       servers: options.publicUrl ? [{ url: options.publicUrl }] : [],
       tags: [...options.tags, { name: 'operations', description: 'Health, readiness and metrics' }],
       components: options.bearerAuth
@@ -110,6 +111,26 @@ export async function createServer(options: ServerOptions): Promise<App> {
 
   registerOperations(app, options.readiness, registry);
   return app;
+}
+
+/**
+ * Fills what every documented operation needs: an operationId (for generated clients) and an explicit
+ * `security: []` on public routes, so the document says which routes need a token.
+ */
+function documentRoute(method: string | string[], url: string, schema: Record<string, unknown> | undefined): void {
+  if (!schema || schema.hide) return;
+  if (!('security' in schema)) schema.security = [];
+  if (Array.isArray(schema.tags)) schema.tags = [...(schema.tags as string[])];
+  if (!schema.operationId) {
+    const words = url
+      .replace(/^\/api\/v1\//, '/')
+      .split(/[/.-]/)
+      .filter(Boolean)
+      .map((w) => (w.startsWith(':') ? `by-${w.slice(1)}` : w))
+      .flatMap((w) => w.split('-'));
+    const verb = (Array.isArray(method) ? method[0]! : method).toLowerCase();
+    schema.operationId = [verb, ...words].map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
+  }
 }
 
 declare module 'fastify' {

@@ -375,6 +375,27 @@ describe.skipIf(!hasPostgres)('DeliveryWorker (PostgreSQL + SMTP)', () => {
     expect(rows).toEqual([{ status: 'sent', attempts: 2 }]);
   });
 
+  it('a worker whose lease ran out does not overwrite the outcome of the worker that took over', async () => {
+    const user = await insertUser();
+    const { id } = await queueVerify(user);
+    // The first try hangs past its lease and is then refused for good; the second goes through.
+    smtp.onData = async (_to, attempt) => {
+      if (attempt > 1) return undefined;
+      await sleep(400);
+      return { code: 550, message: 'Refused late' };
+    };
+    const slow = newWorker({ leaseMs: 100 });
+    const slowRun = slow.runOnce();
+    await waitFor(() => smtp.dataStarted > 0, 5000, 'the slow send to start');
+    await sleep(150);
+    expect(await newWorker().runOnce()).toBe(1);
+    expect((await row(id)).status).toBe('sent');
+
+    expect(await slowRun).toBe(1);
+    expect(await row(id)).toMatchObject({ status: 'sent', attempts: 2, last_error: null });
+    expect(deliveredTo(user.email)).toHaveLength(1);
+  });
+
   it('stop() waits for the batch in flight and then polls no more', async () => {
     const user = await insertUser();
     const { id } = await queueVerify(user);

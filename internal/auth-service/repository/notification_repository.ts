@@ -49,7 +49,10 @@ export class NotificationRepository {
     return rows;
   }
 
-  /** Sent: the data (which may hold one-time links) is dropped, it is no longer needed. */
+  /**
+   * Sent: the data (which may hold one-time links) is dropped, it is no longer needed. Not fenced like
+   * markRetry/markFailed: once a server accepted the mail it was sent, whatever another worker recorded.
+   */
   async markSent(id: string, tx: Queryable = this.db): Promise<void> {
     await tx.query(
       `UPDATE notifications SET status = 'sent', sent_at = now(), locked_until = NULL, last_error = NULL,
@@ -58,19 +61,29 @@ export class NotificationRepository {
     );
   }
 
-  async markRetry(id: string, error: string, delayMs: number, tx: Queryable = this.db): Promise<void> {
-    await tx.query(
+  /**
+   * Retry and failure apply only to a mail still queued and, given `attempt` (the row's `attempts` as
+   * claimed), only while no other worker has claimed it since: a worker whose lease ran out mid-send must
+   * not turn a mail another worker delivered into `failed` (an admin retry would send it twice), nor
+   * release a claim another worker holds. Returns false when the update did not apply.
+   */
+  async markRetry(id: string, error: string, delayMs: number, tx: Queryable = this.db, attempt?: number): Promise<boolean> {
+    const { rowCount } = await tx.query(
       `UPDATE notifications SET next_attempt_at = now() + make_interval(secs => $3::float8 / 1000), locked_until = NULL,
-              last_error = $2, updated_at = now() WHERE id = $1`,
-      [id, error.slice(0, 1000), delayMs],
+              last_error = $2, updated_at = now()
+        WHERE id = $1 AND status = 'queued' AND ($4::int IS NULL OR attempts = $4)`,
+      [id, error.slice(0, 1000), delayMs, attempt ?? null],
     );
+    return rowCount > 0;
   }
 
-  async markFailed(id: string, error: string, tx: Queryable = this.db): Promise<void> {
-    await tx.query(
-      `UPDATE notifications SET status = 'failed', locked_until = NULL, last_error = $2, updated_at = now() WHERE id = $1`,
-      [id, error.slice(0, 1000)],
+  async markFailed(id: string, error: string, tx: Queryable = this.db, attempt?: number): Promise<boolean> {
+    const { rowCount } = await tx.query(
+      `UPDATE notifications SET status = 'failed', locked_until = NULL, last_error = $2, updated_at = now()
+        WHERE id = $1 AND status = 'queued' AND ($3::int IS NULL OR attempts = $3)`,
+      [id, error.slice(0, 1000), attempt ?? null],
     );
+    return rowCount > 0;
   }
 
   /** An admin's retry of a failed mail: queued again, due now, attempts counted afresh. */

@@ -216,15 +216,26 @@ export class DeliveryWorker {
       return;
     }
     const delayMs = backoffDelay(row.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs);
-    await this.notifications.markRetry(row.id, error, delayMs);
     this.count('retry');
-    this.logger.warn({ ...log, responseCode, error, retryInMs: delayMs }, 'mail not sent, will retry');
+    if (await this.notifications.markRetry(row.id, error, delayMs, undefined, row.attempts)) {
+      this.logger.warn({ ...log, responseCode, error, retryInMs: delayMs }, 'mail not sent, will retry');
+    } else {
+      this.leaseLost(log, error);
+    }
   }
 
   private async fail(row: NotificationRow, error: string, log: Record<string, unknown>): Promise<void> {
-    await this.notifications.markFailed(row.id, error);
     this.count('failed');
-    this.logger.warn({ ...log, error }, 'mail failed for good');
+    if (await this.notifications.markFailed(row.id, error, undefined, row.attempts)) {
+      this.logger.warn({ ...log, error }, 'mail failed for good');
+    } else {
+      this.leaseLost(log, error);
+    }
+  }
+
+  /** The lease ran out mid-send and another worker took the mail over; its outcome stands. */
+  private leaseLost(log: Record<string, unknown>, error: string): void {
+    this.logger.warn({ ...log, error }, 'mail not sent, and its lease had passed to another worker; leaving it to that one');
   }
 
   private headers(row: NotificationRow): Record<string, string> {

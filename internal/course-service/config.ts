@@ -1,0 +1,61 @@
+/** course-service settings: the schema (with defaults), the environment bindings, and the loader. */
+import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { DatabaseSettings, HttpSettings, LogSettings, RedisSettings, SHARED_ENV, loadConfig, type EnvBinding, type LoadConfigOptions } from '../shared/utils/config.js';
+import { PROJECT_ROOT } from '../shared/utils/paths.js';
+
+export const CourseSettings = Type.Object({
+  varDir: Type.String({ default: 'var', description: 'Where embedded data lives' }),
+  publicUrl: Type.String({ default: 'http://localhost:8082', description: 'Base URL of course-service as clients see it' }),
+  http: Type.Object({ ...HttpSettings.properties, port: Type.Integer({ minimum: 0, maximum: 65535, default: 8082, description: 'TCP port' }) }, { default: {} }),
+  database: Type.Object(DatabaseSettings.properties, { default: {} }),
+  redis: Type.Object(RedisSettings.properties, { default: {} }),
+  log: Type.Object(LogSettings.properties, { default: {} }),
+  auth: Type.Object({
+    url: Type.String({ default: 'http://localhost:8081', description: 'Base URL of auth-service (JWKS, tokens, notifications)' }),
+    jwksUrl: Type.String({ default: '', description: 'JWKS URL; empty = <auth.url>/.well-known/jwks.json' }),
+    issuer: Type.String({ default: 'course-platform-auth', description: 'Expected access-token `iss`' }),
+    audience: Type.String({ default: 'course-platform', description: 'Expected access-token `aud`' }),
+    jwksCooldownMs: Type.Integer({ minimum: 0, default: 30_000, description: 'Least time between JWKS refetches on an unknown kid' }),
+    clientId: Type.String({ default: 'course-service', description: 'client_credentials id of this service' }),
+    clientSecret: Type.String({ default: '', description: 'client_credentials secret; empty disables review mails' }),
+  }, { default: {} }),
+  cache: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'Cache public GET answers' }),
+    courseTtlMs: Type.Integer({ minimum: 1, default: 60_000, description: 'One course' }),
+    listTtlMs: Type.Integer({ minimum: 1, default: 30_000, description: 'Course lists and searches' }),
+    reviewsTtlMs: Type.Integer({ minimum: 1, default: 30_000, description: 'Review lists' }),
+    categoriesTtlMs: Type.Integer({ minimum: 1, default: 60_000, description: 'Categories with counts' }),
+  }, { default: {} }),
+  relay: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'Deliver outbox events to auth-service from this process' }),
+    pollIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'Relay poll interval' }),
+    batchSize: Type.Integer({ minimum: 1, default: 20, description: 'Events per poll' }),
+    backoffBaseMs: Type.Integer({ minimum: 1, default: 1000, description: 'First retry delay (doubles each time)' }),
+    backoffMaxMs: Type.Integer({ minimum: 1, default: 300_000, description: 'Longest retry delay' }),
+  }, { default: {} }),
+});
+
+export type CourseConfig = Static<typeof CourseSettings>;
+
+export const COURSE_ENV: EnvBinding[] = [
+  ...SHARED_ENV,
+  { path: 'http.port', vars: ['COURSE_PORT', 'PORT'] },
+  { path: 'publicUrl', vars: ['COURSE_PUBLIC_URL'] },
+  { path: 'http.corsOrigins', vars: ['CORS_ORIGINS'] },
+  { path: 'auth.url', vars: ['AUTH_URL'] },
+  { path: 'auth.jwksUrl', vars: ['JWKS_URL'] },
+  { path: 'auth.issuer', vars: ['JWT_ISSUER'] },
+  { path: 'auth.audience', vars: ['JWT_AUDIENCE'] },
+  { path: 'auth.clientId', vars: ['COURSE_CLIENT_ID'] },
+  { path: 'auth.clientSecret', vars: ['COURSE_CLIENT_SECRET'] },
+  { path: 'database.migrateOnStart', vars: ['MIGRATE_ON_START'] },
+];
+
+export function loadCourseConfig(options: LoadConfigOptions = {}): CourseConfig {
+  return loadConfig(CourseSettings, COURSE_ENV, { file: join(PROJECT_ROOT, 'config', 'course-config.yml'), ...options });
+}
+
+export function coursePaths(config: CourseConfig): { dataDir: string } {
+  return { dataDir: join(config.varDir, 'course-service', 'pgdata') };
+}

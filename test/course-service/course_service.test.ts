@@ -1,0 +1,246 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { hasPostgres } from '../helpers/services.js';
+import { encodeCursor } from '../../internal/course-service/services/cursor.js';
+import { etagOf, type CourseService } from '../../internal/course-service/services/course_service.js';
+import { admin, instructor, newCourseInput, principal, publishedCourse, refusal, services, student } from './factories.js';
+
+describe.skipIf(!hasPostgres)('CourseService', () => {
+  let t: TestDatabase;
+  let courses: CourseService;
+
+  beforeAll(async () => {
+    t = await createTestDatabase('course-service');
+    ({ courses } = services(t.db));
+  });
+  afterAll(async () => {
+    await t?.drop();
+  });
+
+  describe('create', () => {
+    it('creates a draft with a slug from the title, normalised tags and an empty rating', async () => {
+      const owner = instructor({ name: 'Ada' });
+      const c = await courses.create(owner, newCourseInput({ title: '  Intro to Ünicode & Friends! ', tags: ['Rust', ' rust', 'CLI'] }));
+      expect(c).toMatchObject({
+        slug: 'intro-to-unicode-friends',
+        title: 'Intro to Ünicode & Friends!',
+        tags: ['rust', 'cli'],
+        status: 'draft',
+        publishedAt: null,
+        instructorId: owner.sub,
+        instructorName: 'Ada',
+        rating: { average: 0, count: 0, distribution: { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 } },
+      });
+      expect(c.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+      expect(Object.keys(c)).toEqual([
+        'id', 'slug', 'title', 'summary', 'description', 'category', 'tags', 'level', 'language', 'durationMinutes',
+        'instructorId', 'instructorName', 'status', 'publishedAt', 'createdAt', 'updatedAt', 'rating',
+      ]);
+    });
+
+    it('makes generated slugs unique with a numeric suffix, transliterating Cyrillic', async () => {
+      const owner = instructor();
+      const a = await courses.create(owner, newCourseInput({ title: 'Same Title' }));
+      const b = await courses.create(owner, newCourseInput({ title: 'Same title' }));
+      const c = await courses.create(owner, newCourseInput({ title: 'same  TITLE' }));
+      expect([a.slug, b.slug, c.slug]).toEqual(['same-title', 'same-title-2', 'same-title-3']);
+      const ru = await courses.create(owner, newCourseInput({ title: 'Основы Python', language: 'ru' }));
+      expect(ru.slug).toBe('osnovy-python');
+    });
+
+    it('refuses an explicit slug that is taken (409 slug_taken) or looks like an id', async () => {
+      const owner = instructor();
+      await courses.create(owner, newCourseInput({ slug: 'my-course' }));
+      expect((await refusal(courses.create(owner, newCourseInput({ slug: 'my-course' })))).code).toBe('slug_taken');
+      const uuidSlug = await refusal(courses.create(owner, newCourseInput({ slug: '0190a0b0-0000-7000-8000-000000000000' })));
+      expect(uuidSlug.code).toBe('validation_failed');
+    });
+
+    it('refuses students, unverified instructors and anonymous callers', async () => {
+      expect(await refusal(courses.create(student(), newCourseInput()))).toMatchObject({ status: 403, code: 'forbidden' });
+      expect(await refusal(courses.create(instructor({ emailVerified: false }), newCourseInput()))).toMatchObject({
+        status: 403,
+        code: 'email_not_verified',
+      });
+      expect(await refusal(courses.create(undefined, newCourseInput()))).toMatchObject({ status: 401 });
+      expect(await refusal(courses.create(principal({ role: 'service' }), newCourseInput()))).toMatchObject({ status: 403 });
+      // Admins may create.
+      await expect(courses.create(admin(), newCourseInput())).resolves.toMatchObject({ status: 'draft' });
+    });
+
+    it('rejects invalid and unknown fields (no mass assignment)', async () => {
+      const owner = instructor();
+      const bad = await refusal(courses.create(owner, { ...newCourseInput(), instructorId: owner.sub } as never));
+      expect(bad).toMatchObject({ status: 400, code: 'validation_failed' });
+      expect(bad.errors).toEqual([{ path: '/instructorId', message: 'is not allowed' }]);
+      const many = await refusal(courses.create(owner, newCourseInput({ language: 'english', durationMinutes: 0, title: '' })));
+      expect(many.errors?.map((e) => e.path).sort()).toEqual(['/durationMinutes', '/language', '/title']);
+      expect((await refusal(courses.create(owner, newCourseInput({ title: '   ' })))).errors).toEqual([{ path: '/title', message: 'must not be blank' }]);
+    });
+  });
+
+  describe('visibility', () => {
+    it('hides drafts and archived courses from others, by id and by slug', async () => {
+      const owner = instructor();
+      const draft = await courses.create(owner, newCourseInput());
+      for (const who of [undefined, student(), instructor()]) {
+        expect(await refusal(courses.get(who, draft.id))).toMatchObject({ status: 404, code: 'course_not_found' });
+        expect(await refusal(courses.get(who, draft.slug))).toMatchObject({ status: 404, code: 'course_not_found' });
+      }
+      await expect(courses.get(owner, draft.slug)).resolves.toEqual(draft);
+      await expect(courses.get(admin(), draft.id)).resolves.toEqual(draft);
+
+      const archived = await courses.update(owner, draft.id, { status: 'archived' });
+      expect(await refusal(courses.get(undefined, archived.id))).toMatchObject({ code: 'course_not_found' });
+      const published = await courses.update(owner, draft.id, { status: 'published' });
+      await expect(courses.get(undefined, published.slug)).resolves.toEqual(published);
+    });
+
+    it('answers 404 for ids and slugs that cannot exist', async () => {
+      for (const key of ['nope', 'Bad Slug', '0190a0b0-0000-7000-8000-000000000000', 'x'.repeat(300)]) {
+        expect((await refusal(courses.get(undefined, key))).code).toBe('course_not_found');
+      }
+    });
+  });
+
+  describe('update and delete', () => {
+    it('lets only the owner or an admin edit; others get 403 not_course_owner (404 when they cannot see it)', async () => {
+      const owner = instructor();
+      const c = await publishedCourse(courses, owner);
+      const other = instructor();
+      expect(await refusal(courses.update(other, c.id, { title: 'Mine now' }))).toMatchObject({ status: 403, code: 'not_course_owner' });
+      expect(await refusal(courses.update(student(), c.id, { title: 'Mine now' }))).toMatchObject({ status: 403, code: 'not_course_owner' });
+      expect(await refusal(courses.delete(other, c.id))).toMatchObject({ status: 403, code: 'not_course_owner' });
+
+      const draft = await courses.create(owner, newCourseInput());
+      expect(await refusal(courses.update(other, draft.id, { title: 'x' }))).toMatchObject({ status: 404, code: 'course_not_found' });
+      expect(await refusal(courses.delete(other, draft.id))).toMatchObject({ status: 404, code: 'course_not_found' });
+
+      await expect(courses.update(admin(), c.id, { title: 'Fixed by admin' })).resolves.toMatchObject({ title: 'Fixed by admin', instructorId: owner.sub });
+      await courses.delete(admin(), draft.id);
+      expect((await refusal(courses.get(owner, draft.id))).code).toBe('course_not_found');
+    });
+
+    it('stamps publishedAt on first publish only and bumps updatedAt on edits', async () => {
+      const owner = instructor();
+      const c = await courses.create(owner, newCourseInput());
+      const published = await courses.update(owner, c.id, { status: 'published' });
+      expect(published.publishedAt).not.toBeNull();
+      await courses.update(owner, c.id, { status: 'archived' });
+      await new Promise((r) => setTimeout(r, 5));
+      const again = await courses.update(owner, c.id, { status: 'published', title: 'Second edition' });
+      expect(again.publishedAt).toBe(published.publishedAt);
+      expect(again.title).toBe('Second edition');
+      expect(Date.parse(again.updatedAt)).toBeGreaterThan(Date.parse(published.updatedAt));
+    });
+
+    it('honours If-Match: a stale ETag is 412, the current one passes; a no-op keeps the ETag', async () => {
+      const owner = instructor();
+      const c = await publishedCourse(courses, owner);
+      const tag = etagOf(await courses.get(undefined, c.id));
+      expect(tag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+      expect(etagOf(c)).toBe(tag);
+
+      const same = await courses.update(owner, c.id, { title: c.title, tags: c.tags }, { ifMatch: tag });
+      expect(etagOf(same)).toBe(tag);
+
+      const changed = await courses.update(owner, c.id, { durationMinutes: 120 }, { ifMatch: tag });
+      expect(etagOf(changed)).not.toBe(tag);
+      expect(await refusal(courses.update(owner, c.id, { durationMinutes: 130 }, { ifMatch: tag }))).toMatchObject({
+        status: 412,
+        code: 'precondition_failed',
+      });
+      expect(await refusal(courses.update(owner, c.id, { durationMinutes: 130 }, { ifMatch: `W/${etagOf(changed)}` }))).toMatchObject({ status: 412 });
+      await expect(courses.update(owner, c.id, { durationMinutes: 130 }, { ifMatch: `"x", ${etagOf(changed)}` })).resolves.toMatchObject({ durationMinutes: 130 });
+      await expect(courses.update(owner, c.id, { durationMinutes: 140 }, { ifMatch: '*' })).resolves.toMatchObject({ durationMinutes: 140 });
+      expect(await refusal(courses.delete(owner, c.id, { ifMatch: tag }))).toMatchObject({ status: 412 });
+    });
+
+    it('refuses a slug change to a taken slug with 409 slug_taken', async () => {
+      const owner = instructor();
+      const a = await courses.create(owner, newCourseInput({ slug: 'taken-slug' }));
+      const b = await courses.create(owner, newCourseInput());
+      expect(await refusal(courses.update(owner, b.id, { slug: a.slug }))).toMatchObject({ status: 409, code: 'slug_taken' });
+      await expect(courses.update(owner, b.id, { slug: 'free-slug' })).resolves.toMatchObject({ slug: 'free-slug' });
+    });
+  });
+
+  describe('list', () => {
+    it('filters published courses by category, level, language, tag, instructor and rating', async () => {
+      const owner = instructor();
+      const cat = `Cat-${Date.now()}`;
+      const a = await publishedCourse(courses, owner, { category: cat, level: 'advanced', language: 'ru', tags: ['Kotlin'] });
+      const b = await publishedCourse(courses, owner, { category: cat, level: 'beginner', language: 'en', tags: ['go'] });
+      await courses.create(owner, newCourseInput({ category: cat })); // a draft never shows
+      await t.db.query(`UPDATE courses SET rating_count = 2, rating_sum = 9, rating_4 = 1, rating_5 = 1 WHERE id = $1`, [a.id]);
+
+      const ids = async (query: Parameters<CourseService['list']>[0]) => (await courses.list(query)).items.map((c) => c.id);
+      expect(await ids({ category: cat })).toEqual([b.id, a.id]);
+      expect(await ids({ category: cat, level: 'advanced' })).toEqual([a.id]);
+      expect(await ids({ category: cat, language: 'en' })).toEqual([b.id]);
+      expect(await ids({ category: cat, tag: 'KOTLIN' })).toEqual([a.id]);
+      expect(await ids({ instructorId: owner.sub })).toEqual([b.id, a.id]);
+      expect(await ids({ category: cat, minRating: 4.5 })).toEqual([a.id]);
+      expect((await courses.list({ category: cat, minRating: 4.5 })).items[0]?.rating).toEqual({
+        average: 4.5,
+        count: 2,
+        distribution: { '1': 0, '2': 0, '3': 0, '4': 1, '5': 1 },
+      });
+    });
+
+    it('finds by title, tag and description words (stemmed), ranking a title match above a description match', async () => {
+      const owner = instructor();
+      const inDescription = await publishedCourse(courses, owner, { title: 'Cloud basics', description: 'We deploy with Zanzibarkube every day.' });
+      const inTag = await publishedCourse(courses, owner, { title: 'Operations', tags: ['zanzibarkube'] });
+      const inTitle = await publishedCourse(courses, owner, { title: 'Zanzibarkube in depth' });
+      const page = await courses.list({ q: 'zanzibarkube' });
+      expect(page.items.map((c) => c.id)).toEqual([inTitle.id, inTag.id, inDescription.id]);
+
+      const stemmed = await publishedCourse(courses, owner, { title: 'Quuxifying things', description: 'Learn about quuxification pipelines.' });
+      expect((await courses.list({ q: 'quuxify' })).items.map((c) => c.id)).toContain(stemmed.id);
+      expect((await courses.list({ q: 'pipeline' })).items.map((c) => c.id)).toContain(stemmed.id);
+      expect((await courses.list({ q: '"deploy with zanzibarkube"' })).items.map((c) => c.id)).toEqual([inDescription.id]);
+      expect((await courses.list({ q: 'zanzibarkube -operations' })).items.map((c) => c.id)).toEqual([inTitle.id, inDescription.id]);
+      expect((await courses.list({ q: 'the' })).items).toEqual([]);
+    });
+
+    it('refuses garbage cursors and cursors from another sort with 400 invalid_cursor', async () => {
+      const owner = instructor();
+      for (let i = 0; i < 3; i++) await publishedCourse(courses, owner);
+      const first = await courses.list({ sort: 'newest', limit: 1 });
+      expect(first.nextCursor).toBeTypeOf('string');
+      const cursor = first.nextCursor!;
+      await expect(courses.list({ sort: 'newest', limit: 1, cursor })).resolves.toBeTruthy();
+      for (const bad of ['garbage', '!!!', encodeCursor('courses:newest', ['yesterday', 'x']), Buffer.from('[1,2]').toString('base64url'),
+        encodeCursor('courses:newest', ["2024-01-01T00:00:00.000Z'; DROP TABLE courses; --", '0190a0b0-0000-7000-8000-000000000000'])]) {
+        expect(await refusal(courses.list({ sort: 'newest', cursor: bad }))).toMatchObject({ status: 400, code: 'invalid_cursor' });
+      }
+      for (const sort of ['title', 'rating', 'popular'] as const) {
+        expect(await refusal(courses.list({ sort, cursor }))).toMatchObject({ status: 400, code: 'invalid_cursor' });
+      }
+      expect(await refusal(courses.list({ q: 'testing', cursor }))).toMatchObject({ code: 'invalid_cursor' });
+      // relevance without q is newest, so the newest cursor still fits.
+      await expect(courses.list({ sort: 'relevance', cursor })).resolves.toBeTruthy();
+    });
+
+    it('bounds limit to 1..100 and validates filters', async () => {
+      expect(await refusal(courses.list({ limit: 0 }))).toMatchObject({ code: 'validation_failed' });
+      expect(await refusal(courses.list({ limit: 101 }))).toMatchObject({ code: 'validation_failed' });
+      expect(await refusal(courses.list({ sort: 'random' as never }))).toMatchObject({ code: 'validation_failed' });
+      expect(await refusal(courses.list({ instructorId: 'not-a-uuid' }))).toMatchObject({ code: 'validation_failed' });
+      expect((await courses.list({ limit: 2 })).items.length).toBeLessThanOrEqual(2);
+    });
+  });
+
+  it('lists categories with counts of published courses only', async () => {
+    const owner = instructor();
+    const cat = `Zeta-${Date.now()}`;
+    await publishedCourse(courses, owner, { category: cat });
+    await publishedCourse(courses, owner, { category: cat });
+    await courses.create(owner, newCourseInput({ category: `${cat}-drafts-only` }));
+    const { items, nextCursor } = await courses.listCategories();
+    expect(nextCursor).toBeNull();
+    expect(items.find((c) => c.name === cat)).toEqual({ name: cat, courseCount: 2 });
+    expect(items.find((c) => c.name === `${cat}-drafts-only`)).toBeUndefined();
+  });
+});
