@@ -381,7 +381,7 @@ describe.skipIf(!hasPostgres)('DeliveryWorker (PostgreSQL + SMTP)', () => {
     // The first try hangs past its lease and is then refused for good; the second goes through.
     smtp.onData = async (_to, attempt) => {
       if (attempt > 1) return undefined;
-      await sleep(400);
+      await sleep(1000);
       return { code: 550, message: 'Refused late' };
     };
     const slow = newWorker({ leaseMs: 100 });
