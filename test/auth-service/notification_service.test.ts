@@ -1,8 +1,5 @@
 // NotificationService against real PostgreSQL; mails that should arrive go through a real SMTP server.
-import type { AddressInfo } from 'node:net';
-import { simpleParser, type ParsedMail } from 'mailparser';
 import pino from 'pino';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NotificationRepository } from '../../internal/auth-service/repository/notification_repository.js';
 import { UserRepository } from '../../internal/auth-service/repository/user_repository.js';
@@ -14,37 +11,10 @@ import { HttpError } from '../../internal/shared/utils/errors.js';
 import { newId } from '../../internal/shared/utils/ids.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
+import { TestSmtp } from '../helpers/smtp.js';
 
 const PUBLIC_URL = 'https://auth.test.example/';
 const SETTINGS_LINK = 'https://auth.test.example/api/v1/auth/pages/notifications';
-
-/** An SMTP server that accepts everything and keeps the parsed mails. */
-async function startSmtp(): Promise<{ url: string; delivered: ParsedMail[]; close(): Promise<void> }> {
-  const delivered: ParsedMail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream).then(
-        (mail) => {
-          delivered.push(mail);
-          callback();
-        },
-        (err: Error) => callback(err),
-      );
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return {
-    url: `smtp://127.0.0.1:${(server.server.address() as AddressInfo).port}`,
-    delivered,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 /** Runs `fn` and returns the HttpError it throws. */
 async function httpError(fn: () => Promise<unknown>): Promise<HttpError> {
@@ -69,7 +39,7 @@ const reviewData = (over: Record<string, unknown> = {}) => ({
 
 describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
   let t: TestDatabase;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let smtp: TestSmtp;
   let repo: NotificationRepository;
   let service: NotificationService;
   let mailer: SmtpMailer;
@@ -90,7 +60,7 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
 
   beforeAll(async () => {
     t = await createTestDatabase('auth-service');
-    smtp = await startSmtp();
+    smtp = await new TestSmtp().start();
     repo = new NotificationRepository(t.db);
     service = new NotificationService({ db: t.db, notifications: repo, users: new UserRepository(t.db), publicUrl: PUBLIC_URL });
     mailer = new SmtpMailer({ smtpUrl: smtp.url, from: 'Course Platform <no-reply@course-platform.test>', timeoutMs: 5000 });
@@ -104,7 +74,7 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
 
   beforeEach(async () => {
     await t.db.query('DELETE FROM notifications');
-    smtp.delivered.length = 0;
+    smtp.mails.length = 0;
   });
 
   afterEach(async () => {
@@ -113,7 +83,7 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
 
   afterAll(async () => {
     await mailer?.close();
-    await smtp?.close();
+    await smtp?.stop();
     await t?.drop();
   });
 
@@ -168,8 +138,8 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
       expect(await service.notifyUser(input)).toEqual({ id: first.id, status: 'duplicate' });
       expect(await worker.runOnce()).toBe(0);
 
-      expect(smtp.delivered).toHaveLength(1);
-      const mail = smtp.delivered[0]!;
+      expect(smtp.mails).toHaveLength(1);
+      const mail = smtp.mails[0]!;
       expect(mail.subject).toBe('Новый отзыв о вашем курсе «Relational databases» (4/5)');
       expect(mail.text).toContain('Анна');
       expect(mail.text).not.toContain('Mallory');
@@ -194,7 +164,7 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
       }
       expect(await count()).toBe(0);
       expect(await worker.runOnce()).toBe(0);
-      expect(smtp.delivered).toHaveLength(0);
+      expect(smtp.mails).toHaveLength(0);
     });
 
     it('suppresses mail to a disabled user', async () => {
@@ -278,7 +248,7 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
       expect(await httpError(() => service.retry(failed!))).toMatchObject({ status: 409, code: 'notification_not_failed' });
 
       expect(await worker.runOnce()).toBe(2);
-      expect(smtp.delivered).toHaveLength(2);
+      expect(smtp.mails).toHaveLength(2);
       expect((await repo.findById(failed!))?.status).toBe('sent');
     });
   });

@@ -55,12 +55,17 @@ export function authRouter(app: App, auth: AuthController, users: UserController
   }, auth.refresh);
 
   app.post('/api/v1/auth/logout', {
+    // The body is optional (a bare POST ends this session); Fastify validates a missing body as
+    // `undefined`, which no object schema accepts, so treat "no body" as `{}`.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
     preHandler: authn.requireUser,
     schema: {
       tags,
       summary: 'End this session (local), the others, or all (global)',
       security: bearer,
-      body: Type.Optional(LogoutBody),
+      body: LogoutBody,
       response: { 204: Type.Null({ description: 'Logged out' }), ...problems(400, 401) },
     },
   }, auth.logout);

@@ -126,14 +126,25 @@ export class ReviewRepository {
         if (after) where.push(`(r.rating, r.created_at, r.id) < (${p(after[0])}::smallint, ${p(after[1])}::timestamptz, ${p(after[2])}::uuid)`);
         break;
       case 'rating_asc': {
-        // Lowest rating first, newest first within a rating: mixed directions, so the row comparison is
-        // spelled out; `rating >= r` lets the index scan start at the right rating.
+        // Lowest rating first, newest first within a rating. Mixed directions cannot be one row
+        // comparison, so the page after (r, c, i) is the rest of rating r (seek on created_at, id)
+        // followed by the higher ratings: two index range scans, never a scan of skipped rows.
         orderBy = 'r.rating ASC, r.created_at DESC, r.id DESC';
         if (after) {
+          const base = where.join(' AND ');
           const rating = p(after[0]);
-          where.push(
-            `r.rating >= ${rating}::smallint AND (r.rating > ${rating}::smallint OR (r.created_at, r.id) < (${p(after[1])}::timestamptz, ${p(after[2])}::uuid))`,
+          const sameRating = `${base} AND r.rating = ${rating}::smallint AND (r.created_at, r.id) < (${p(after[1])}::timestamptz, ${p(after[2])}::uuid)`;
+          const higher = `${base} AND r.rating > ${rating}::smallint`;
+          const n = p(limit);
+          const { rows } = await q.query<ReviewRow>(
+            `SELECT * FROM (
+               (SELECT ${COLUMNS} FROM reviews r WHERE ${sameRating} ORDER BY r.created_at DESC, r.id DESC LIMIT ${n})
+               UNION ALL
+               (SELECT ${COLUMNS} FROM reviews r WHERE ${higher} ORDER BY ${orderBy} LIMIT ${n})
+             ) page ORDER BY rating ASC, created_at DESC, id DESC LIMIT ${n}`,
+            params,
           );
+          return rows;
         }
         break;
       }

@@ -66,7 +66,10 @@ export class TokenVerifier {
     const p = payload as AccessClaims;
     const roles: Role[] = ['student', 'instructor', 'admin', 'service'];
     if (!roles.includes(p.role) || typeof p.sub !== 'string') {
-      throw new HttpError(401, 'invalid_token', { detail: 'The access token is not valid' });
+      throw new HttpError(401, 'invalid_token', {
+        detail: 'The access token is not valid',
+        headers: { 'www-authenticate': `Bearer error="invalid_token"` },
+      });
     }
     return {
       sub: p.sub,
@@ -97,6 +100,11 @@ export function remoteVerifier(jwksUrl: string, options: VerifierOptions & { coo
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
-  if (!m) throw new HttpError(401, 'invalid_token', { detail: 'Expected "Authorization: Bearer <token>"' });
+  if (!m) {
+    throw new HttpError(401, 'invalid_token', {
+      detail: 'Expected "Authorization: Bearer <token>"',
+      headers: { 'www-authenticate': `Bearer error="invalid_request"` },
+    });
+  }
   return m[1];
 }

@@ -1,0 +1,97 @@
+/**
+ * course-service's client of auth-service: its own access token by the client_credentials grant
+ * (cached until a minute before it expires; one request for many callers), and
+ * `POST /api/v1/notifications`. Answers are sorted into "accepted", "retry later" and "will never work".
+ */
+export type NotifyOutcome = { kind: 'accepted' } | { kind: 'retry'; reason: string } | { kind: 'rejected'; reason: string };
+
+export interface AuthClientOptions {
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  timeoutMs?: number;
+}
+
+export interface NotificationRequest {
+  userId: string;
+  template: 'review_created' | 'review_hidden';
+  data: Record<string, string | number | boolean | null>;
+  idempotencyKey: string;
+}
+
+export class AuthClient {
+  private cached: { token: string; expiresAt: number } | undefined;
+  private inflight: Promise<string> | undefined;
+
+  constructor(private readonly options: AuthClientOptions) {}
+
+  get configured(): boolean {
+    return this.options.clientSecret.length > 0;
+  }
+
+  private url(path: string): string {
+    return `${this.options.baseUrl.replace(/\/$/, '')}${path}`;
+  }
+
+  private async fetchToken(): Promise<string> {
+    const res = await fetch(this.url('/api/v1/auth/token'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.options.clientId, client_secret: this.options.clientSecret }),
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+    });
+    if (!res.ok) {
+      const err = new Error(`token request answered ${res.status}`);
+      (err as Error & { status?: number }).status = res.status;
+      throw err;
+    }
+    const body = (await res.json()) as { access_token: string; expires_in: number };
+    this.cached = { token: body.access_token, expiresAt: Date.now() + Math.max(0, body.expires_in - 60) * 1000 };
+    return body.access_token;
+  }
+
+  /** The service token, fetched when missing or about to expire; concurrent callers share one fetch. */
+  async token(): Promise<string> {
+    if (this.cached && this.cached.expiresAt > Date.now()) return this.cached.token;
+    this.inflight ??= this.fetchToken().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  async notify(request: NotificationRequest, requestId?: string): Promise<NotifyOutcome> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let token: string;
+      try {
+        token = await this.token();
+      } catch (err) {
+        const status = (err as { status?: number }).status;
+        // A refused client is a configuration problem an operator fixes: keep the events and retry.
+        return { kind: 'retry', reason: status ? `token: HTTP ${status}` : `token: ${(err as Error).message}` };
+      }
+      let res: Response;
+      try {
+        res = await fetch(this.url('/api/v1/notifications'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(requestId ? { 'x-request-id': requestId } : {}) },
+          body: JSON.stringify(request),
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+        });
+      } catch (err) {
+        return { kind: 'retry', reason: `notifications: ${(err as Error).message}` };
+      }
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.status === 202 || res.status === 200) return { kind: 'accepted' };
+      if (res.status === 401 && attempt === 0) {
+        // The cached token may have been signed by a key that has since been rotated out.
+        this.cached = undefined;
+        continue;
+      }
+      if (res.status >= 500 || res.status === 429 || res.status === 401 || res.status === 408) {
+        return { kind: 'retry', reason: `notifications: HTTP ${res.status}` };
+      }
+      return { kind: 'rejected', reason: `notifications: HTTP ${res.status}` };
+    }
+    return { kind: 'retry', reason: 'notifications: unauthorized' };
+  }
+}
