@@ -10,8 +10,10 @@ CREATE TABLE course_outbox (
   attempts        integer NOT NULL DEFAULT 0,
   next_attempt_at timestamptz(3) NOT NULL DEFAULT now(),
   delivered_at    timestamptz(3),
+  -- Set when auth-service refused the event for good (a 4xx other than 401/408/429); kept for operators.
+  failed_at       timestamptz(3),
   last_error      text
 );
 
 -- The relay's work queue: only undelivered rows, in due order.
-CREATE INDEX course_outbox_pending_idx ON course_outbox (next_attempt_at, id) WHERE delivered_at IS NULL;
+CREATE INDEX course_outbox_pending_idx ON course_outbox (next_attempt_at, id) WHERE delivered_at IS NULL AND failed_at IS NULL;

@@ -146,9 +146,10 @@ describe.skipIf(!hasPostgres)('admin', () => {
       h.call('PATCH', `/api/v1/admin/users/${admin.id}`, { token: aToken, body: { role: 'student' } }),
     ]);
     const { rows } = await h.database.db.query<{ n: number }>("SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL");
-    // Serialised by row locks on the target only, so both may pass; at least one admin must remain.
-    expect(rows[0]!.n).toBeGreaterThanOrEqual(1);
-    expect(results.map((r) => r.status).sort()).toContain(200);
+    // Without counting under the admins' row locks, both see two admins and both succeed: none left.
+    expect(rows[0]!.n).toBe(1);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(results.find((r) => r.status === 409)!.body.code).toBe('last_admin');
     // Restore: make sure `admin` is an admin again for the tests below.
     await h.database.db.query("UPDATE users SET role = 'admin' WHERE id = $1", [admin.id]);
     adminToken = (await h.login(admin.email, admin.password)).accessToken;

@@ -101,10 +101,15 @@ export class UserRepository {
     return rows;
   }
 
-  async countAdmins(tx: Queryable = this.db): Promise<number> {
-    const { rows } = await tx.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+  /**
+   * Locks every active admin's row (in id order, so two callers queue instead of deadlocking) and
+   * returns how many there are. Counting under these locks is what keeps the last admin: two admins
+   * demoting each other at once would otherwise both count two and leave none.
+   */
+  async lockActiveAdmins(tx: Queryable): Promise<number> {
+    const { rows } = await tx.query<{ id: string }>(
+      "SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR UPDATE",
     );
-    return rows[0]?.n ?? 0;
+    return rows.length;
   }
 }

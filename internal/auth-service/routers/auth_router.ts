@@ -41,7 +41,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'Log in with e-mail and password',
       body: LoginBody,
-      response: { 200: TokenPairSchema, ...problems(400, 401, 403, 429) },
+      response: { 200: TokenPairSchema, ...problems(400, 401, 403, 413, 415, 429) },
     },
   }, auth.login);
 
@@ -50,7 +50,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'Rotate a refresh token; reusing an old one ends the session',
       body: RefreshBody,
-      response: { 200: TokenPairSchema, ...problems(400, 401) },
+      response: { 200: TokenPairSchema, ...problems(400, 401, 413, 415) },
     },
   }, auth.refresh);
 
@@ -66,7 +66,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       summary: 'End this session (local), the others, or all (global)',
       security: bearer,
       body: LogoutBody,
-      response: { 204: Type.Null({ description: 'Logged out' }), ...problems(400, 401) },
+      response: { 204: Type.Null({ description: 'Logged out' }), ...problems(400, 401, 403, 413, 415) },
     },
   }, auth.logout);
 
@@ -76,20 +76,20 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       summary: 'OAuth2 client_credentials grant for services (RFC 6749 4.4); form or JSON',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: ClientCredentialsBody,
-      response: { 200: ClientTokenSchema, ...problems(400, 401) },
+      response: { 200: ClientTokenSchema, ...problems(400, 401, 413, 415) },
     },
   }, auth.token);
 
   app.post('/api/v1/auth/verify-email', {
-    schema: { tags, summary: 'Confirm an e-mail address with the token from the mail', body: TokenBody, response: { 200: UserSchema, ...problems(400) } },
+    schema: { tags, summary: 'Confirm an e-mail address with the token from the mail', body: TokenBody, response: { 200: UserSchema, ...problems(400, 413, 415) } },
   }, auth.verifyEmail);
 
   app.post('/api/v1/auth/verify-email/resend', {
-    schema: { tags, summary: 'Send the verification mail again (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems(400, 429) } },
+    schema: { tags, summary: 'Send the verification mail again (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems(400, 413, 415, 429) } },
   }, auth.resendVerification);
 
   app.post('/api/v1/auth/password/forgot', {
-    schema: { tags, summary: 'Mail a password-reset link (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems(400, 429) } },
+    schema: { tags, summary: 'Mail a password-reset link (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems(400, 413, 415, 429) } },
   }, auth.forgotPassword);
 
   app.post('/api/v1/auth/password/reset', {
@@ -97,7 +97,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'Set a new password with the token from the mail; ends every session',
       body: ResetBody,
-      response: { 204: Type.Null({ description: 'Password changed' }), ...problems(400) },
+      response: { 204: Type.Null({ description: 'Password changed' }), ...problems(400, 413, 415) },
     },
   }, auth.resetPassword);
 
@@ -108,7 +108,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       summary: 'Change the password; ends the other sessions',
       security: bearer,
       body: ChangePasswordBody,
-      response: { 204: Type.Null({ description: 'Password changed' }), ...problems(400, 401, 403, 429) },
+      response: { 204: Type.Null({ description: 'Password changed' }), ...problems(400, 401, 403, 413, 415, 429) },
     },
   }, auth.changePassword);
 
@@ -118,7 +118,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'My active sessions',
       security: bearer,
-      response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...problems(401) },
+      response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...problems(401, 403) },
     },
   }, users.sessions);
 
@@ -129,7 +129,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       summary: 'End one of my sessions',
       security: bearer,
       params: SessionIdParams,
-      response: { 204: Type.Null({ description: 'Session ended' }), ...problems(400, 401, 404) },
+      response: { 204: Type.Null({ description: 'Session ended' }), ...problems(400, 401, 403, 404) },
     },
   }, users.revokeSession);
 }

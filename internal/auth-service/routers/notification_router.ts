@@ -16,7 +16,7 @@ export function notificationRouter(app: App, controller: NotificationController,
       summary: 'Queue a mail to a user (service or admin token); the same idempotencyKey makes one mail',
       security: bearer,
       body: NotifyBody,
-      response: { 202: NotifyResultSchema, ...problems(400, 401, 403, 404) },
+      response: { 202: NotifyResultSchema, ...problems(400, 401, 403, 404, 413, 415) },
     },
   }, controller.notify);
 

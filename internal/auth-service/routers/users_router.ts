@@ -11,7 +11,7 @@ const bearer = [{ bearerAuth: [] }];
 export function usersRouter(app: App, users: UserController, authn: Authenticator): void {
   app.get('/api/v1/users/me', {
     preHandler: authn.requireUser,
-    schema: { tags: ['users'], summary: 'My profile', security: bearer, response: { 200: ProfileSchema, ...problems(401) } },
+    schema: { tags: ['users'], summary: 'My profile', security: bearer, response: { 200: ProfileSchema, ...problems(401, 403) } },
   }, users.me);
 
   app.patch('/api/v1/users/me', {
@@ -21,7 +21,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       summary: 'Change my name, language or mail preferences',
       security: bearer,
       body: ProfilePatchBody,
-      response: { 200: ProfileSchema, ...problems(400, 401) },
+      response: { 200: ProfileSchema, ...problems(400, 401, 403, 413, 415) },
     },
   }, users.updateMe);
 
@@ -45,7 +45,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       security: bearer,
       params: IdParams,
       body: AdminUserPatchBody,
-      response: { 200: AdminUserSchema, ...problems(400, 401, 403, 404, 409) },
+      response: { 200: AdminUserSchema, ...problems(400, 401, 403, 404, 409, 413, 415) },
     },
   }, users.adminUpdate);
 

@@ -63,10 +63,14 @@ export class UserService {
   /** Changes a role or disables an account (which ends its sessions); the last admin stays an admin. */
   async adminUpdate(admin: Principal, userId: string, patch: { role?: UserRole; disabled?: boolean }): Promise<AdminUser> {
     return this.db.transaction(async (tx) => {
+      // A change that may take an admin away counts the admins under their row locks, taken before the
+      // target's lock (see lockActiveAdmins).
+      const mayLoseAdmin = (patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true;
+      const admins = mayLoseAdmin ? await this.users.lockActiveAdmins(tx) : Infinity;
       const user = await this.users.findById(userId, tx, true);
       if (!user) throw HttpError.notFound('user_not_found');
-      const losesAdmin = user.role === 'admin' && ((patch.role && patch.role !== 'admin') || patch.disabled === true);
-      if (losesAdmin && (await this.users.countAdmins(tx)) <= 1) {
+      const losesAdmin = user.role === 'admin' && !user.disabled_at && mayLoseAdmin;
+      if (losesAdmin && admins <= 1) {
         throw HttpError.conflict('last_admin', 'The last admin cannot be demoted or disabled');
       }
       const updated = await this.users.adminUpdate(userId, patch, tx);

@@ -1,10 +1,19 @@
 /**
- * Writes events to `course_outbox`, always inside the transaction of the change that causes them, so
- * an event exists if and only if its change committed. Delivery (the relay) lives elsewhere.
+ * The `course_outbox` table. Events are added inside the transaction of the change that causes them, so
+ * an event exists if and only if its change committed; the relay claims due events with a lease
+ * (FOR UPDATE SKIP LOCKED, so replicas share the work) and marks each delivered, retried or failed.
  */
 import type { Queryable } from '../../shared/utils/database.js';
 import { newId } from '../../shared/utils/ids.js';
 import type { ReviewCreatedEvent, ReviewHiddenEvent } from '../models/events.js';
+
+export interface OutboxRow {
+  id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  attempts: number;
+  created_at: Date;
+}
 
 type WithoutId<T> = Omit<T, 'eventId'>;
 
@@ -20,5 +29,50 @@ export class OutboxRepository {
       JSON.stringify({ eventId: id, ...payload }),
     ]);
     return id;
+  }
+
+  /** Claims up to `limit` due events for `leaseMs`; a relay that dies leaves them due again after it. */
+  async claimDue(db: Queryable, limit: number, leaseMs: number): Promise<OutboxRow[]> {
+    const { rows } = await db.query<OutboxRow>(
+      `UPDATE course_outbox o
+          SET next_attempt_at = now() + make_interval(secs => $2::float8 / 1000), attempts = o.attempts + 1
+        WHERE o.id IN (
+          SELECT id FROM course_outbox
+           WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_at <= now()
+           ORDER BY next_attempt_at, id
+           LIMIT $1
+           FOR UPDATE SKIP LOCKED)
+        RETURNING o.id, o.type, o.payload, o.attempts, o.created_at`,
+      [limit, leaseMs],
+    );
+    return rows;
+  }
+
+  async markDelivered(db: Queryable, id: string): Promise<void> {
+    await db.query('UPDATE course_outbox SET delivered_at = now(), last_error = NULL WHERE id = $1', [id]);
+  }
+
+  async markRetry(db: Queryable, id: string, error: string, delayMs: number): Promise<void> {
+    await db.query(
+      `UPDATE course_outbox SET next_attempt_at = now() + make_interval(secs => $3::float8 / 1000), last_error = $2
+        WHERE id = $1 AND delivered_at IS NULL`,
+      [id, error.slice(0, 1000), delayMs],
+    );
+  }
+
+  async markFailed(db: Queryable, id: string, error: string): Promise<void> {
+    await db.query('UPDATE course_outbox SET failed_at = now(), last_error = $2 WHERE id = $1 AND delivered_at IS NULL', [id, error.slice(0, 1000)]);
+  }
+
+  /** Pending and failed counts and the age of the oldest pending event, for metrics. */
+  async stats(db: Queryable): Promise<{ pending: number; failed: number; oldestPendingSec: number }> {
+    const { rows } = await db.query<{ pending: number; failed: number; oldest: number | null }>(
+      `SELECT count(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL)::int AS pending,
+              count(*) FILTER (WHERE failed_at IS NOT NULL)::int AS failed,
+              extract(epoch FROM now() - min(created_at) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL))::float8 AS oldest
+         FROM course_outbox`,
+    );
+    const r = rows[0];
+    return { pending: r?.pending ?? 0, failed: r?.failed ?? 0, oldestPendingSec: Number(r?.oldest ?? 0) };
   }
 }

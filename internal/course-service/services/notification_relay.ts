@@ -1,0 +1,141 @@
+/**
+ * Delivers course_outbox events to auth-service as `POST /api/v1/notifications`, with the event id as
+ * the idempotency key: auth-service or SMTP being down loses nothing (the event stays due and is
+ * retried with backoff until accepted), and a retry after a lost answer makes no second mail.
+ */
+import type { Logger } from '../../shared/utils/logging.js';
+import type { Database } from '../../shared/utils/database.js';
+import { Gauge, type Registry } from 'prom-client';
+import type { OutboxRepository, OutboxRow } from '../repository/outbox_repository.js';
+import type { ReviewCreatedEvent, ReviewHiddenEvent } from '../models/events.js';
+import type { AuthClient, NotificationRequest } from './auth_client.js';
+
+export interface RelayOptions {
+  pollIntervalMs: number;
+  batchSize: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** How long a claimed event is held before another relay may take it. */
+  leaseMs?: number;
+  /** Public base URL of course pages for links in mails. */
+  publicUrl: string;
+}
+
+/** The notification that an outbox event asks for; undefined for an event type this relay does not know. */
+export function toNotification(row: OutboxRow, publicUrl: string): NotificationRequest | undefined {
+  if (row.type === 'review_created') {
+    const e = row.payload as unknown as ReviewCreatedEvent;
+    return {
+      userId: e.instructorId,
+      template: 'review_created',
+      idempotencyKey: row.id,
+      data: {
+        courseTitle: e.courseTitle,
+        rating: e.rating,
+        reviewTitle: e.title,
+        reviewBody: e.body,
+        authorName: e.authorName,
+        courseLink: `${publicUrl.replace(/\/$/, '')}/api/v1/courses/${e.courseSlug}`,
+      },
+    };
+  }
+  if (row.type === 'review_hidden') {
+    const e = row.payload as unknown as ReviewHiddenEvent;
+    return {
+      userId: e.authorId,
+      template: 'review_hidden',
+      idempotencyKey: row.id,
+      data: { courseTitle: e.courseTitle, reviewTitle: e.reviewTitle },
+    };
+  }
+  return undefined;
+}
+
+export class NotificationRelay {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private stopped = true;
+
+  constructor(
+    private readonly db: Database,
+    private readonly outbox: OutboxRepository,
+    private readonly client: AuthClient,
+    private readonly logger: Logger,
+    private readonly options: RelayOptions,
+  ) {}
+
+  private backoff(attempts: number): number {
+    const step = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+    return Math.round(step / 2 + Math.random() * (step / 2));
+  }
+
+  /** Claims one batch and delivers it; returns how many were accepted. */
+  async runOnce(): Promise<number> {
+    const rows = await this.outbox.claimDue(this.db, this.options.batchSize, this.options.leaseMs ?? 30_000);
+    let accepted = 0;
+    for (const row of rows) {
+      const request = toNotification(row, this.options.publicUrl);
+      if (!request) {
+        await this.outbox.markFailed(this.db, row.id, `unknown event type ${row.type}`);
+        continue;
+      }
+      const outcome = await this.client.notify(request);
+      if (outcome.kind === 'accepted') {
+        await this.outbox.markDelivered(this.db, row.id);
+        accepted++;
+      } else if (outcome.kind === 'rejected') {
+        this.logger.error({ eventId: row.id, type: row.type, reason: outcome.reason }, 'auth-service refused an event; marked failed');
+        await this.outbox.markFailed(this.db, row.id, outcome.reason);
+      } else {
+        const delay = this.backoff(row.attempts);
+        this.logger.warn({ eventId: row.id, attempts: row.attempts, retryInMs: delay, reason: outcome.reason }, 'event not delivered; will retry');
+        await this.outbox.markRetry(this.db, row.id, outcome.reason, delay);
+      }
+    }
+    return accepted;
+  }
+
+  start(): void {
+    if (!this.client.configured) {
+      this.logger.warn('auth.clientSecret is not set: review mails stay in the outbox until it is');
+      return;
+    }
+    this.stopped = false;
+    const tick = async () => {
+      if (this.stopped) return;
+      this.running = this.runOnce().catch((err: unknown) => this.logger.warn({ err }, 'outbox relay run failed'));
+      await this.running;
+      this.running = undefined;
+      if (!this.stopped) {
+        this.timer = setTimeout(() => void tick(), this.options.pollIntervalMs);
+        this.timer.unref();
+      }
+    };
+    this.timer = setTimeout(() => void tick(), 0);
+    this.timer.unref();
+  }
+
+  /** Stops polling and waits for the batch in flight (graceful shutdown). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+}
+
+export function registerRelayMetrics(registry: Registry, db: Database, outbox: OutboxRepository): void {
+  // The three gauges are collected together: one query per scrape, shared for a second.
+  let last = { pending: 0, failed: 0, oldestPendingSec: 0 };
+  let reading: { at: number; promise: Promise<typeof last> } | undefined;
+  const read = () => {
+    if (!reading || Date.now() - reading.at > 1000) {
+      reading = { at: Date.now(), promise: outbox.stats(db).then((s) => (last = s), () => last) };
+    }
+    return reading.promise;
+  };
+  const gauge = (name: string, help: string, pick: (s: typeof last) => number) =>
+    new Gauge({ name, help, registers: [registry], async collect() { this.set(pick(await read())); } });
+  gauge('course_outbox_pending', 'Review events not yet delivered to auth-service', (s) => s.pending);
+  gauge('course_outbox_failed', 'Review events auth-service refused for good', (s) => s.failed);
+  gauge('course_outbox_oldest_pending_seconds', 'Age of the oldest undelivered event', (s) => s.oldestPendingSec);
+}

@@ -1,0 +1,134 @@
+/** Rate limits in Redis (memory when Redis is absent): 429 with a numeric Retry-After. */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
+import { startAuth, type AuthHarness, type CallResult } from '../helpers/auth_app.js';
+
+const WINDOW = 60;
+const LIMITS = {
+  loginFailuresPerEmailIp: { limit: 3, windowSec: WINDOW },
+  loginFailuresPerIp: { limit: 8, windowSec: WINDOW },
+  registrationsPerIp: { limit: 2, windowSec: WINDOW },
+  mailsPerIp: { limit: 100, windowSec: WINDOW },
+  mailsPerEmail: { limit: 2, windowSec: WINDOW },
+};
+
+function expectLimited(res: CallResult): void {
+  expect(res.status).toBe(429);
+  expect(res.body.code).toBe('rate_limited');
+  const retryAfter = res.headers['retry-after'];
+  expect(String(retryAfter)).toMatch(/^\d+$/);
+  expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  expect(Number(retryAfter)).toBeLessThanOrEqual(WINDOW);
+}
+
+describe.skipIf(!hasPostgres)('rate limits', () => {
+  let h: AuthHarness;
+  let ipCounter = 0;
+  // Each test comes from its own client address, so the per-IP windows of one test do not leak into the next.
+  const ip = () => `10.0.0.${++ipCounter}`;
+  const from = (address: string) => ({ headers: { 'x-forwarded-for': address } });
+
+  beforeAll(async () => {
+    h = await startAuth({ rateLimits: LIMITS, http: { trustProxy: true } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const login = (email: string, password: string, address: string) =>
+    h.call('POST', '/api/v1/auth/login', { body: { email, password }, ...from(address) });
+
+  it('locks an e-mail and IP after the failed logins allowed, even for the right password', async () => {
+    const u = await h.newUser();
+    const address = ip();
+    for (let i = 0; i < LIMITS.loginFailuresPerEmailIp.limit; i++) {
+      expect((await login(u.email, 'wrong password!', address)).status).toBe(401);
+    }
+    expectLimited(await login(u.email, 'wrong password!', address));
+    expectLimited(await login(u.email, u.password, address));
+    // The same account from another address, and another account from this one, are not locked.
+    expect((await login(u.email, u.password, ip())).status).toBe(200);
+    const other = await h.newUser();
+    expect((await login(other.email, other.password, address)).status).toBe(200);
+  });
+
+  it('successful logins do not count', async () => {
+    const u = await h.newUser();
+    const address = ip();
+    for (let i = 0; i < LIMITS.loginFailuresPerEmailIp.limit + 2; i++) {
+      expect((await login(u.email, u.password, address)).status).toBe(200);
+    }
+  });
+
+  it('limits failed logins per IP across many e-mails (credential stuffing)', async () => {
+    const address = ip();
+    for (let i = 0; i < LIMITS.loginFailuresPerIp.limit; i++) {
+      expect((await login(`nobody${i}-${randomBytes(3).toString('hex')}@example.com`, 'wrong password!', address)).status).toBe(401);
+    }
+    expectLimited(await login('yet-another@example.com', 'wrong password!', address));
+  });
+
+  it('limits registrations per IP', async () => {
+    const address = ip();
+    const register = (n: number) =>
+      h.call('POST', '/api/v1/auth/register', { body: { email: `reg${n}-${randomBytes(3).toString('hex')}@example.com`, password: 'a fine passphrase', displayName: 'R' }, ...from(address) });
+    for (let i = 0; i < LIMITS.registrationsPerIp.limit; i++) expect((await register(i)).status).toBe(202);
+    expectLimited(await register(99));
+    expect((await h.call('POST', '/api/v1/auth/register', { body: { email: 'elsewhere@example.com', password: 'a fine passphrase', displayName: 'R' }, ...from(ip()) })).status).toBe(202);
+  });
+
+  it('limits reset mails per e-mail, whatever the address asking, and sends no more mails', async () => {
+    const u = await h.newUser();
+    for (let i = 0; i < LIMITS.mailsPerEmail.limit; i++) {
+      expect((await h.call('POST', '/api/v1/auth/password/forgot', { body: { email: u.email }, ...from(ip()) })).status).toBe(202);
+    }
+    expectLimited(await h.call('POST', '/api/v1/auth/password/forgot', { body: { email: u.email }, ...from(ip()) }));
+    expectLimited(await h.call('POST', '/api/v1/auth/verify-email/resend', { body: { email: u.email.toUpperCase() }, ...from(ip()) }));
+    const { rows } = await h.database.db.query<{ n: number }>("SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND template = 'password_reset'", [u.id]);
+    expect(rows[0]!.n).toBe(LIMITS.mailsPerEmail.limit);
+  });
+
+  it('limits wrong current passwords at password change', async () => {
+    const u = await h.newUser();
+    const t = await h.login(u.email, u.password);
+    const change = (currentPassword: string) =>
+      h.call('POST', '/api/v1/auth/password/change', { token: t.accessToken, body: { currentPassword, newPassword: 'a different passphrase' }, ...from(ip()) });
+    for (let i = 0; i < LIMITS.loginFailuresPerEmailIp.limit; i++) expect((await change('wrong password!')).status).toBe(403);
+    expectLimited(await change(u.password));
+  });
+
+  it.skipIf(!hasRedis)('counts in Redis, so every replica shares the same windows', async () => {
+    expect(h.store.kind).toBe('redis');
+    const replica = await startAuth(
+      { rateLimits: LIMITS, http: { trustProxy: true }, redis: { url: REDIS_URL, keyPrefix: h.config.redis.keyPrefix } },
+      { database: h.database, smtp: h.smtp },
+    );
+    try {
+      const u = await h.newUser();
+      const address = ip();
+      // Failures spread over two replicas add up.
+      expect((await login(u.email, 'wrong password!', address)).status).toBe(401);
+      expect((await replica.call('POST', '/api/v1/auth/login', { body: { email: u.email, password: 'wrong password!' }, ...from(address) })).status).toBe(401);
+      expect((await login(u.email, 'wrong password!', address)).status).toBe(401);
+      expectLimited(await replica.call('POST', '/api/v1/auth/login', { body: { email: u.email, password: u.password }, ...from(address) }));
+      // The window lives in Redis (a refused check counts once more to read the time left).
+      expect(Number(await h.store.get(`rl:login-fail:${u.email}|${address}`))).toBeGreaterThanOrEqual(LIMITS.loginFailuresPerEmailIp.limit);
+    } finally {
+      await replica.close();
+    }
+  });
+
+  it('rateLimits.enabled=false switches every limit off', async () => {
+    const open = await startAuth({ rateLimits: { ...LIMITS, enabled: false } }, { database: h.database, smtp: h.smtp });
+    try {
+      const u = await open.newUser();
+      for (let i = 0; i < LIMITS.loginFailuresPerEmailIp.limit + 2; i++) {
+        expect((await open.call('POST', '/api/v1/auth/login', { body: { email: u.email, password: 'wrong password!' } })).status).toBe(401);
+      }
+      expect((await open.call('POST', '/api/v1/auth/login', { body: { email: u.email, password: u.password } })).status).toBe(200);
+    } finally {
+      await open.close();
+    }
+  });
+});
