@@ -22,6 +22,7 @@ import { SessionRepository } from './repository/session_repository.js';
 import { TokenRepository } from './repository/token_repository.js';
 import { NotificationRepository } from './repository/notification_repository.js';
 import { PasswordHasher } from './services/password_hasher.js';
+import { UnsubscribeTokens } from './services/unsubscribe_tokens.js';
 import { KeyStore } from './services/signing_keys.js';
 import { TokenService } from './services/token_service.js';
 import { RateLimiter } from './services/rate_limiter.js';
@@ -90,7 +91,9 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     up ? logger.info('redis connected') : logger.warn({ err: err?.message }, 'redis unavailable; rate limits fall back to memory'),
   );
   const keys = await KeyStore.load(paths.keysDir, { activeKid: config.jwt.activeKid || undefined, generateIfMissing: config.jwt.generateKeyIfMissing });
-  const tokenService = new TokenService(keys, config.jwt, refreshSecret(config, paths.secretFile));
+  // One server secret keys both HMACs (refresh tokens, unsubscribe links); their inputs never overlap.
+  const secret = refreshSecret(config, paths.secretFile);
+  const tokenService = new TokenService(keys, config.jwt, secret);
   const mailer = options.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, mailDir: paths.mailDir, from: config.mail.from });
 
   const users = new UserRepository(db);
@@ -98,7 +101,8 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   const tokens = new TokenRepository(db);
   const outbox = new NotificationRepository(db);
   const hasher = new PasswordHasher(config.passwords);
-  const notificationService = new NotificationService({ db, notifications: outbox, users, publicUrl: config.publicUrl });
+  const unsubscribe = new UnsubscribeTokens(secret);
+  const notificationService = new NotificationService({ db, notifications: outbox, users, publicUrl: config.publicUrl, unsubscribe });
   const pagesBase = `${config.publicUrl.replace(/\/$/, '')}/api/v1/auth/pages`;
   const authService = new AuthService({
     db,
@@ -160,7 +164,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     }
   });
 
-  const userController = new UserController(userService);
+  const userController = new UserController(userService, unsubscribe);
   authRouter(app, new AuthController(authService), userController, authn);
   usersRouter(app, userController, authn);
   notificationRouter(app, new NotificationController(notificationService), authn);

@@ -22,6 +22,7 @@ import { newId } from '../../internal/shared/utils/ids.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
+import { UnsubscribeTokens } from '../../internal/auth-service/services/unsubscribe_tokens.js';
 
 // ---------------------------------------------------------------------------------------------
 // A real SMTP server whose answers each test can script.
@@ -219,7 +220,7 @@ describe.skipIf(!hasPostgres)('DeliveryWorker (PostgreSQL + SMTP)', () => {
     t = await createTestDatabase('auth-service');
     smtp = await startSmtp();
     repo = new NotificationRepository(t.db);
-    service = new NotificationService({ db: t.db, notifications: repo, users: new UserRepository(t.db), publicUrl: 'https://auth.test.example' });
+    service = new NotificationService({ db: t.db, notifications: repo, users: new UserRepository(t.db), publicUrl: 'https://auth.test.example', unsubscribe: new UnsubscribeTokens(Buffer.from('test-secret-for-unsubscribe-links-000000')) });
   });
 
   beforeEach(async () => {

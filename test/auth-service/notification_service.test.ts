@@ -12,9 +12,11 @@ import { newId } from '../../internal/shared/utils/ids.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
 import { TestSmtp } from '../helpers/smtp.js';
+import { UnsubscribeTokens } from '../../internal/auth-service/services/unsubscribe_tokens.js';
 
 const PUBLIC_URL = 'https://auth.test.example/';
-const SETTINGS_LINK = 'https://auth.test.example/api/v1/auth/pages/notifications';
+const UNSUBSCRIBE = new UnsubscribeTokens(Buffer.from('test-secret-for-unsubscribe-links-000000'));
+const unsubscribeLink = (userId: string) => `https://auth.test.example/api/v1/auth/pages/unsubscribe?token=${UNSUBSCRIBE.make(userId)}`;
 
 /** Runs `fn` and returns the HttpError it throws. */
 async function httpError(fn: () => Promise<unknown>): Promise<HttpError> {
@@ -62,7 +64,7 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
     t = await createTestDatabase('auth-service');
     smtp = await new TestSmtp().start();
     repo = new NotificationRepository(t.db);
-    service = new NotificationService({ db: t.db, notifications: repo, users: new UserRepository(t.db), publicUrl: PUBLIC_URL });
+    service = new NotificationService({ db: t.db, notifications: repo, users: new UserRepository(t.db), publicUrl: PUBLIC_URL, unsubscribe: UNSUBSCRIBE });
     mailer = new SmtpMailer({ smtpUrl: smtp.url, from: 'Course Platform <no-reply@course-platform.test>', timeoutMs: 5000 });
     worker = new DeliveryWorker({
       notifications: repo,
@@ -131,7 +133,8 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
       const stored = await repo.findById(first.id!);
       // Recipient, locale and name come from the user row, not from the caller.
       expect(stored).toMatchObject({ user_id: user.id, recipient: user.email, locale: 'ru' });
-      expect(stored?.data).toMatchObject({ displayName: 'Анна', unsubscribeLink: SETTINGS_LINK, courseTitle: 'Relational databases' });
+      expect(stored?.data).toMatchObject({ displayName: 'Анна', unsubscribeLink: unsubscribeLink(user.id), courseTitle: 'Relational databases' });
+      expect(UNSUBSCRIBE.verify(String(stored?.data.unsubscribeLink).split('token=')[1]!)).toBe(user.id);
 
       expect(await worker.runOnce()).toBe(1);
       // A late repeat, after the mail went out, is still the same mail.
@@ -143,7 +146,12 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
       expect(mail.subject).toBe('Новый отзыв о вашем курсе «Relational databases» (4/5)');
       expect(mail.text).toContain('Анна');
       expect(mail.text).not.toContain('Mallory');
-      expect(mail.text).toContain(SETTINGS_LINK);
+      expect(mail.text).toContain(unsubscribeLink(user.id));
+      // RFC 8058: mail clients may unsubscribe in one click with a POST to this URL.
+      expect(mail.raw.replace(/\r?\n[ \t]+/g, ' ')).toContain(
+        `List-Unsubscribe: <https://auth.test.example/api/v1/users/unsubscribe?token=${UNSUBSCRIBE.make(user.id)}>`,
+      );
+      expect(mail.raw).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
       expect(await count()).toBe(1);
     });
 

@@ -58,10 +58,18 @@ const RESET = page(
 <button id="save" type="submit">Save the new password</button></form>`,
   RESET_SCRIPT,
 );
-const PREFERENCES = page(
-  'Mail preferences',
-  '<p>To stop or restart mails about reviews, log in and change <code>preferences.reviewEmails</code> in your profile (<code>PATCH /api/v1/users/me</code>), or use the settings page of the app.</p>',
-  '',
+const UNSUBSCRIBE_SCRIPT = `${COMMON_SCRIPT}
+document.getElementById('stop').addEventListener('click', async (e) => {
+  e.target.disabled = true;
+  const err = await post('/api/v1/users/unsubscribe?token=' + encodeURIComponent(token), {});
+  show(!err, err || 'Done: no more mails about reviews. You can turn them back on in your profile.');
+  if (err) e.target.disabled = false;
+});`;
+
+const UNSUBSCRIBE = page(
+  'Stop review mails',
+  '<p>Press the button to stop mails about reviews (new reviews of your courses, moderation of yours). Mails about your account still come.</p><button id="stop" type="button">Stop review mails</button>',
+  UNSUBSCRIBE_SCRIPT,
 );
 
 function send(reply: FastifyReply, p: { html: string; csp: string }) {
@@ -76,5 +84,5 @@ function send(reply: FastifyReply, p: { html: string; csp: string }) {
 export class PagesController {
   verifyEmail = async (_request: FastifyRequest, reply: FastifyReply) => send(reply, VERIFY);
   resetPassword = async (_request: FastifyRequest, reply: FastifyReply) => send(reply, RESET);
-  preferences = async (_request: FastifyRequest, reply: FastifyReply) => send(reply, PREFERENCES);
+  unsubscribe = async (_request: FastifyRequest, reply: FastifyReply) => send(reply, UNSUBSCRIBE);
 }

@@ -2,10 +2,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf } from '../../shared/middleware/authenticate.js';
 import type { UserService } from '../services/user_service.js';
+import type { UnsubscribeTokens } from '../services/unsubscribe_tokens.js';
 import type { AdminUserPatchBody, AdminUserQuery, ProfilePatchBody } from '../models/auth_schemas.js';
 
 export class UserController {
-  constructor(private readonly users: UserService) {}
+  constructor(
+    private readonly users: UserService,
+    private readonly unsubscribeTokens: UnsubscribeTokens,
+  ) {}
+
+  unsubscribe = async (request: FastifyRequest<{ Querystring: { token: string } }>) => {
+    await this.users.unsubscribe(this.unsubscribeTokens.verify(request.query.token));
+    return { message: 'You will get no more mails about reviews. Turn them back on in your profile.' };
+  };
 
   me = async (request: FastifyRequest) => this.users.getProfile(principalOf(request));
 

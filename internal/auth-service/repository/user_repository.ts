@@ -17,12 +17,16 @@ export interface NewUser {
 export class UserRepository {
   constructor(private readonly db: Queryable) {}
 
-  /** Inserts a user; `undefined` when the e-mail is taken. */
+  /**
+   * Inserts a user; `undefined` when the e-mail is taken. ON CONFLICT rather than catching the unique
+   * violation: inside a transaction a failed INSERT aborts it, and the caller still has work to do there.
+   */
   async create(user: NewUser, tx: Queryable = this.db): Promise<UserRow | undefined> {
     try {
       const { rows } = await tx.query<UserRow>(
         `INSERT INTO users (id, email, password_hash, display_name, locale, role, email_verified_at)
          VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN now() END)
+         ON CONFLICT (email) DO NOTHING
          RETURNING *`,
         [user.id, user.email, user.passwordHash, user.displayName, user.locale, user.role ?? 'student', user.verified ?? false],
       );

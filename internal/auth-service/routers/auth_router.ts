@@ -118,7 +118,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'My active sessions',
       security: bearer,
-      response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...problems(401, 403) },
+      response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems(401, 403) },
     },
   }, users.sessions);
 

@@ -15,13 +15,13 @@ export function pagesRouter(app: App, pages: PagesController, keys: KeyStore): v
   app.get('/api/v1/auth/pages/reset-password', {
     schema: { tags: ['pages'], summary: 'Page behind the password-reset link', querystring: PageQuery, produces: ['text/html'], response: Html },
   }, pages.resetPassword);
-  app.get('/api/v1/auth/pages/notifications', {
-    schema: { tags: ['pages'], summary: 'Mail preferences (the unsubscribe link)', produces: ['text/html'], response: Html },
-  }, pages.preferences);
+  app.get('/api/v1/auth/pages/unsubscribe', {
+    schema: { tags: ['pages'], summary: 'Page behind the unsubscribe link of review mails', querystring: PageQuery, produces: ['text/html'], response: Html },
+  }, pages.unsubscribe);
 
   const Jwk = Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() });
   app.get('/.well-known/jwks.json', {
-    schema: { tags: ['keys'], summary: 'Public keys that verify access tokens', response: { 200: Type.Object({ keys: Type.Array(Jwk) }) } },
+    schema: { tags: ['keys'], summary: 'Public keys that verify access tokens', response: { 200: Type.Object({ keys: Type.Array(Jwk) }), 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }) } },
   }, async (_request, reply) => {
     reply.header('cache-control', 'public, max-age=300');
     return keys.jwks() as { keys: { kty: string; crv: string; x: string; kid: string; alg: string; use: string }[] };

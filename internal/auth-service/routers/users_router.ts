@@ -1,9 +1,11 @@
 /** Routes under /api/v1/users (own profile) and /api/v1/admin/users (user management). */
+import { Type } from '@sinclair/typebox';
 import type { App } from '../../shared/server.js';
 import { IdParams, Page, problems } from '../../shared/utils/http_schemas.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';
 import type { UserController } from '../controllers/user_controller.js';
-import { AdminUserPatchBody, AdminUserQuery, ProfilePatchBody, RevokedSchema } from '../models/auth_schemas.js';
+import { Type } from '@sinclair/typebox';
+import { AcceptedSchema, AdminUserPatchBody, AdminUserQuery, ProfilePatchBody, RevokedSchema } from '../models/auth_schemas.js';
 import { AdminUserSchema, ProfileSchema } from '../models/user.js';
 
 const bearer = [{ bearerAuth: [] }];
@@ -11,7 +13,7 @@ const bearer = [{ bearerAuth: [] }];
 export function usersRouter(app: App, users: UserController, authn: Authenticator): void {
   app.get('/api/v1/users/me', {
     preHandler: authn.requireUser,
-    schema: { tags: ['users'], summary: 'My profile', security: bearer, response: { 200: ProfileSchema, ...problems(401, 403) } },
+    schema: { tags: ['users'], summary: 'My profile', security: bearer, response: { 200: ProfileSchema, 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems(401, 403) } },
   }, users.me);
 
   app.patch('/api/v1/users/me', {
@@ -25,6 +27,17 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
     },
   }, users.updateMe);
 
+  app.post('/api/v1/users/unsubscribe', {
+    schema: {
+      tags: ['users'],
+      summary: 'Turn review mails off from a mail link (RFC 8058 one-click; no login)',
+      consumes: ['application/x-www-form-urlencoded', 'application/json'],
+      querystring: Type.Object({ token: Type.String({ minLength: 10, maxLength: 200 }) }),
+      body: Type.Optional(Type.Object({ 'List-Unsubscribe': Type.Optional(Type.Literal('One-Click')) }, { additionalProperties: false })),
+      response: { 200: AcceptedSchema, ...problems(400) },
+    },
+  }, users.unsubscribe);
+
   const admin = authn.requireRole('admin');
   app.get('/api/v1/admin/users', {
     preHandler: admin,
@@ -33,7 +46,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       summary: 'Search users by e-mail or name, and role',
       security: bearer,
       querystring: AdminUserQuery,
-      response: { 200: Page(AdminUserSchema), ...problems(400, 401, 403) },
+      response: { 200: Page(AdminUserSchema), 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems(400, 401, 403) },
     },
   }, users.adminList);
 

@@ -241,10 +241,15 @@ export class DeliveryWorker {
   private headers(row: NotificationRow): Record<string, string> {
     // RFC 3834: tells auto-responders (vacation replies) not to answer.
     const headers: Record<string, string> = { 'Auto-Submitted': 'auto-generated' };
-    // RFC 2369: lets mail clients offer their own "unsubscribe" that opens the settings page.
-    const unsubscribe = row.data.unsubscribeLink;
-    if (typeof unsubscribe === 'string' && isSafeLink(unsubscribe) && !/[\r\n<>]/.test(unsubscribe)) {
-      headers['List-Unsubscribe'] = `<${unsubscribe}>`;
+    // RFC 2369 + RFC 8058: mail clients offer their own "unsubscribe" and POST to it in one click.
+    const safe = (v: unknown): v is string => typeof v === 'string' && isSafeLink(v) && !/[\r\n<>]/.test(v);
+    const oneClick = row.data.oneClickUnsubscribe;
+    const page = row.data.unsubscribeLink;
+    if (safe(oneClick)) {
+      headers['List-Unsubscribe'] = `<${oneClick}>`;
+      headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
+    } else if (safe(page)) {
+      headers['List-Unsubscribe'] = `<${page}>`;
     }
     return headers;
   }

@@ -10,14 +10,16 @@ import { isUuid, newId } from '../../shared/utils/ids.js';
 import { NOTIFICATION_STATUSES, toNotificationView, type NotificationStatus, type NotificationView } from '../models/notification.js';
 import type { NotificationRepository } from '../repository/notification_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
+import type { UnsubscribeTokens } from './unsubscribe_tokens.js';
 import { isMailTemplate, renderMail, type MailLocale, type MailTemplate } from './mail/templates.js';
 
 export interface NotificationServiceDeps {
   db: Database;
   notifications: NotificationRepository;
   users: UserRepository;
-  /** Base URL of auth-service as users see it; the settings link in review mails is built on it. */
+  /** Base URL of auth-service as users see it; the unsubscribe links in review mails are built on it. */
   publicUrl: string;
+  unsubscribe: UnsubscribeTokens;
 }
 
 export interface EnqueueInput {
@@ -55,17 +57,24 @@ export class NotificationService {
   private readonly notifications: NotificationRepository;
   private readonly users: UserRepository;
   private readonly publicUrl: string;
+  private readonly unsubscribe: UnsubscribeTokens;
 
   constructor(deps: NotificationServiceDeps) {
     this.db = deps.db;
     this.notifications = deps.notifications;
     this.users = deps.users;
     this.publicUrl = deps.publicUrl.replace(/\/+$/, '');
+    this.unsubscribe = deps.unsubscribe;
   }
 
-  /** Where a user turns review mails off (the settings page). */
-  get unsubscribeLink(): string {
-    return `${this.publicUrl}/api/v1/auth/pages/notifications`;
+  /** The page behind a review mail's "unsubscribe" link: one button that turns review mails off. */
+  unsubscribeLink(userId: string): string {
+    return `${this.publicUrl}/api/v1/auth/pages/unsubscribe?token=${this.unsubscribe.make(userId)}`;
+  }
+
+  /** RFC 8058 one-click target: mail clients POST `List-Unsubscribe=One-Click` here. */
+  oneClickUnsubscribeUrl(userId: string): string {
+    return `${this.publicUrl}/api/v1/users/unsubscribe?token=${this.unsubscribe.make(userId)}`;
   }
 
   /**
@@ -114,7 +123,10 @@ export class NotificationService {
     const data: Record<string, unknown> = {
       ...input.data,
       displayName: user.display_name,
-      ...(REVIEW_TEMPLATES.includes(input.template) && { unsubscribeLink: this.unsubscribeLink }),
+      ...(REVIEW_TEMPLATES.includes(input.template) && {
+        unsubscribeLink: this.unsubscribeLink(user.id),
+        oneClickUnsubscribe: this.oneClickUnsubscribeUrl(user.id),
+      }),
     };
     // Rendered once now, so a caller's missing or malformed field is its 400, not a failed mail later.
     // The renderer's messages name the field only, never a value.

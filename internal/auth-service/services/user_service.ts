@@ -41,6 +41,12 @@ export class UserService {
     return toProfile(row!);
   }
 
+  /** One-click unsubscribe from review mails (the token comes from the mail's link). */
+  async unsubscribe(userId: string | undefined): Promise<void> {
+    const row = userId ? await this.users.updateProfile(userId, { notifyReviews: false }) : undefined;
+    if (!row) throw HttpError.badRequest('invalid_or_expired_token', 'This unsubscribe link is not valid');
+  }
+
   async listSessions(principal: Principal): Promise<SessionView[]> {
     return (await this.sessions.listActive(principal.sub)).map((s) => toSessionView(s, principal.sid));
   }

@@ -1,0 +1,152 @@
+/**
+ * The caching middleware of course-service: wraps the handler of a public GET route so that its answer
+ * comes from `CacheService.getOrLoad` (Redis shared by the replicas, or memory in embedded mode).
+ *
+ * - Key: the route pattern plus its path parameters and query string *after* schema validation, sorted
+ *   and with UUIDs lower-cased. Validation has applied defaults and coerced types, so `?limit=20` and no
+ *   limit, or `minRating=4.0` and `minRating=4`, share one entry; unknown parameters never get here (400).
+ * - Scopes: which writes make the entry stale (services/cache_scopes.ts); built from the same
+ *   normalised parameters, so `/courses/<UPPER-CASE-UUID>` hangs on the scope that writes bump.
+ * - Viewer-dependent routes (a draft is visible to its owner, a hidden review to its author): a request
+ *   with an `Authorization` header skips the cache and says `X-Cache: BYPASS`. Routes whose answer is
+ *   the same for everyone (course search, categories) use the cache whoever asks.
+ * - Every answer says `X-Cache: HIT|MISS|BYPASS` (BYPASS too when the cache is switched off) and carries
+ *   `ETag: etagOf(value)`, which is the hash of the bytes sent (the schema serialises in DTO order), so a
+ *   cached answer and a fresh one have the same tag, and a GET's tag is what `If-Match` is compared with.
+ * - `Cache-Control: no-cache` (+ `Vary: Authorization` on viewer-dependent routes): clients may keep the
+ *   answer but must revalidate (If-None-Match gives 304), and a shared cache never hands one viewer's
+ *   answer to another.
+ * Errors are never cached (the loader throws; CacheService stores only values).
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Counter, type Registry } from 'prom-client';
+import { isUuid } from '../../shared/utils/ids.js';
+import type { CacheService } from '../services/cache_service.js';
+import { etagOf } from '../services/etag.js';
+
+export type CacheTtl = 'course' | 'list' | 'reviews' | 'categories';
+
+/** The validated, normalised inputs of a request: what the key and the scopes are made of. */
+export interface CacheInput {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+}
+
+export interface CachePolicy {
+  /** Which TTL of the `cache` settings applies. */
+  ttl: CacheTtl;
+  /** The scopes the answer depends on (see cache_scopes.ts). */
+  scopes(input: CacheInput): string[];
+  /** True when the answer depends on who asks: requests with a token then bypass the cache. */
+  perViewer: boolean;
+}
+
+export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
+
+/** How the OpenAPI document describes the headers of a cached GET answer. */
+export const CachedAnswerHeaders = {
+  'x-cache': {
+    type: 'string',
+    enum: ['HIT', 'MISS', 'BYPASS'],
+    description:
+      'HIT: served from the response cache; MISS: loaded from the database (and cached); BYPASS: not cached ' +
+      '(a request with a token on a route whose answer depends on the viewer, or the cache is off)',
+  },
+  etag: { type: 'string', description: 'Strong entity tag of the answer; send it back as If-None-Match (304) or If-Match (PATCH)' },
+} as const;
+
+/** A 200 answer of a cached GET route, for the route's `response` schema. */
+export function cachedAnswer<T extends object>(schema: T, description: string) {
+  return { description, headers: CachedAnswerHeaders, content: { 'application/json': { schema } } };
+}
+
+/** The 304 of a GET route (`If-None-Match` matched the current ETag). */
+export const NotModified = { description: 'Not Modified: the If-None-Match tag is current; no body', type: 'null' } as const;
+
+function canonical(value: unknown): unknown {
+  if (typeof value === 'string') return isUuid(value) ? value.toLowerCase() : value;
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/** Adds `Authorization` to `Vary` without dropping what CORS put there. */
+function varyOnAuthorization(reply: FastifyReply): void {
+  const current = reply.getHeader('vary');
+  const list = (Array.isArray(current) ? current.join(',') : String(current ?? ''))
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+  if (!list.some((v) => v.toLowerCase() === 'authorization')) list.push('Authorization');
+  reply.header('vary', list.join(', '));
+}
+
+export class ResponseCache {
+  private readonly outcomes: Counter<'route' | 'result'> | undefined;
+
+  constructor(
+    private readonly cache: CacheService,
+    private readonly enabled: boolean,
+    metrics?: Registry,
+  ) {
+    this.outcomes = metrics
+      ? new Counter({
+          name: 'course_cache_answers_total',
+          help: 'Cached GET answers by route and X-Cache outcome',
+          labelNames: ['route', 'result'] as const,
+          registers: [metrics],
+        })
+      : undefined;
+  }
+
+  /** The normalised key inputs of a request (after validation). */
+  static input(request: FastifyRequest): CacheInput {
+    return {
+      params: canonical(request.params ?? {}) as Record<string, string>,
+      query: canonical(request.query ?? {}) as Record<string, unknown>,
+    };
+  }
+
+  /** The entry key: the route pattern and a hash of its normalised parameters. */
+  static key(route: string, input: CacheInput): string {
+    const digest = createHash('sha256').update(JSON.stringify(input)).digest('base64url').slice(0, 32);
+    return `GET ${route}#${digest}`;
+  }
+
+  /**
+   * A route handler that answers `handler(request)` through the cache. The handler stays a thin
+   * controller method (one service call); this decides whether to use the cache and sets the headers.
+   */
+  route<Req extends FastifyRequest, T>(policy: CachePolicy, handler: (request: Req) => Promise<T>) {
+    return async (request: Req, reply: FastifyReply): Promise<T> => {
+      let outcome: CacheOutcome;
+      let value: T;
+      if (!this.enabled || (policy.perViewer && request.headers.authorization !== undefined)) {
+        value = await handler(request);
+        outcome = 'BYPASS';
+      } else {
+        const route = request.routeOptions.url ?? request.url.split('?')[0]!;
+        const input = ResponseCache.input(request);
+        const result = await this.cache.getOrLoad(policy.scopes(input), ResponseCache.key(route, input), this.cache.ttl[policy.ttl], () =>
+          handler(request),
+        );
+        value = result.value;
+        outcome = result.hit ? 'HIT' : 'MISS';
+      }
+      this.outcomes?.inc({ route: request.routeOptions.url ?? 'unmatched', result: outcome });
+      reply.header('x-cache', outcome);
+      reply.header('etag', etagOf(value));
+      reply.header('cache-control', 'no-cache');
+      if (policy.perViewer) varyOnAuthorization(reply);
+      return value;
+    };
+  }
+}
