@@ -85,6 +85,7 @@ export const AUTH_ENV: EnvBinding[] = [
   { path: 'mail.from', vars: ['MAIL_FROM'] },
   { path: 'jwt.keysDir', vars: ['SIGNING_KEYS_DIR'] },
   { path: 'jwt.activeKid', vars: ['SIGNING_KEY_ID'] },
+  { path: 'jwt.generateKeyIfMissing', vars: ['SIGNING_KEY_GENERATE'] },
   { path: 'jwt.issuer', vars: ['JWT_ISSUER'] },
   { path: 'jwt.audience', vars: ['JWT_AUDIENCE'] },
   { path: 'sessions.refreshSecret', vars: ['REFRESH_TOKEN_SECRET'] },

@@ -67,6 +67,9 @@ export async function createServer(options: ServerOptions): Promise<App> {
     return503OnClosing: true,
   } as FastifyServerOptions;
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  // A JSON API: Fastify reads text/plain bodies by default; refuse them with 415 like any other
+  // type a route does not take, rather than validating a string against an object schema.
+  app.removeContentTypeParser('text/plain');
 
   // Bodies are checked strictly: no type coercion, unknown fields rejected (no mass assignment).
   // Query strings and path parameters arrive as text, so they are coerced.

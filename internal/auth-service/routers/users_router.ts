@@ -1,5 +1,4 @@
 /** Routes under /api/v1/users (own profile) and /api/v1/admin/users (user management). */
-import { Type } from '@sinclair/typebox';
 import type { App } from '../../shared/server.js';
 import { IdParams, Page, problems } from '../../shared/utils/http_schemas.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';

@@ -93,7 +93,7 @@ export class Migrator {
       const row = applied.get(file.version);
       if (row && row.checksum !== file.checksum) {
         throw new MigrationError(
-          `Migration ${file.version}_${file.name} was changed after it was applied (checksum differs); add a new migration instead`,
+          `Migration ${String(file.version).padStart(4, '0')}_${file.name} was changed after it was applied (checksum differs); add a new migration instead`,
         );
       }
     }

@@ -1,0 +1,136 @@
+/**
+ * The composition of course-service: opens the database and the store, builds the cache, repositories,
+ * services and controllers with plain constructors, and registers the routers. Tests build the same app
+ * and call it with `inject`; `cmd/course-service/main.ts` only adds listening and signals.
+ *
+ * Access tokens are verified against auth-service's JWKS over HTTP (no shared secret); jose caches the
+ * key set and refetches it when a token names an unknown `kid`, so a rotated key needs no restart.
+ */
+import { createServer, type App, type ReadinessCheck } from '../shared/server.js';
+import { openDatabase, type Database } from '../shared/utils/database.js';
+import { Migrator } from '../shared/utils/migrations.js';
+import { migrationsDir } from '../shared/utils/paths.js';
+import { openStore, type KeyValueStore } from '../shared/utils/redis.js';
+import { remoteVerifier, type TokenVerifier } from '../shared/utils/jwt.js';
+import { createLogger, type Logger } from '../shared/utils/logging.js';
+import { authenticator } from '../shared/middleware/authenticate.js';
+import { coursePaths, type CourseConfig } from './config.js';
+import { CourseRepository } from './repository/course_repository.js';
+import { ReviewRepository } from './repository/review_repository.js';
+import { OutboxRepository } from './repository/outbox_repository.js';
+import { CacheService } from './services/cache_service.js';
+import { CourseService } from './services/course_service.js';
+import { ReviewService } from './services/review_service.js';
+import { CourseController } from './controllers/course_controller.js';
+import { ReviewController } from './controllers/review_controller.js';
+import { ResponseCache } from './middleware/response_cache.js';
+import { courseRouter } from './routers/course_router.js';
+import { reviewRouter } from './routers/review_router.js';
+import { categoryRouter } from './routers/category_router.js';
+
+export interface CourseAppOptions {
+  logger?: Logger;
+  /** Uses this database instead of opening one (tests, tools); it is not closed with the app. */
+  db?: Database;
+  /** Verifies access tokens instead of the JWKS of `auth.jwksUrl` (tests). */
+  verifier?: TokenVerifier;
+}
+
+export interface CourseApp {
+  app: App;
+  db: Database;
+  store: KeyValueStore;
+  cache: CacheService;
+  verifier: TokenVerifier;
+  courses: CourseService;
+  reviews: ReviewService;
+}
+
+/** Where the JWKS lives: `auth.jwksUrl`, else auth-service's well-known path. */
+export function jwksUrlOf(config: CourseConfig): string {
+  return config.auth.jwksUrl || `${config.auth.url.replace(/\/$/, '')}/.well-known/jwks.json`;
+}
+
+export async function buildCourseApp(config: CourseConfig, options: CourseAppOptions = {}): Promise<CourseApp> {
+  const logger = options.logger ?? createLogger(config.log.level, 'course-service');
+  const paths = coursePaths(config);
+
+  const db = options.db ?? (await openDatabase({
+    url: config.database.url,
+    dataDir: paths.dataDir,
+    poolSize: config.database.poolSize,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    applicationName: 'course-service',
+  }));
+  if (config.database.migrateOnStart) {
+    const applied = await new Migrator(db, 'course-service', migrationsDir('course-service')).up();
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+  }
+
+  // The cache's own callbacks carry the warning (once per outage); the connection events are detail.
+  const store = openStore(config.redis.url, config.redis.keyPrefix, (up, err) =>
+    up ? logger.info('redis connected') : logger.info({ err: err?.message }, 'redis connection lost; reconnecting'),
+  );
+  const cache = new CacheService(store, {
+    courseTtlMs: config.cache.courseTtlMs,
+    listTtlMs: config.cache.listTtlMs,
+    reviewsTtlMs: config.cache.reviewsTtlMs,
+    categoriesTtlMs: config.cache.categoriesTtlMs,
+    onError: (err) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'response cache unavailable; answering from the database'),
+    onRecover: () => logger.info('response cache available again'),
+  });
+
+  const courseRepository = new CourseRepository(db);
+  const reviewRepository = new ReviewRepository(db);
+  const outbox = new OutboxRepository();
+  // Writes make cache entries stale whether or not this replica reads through the cache (`cache.enabled`),
+  // since other replicas sharing the store may.
+  const courses = new CourseService({ db, courses: courseRepository, cache });
+  const reviews = new ReviewService({ db, courses: courseRepository, reviews: reviewRepository, outbox, cache });
+
+  const readiness: ReadinessCheck[] = [
+    { name: 'database', critical: true, check: () => db.ping() },
+    // Redis down: still ready (answers come from the database), reported as degraded.
+    ...(store.kind === 'redis' ? [{ name: 'redis', critical: false, check: () => store.ping() }] : []),
+  ];
+  const app = await createServer({
+    service: 'course-service',
+    version: '1.0.0',
+    description:
+      'Course catalogue, search, reviews and rating aggregates for the course platform. Public GET answers are cached ' +
+      '(`X-Cache: HIT|MISS|BYPASS`); access tokens come from auth-service.',
+    logger,
+    http: config.http,
+    publicUrl: config.publicUrl,
+    bearerAuth: true,
+    tags: [
+      { name: 'courses', description: 'The course catalogue: search, read, create, edit, publish' },
+      { name: 'reviews', description: 'Reviews, moderation and instructor responses' },
+      { name: 'categories', description: 'Categories of published courses' },
+    ],
+    readiness,
+  });
+
+  // course-service trusts a valid token until it expires (15 minutes); it never calls auth-service per request.
+  const verifier =
+    options.verifier ??
+    remoteVerifier(jwksUrlOf(config), { issuer: config.auth.issuer, audience: config.auth.audience, cooldownMs: config.auth.jwksCooldownMs });
+  const authn = authenticator(verifier);
+  const responses = new ResponseCache(cache, config.cache.enabled, app.metrics);
+
+  const courseController = new CourseController(courses);
+  courseRouter(app, courseController, authn, responses);
+  reviewRouter(app, new ReviewController(reviews), authn, responses);
+  categoryRouter(app, courseController, responses);
+
+  // relay: wired by notification_relay.ts
+  // (delivers course_outbox events to auth-service's POST /api/v1/notifications when `config.relay.enabled`;
+  // start it here and stop it in the onClose hook below, before the store and the database close.)
+
+  app.addHook('onClose', async () => {
+    await store.close().catch(() => undefined);
+    if (!options.db) await db.close();
+  });
+  return { app, db, store, cache, verifier, courses, reviews };
+}

@@ -1,0 +1,90 @@
+/**
+ * Routes under /api/v1/courses (the course itself): schemas, who may call, the cache policy of each
+ * public GET, and the controller method. A course's reviews are in review_router.ts.
+ */
+import { Type } from '@sinclair/typebox';
+import type { App } from '../../shared/server.js';
+import { IdParams, problems } from '../../shared/utils/http_schemas.js';
+import { isUuid } from '../../shared/utils/ids.js';
+import type { Authenticator } from '../../shared/middleware/authenticate.js';
+import type { CourseController } from '../controllers/course_controller.js';
+import { CourseCreateBody, CourseIdOrSlugParams, CourseListQuery, CoursePageSchema, CoursePatchBody, CourseSchema } from '../models/course.js';
+import { CacheScopes } from '../services/cache_scopes.js';
+import { cachedAnswer, NotModified, type ResponseCache } from '../middleware/response_cache.js';
+import { IfMatchHeaders } from '../middleware/conditional.js';
+import { bearer, created, optionalBearer, written } from './route_schemas.js';
+
+export function courseRouter(app: App, courses: CourseController, authn: Authenticator, responses: ResponseCache): void {
+  const tags = ['courses'];
+
+  app.get('/api/v1/courses', {
+    schema: {
+      tags,
+      summary: 'Search and browse published courses (keyset pages)',
+      description:
+        'Published courses only, so the answer is the same for every caller and always goes through the response cache ' +
+        '(`X-Cache: HIT|MISS`), token or not. `q` is full-text search in web-search syntax.',
+      querystring: CourseListQuery,
+      response: { 200: cachedAnswer(CoursePageSchema, 'A page of courses'), 304: NotModified, ...problems(400) },
+    },
+  }, responses.route({ ttl: 'list', perViewer: false, scopes: () => CacheScopes.courseListRead() }, courses.list));
+
+  app.get('/api/v1/courses/:idOrSlug', {
+    preHandler: authn.optionalUser,
+    schema: {
+      tags,
+      summary: 'One course with its rating summary, by id or slug',
+      description:
+        'A draft or archived course is 404 except to its instructor and admins. Anonymous answers come from the ' +
+        'response cache (`X-Cache: HIT|MISS`); with a token the answer depends on the caller and is not cached (`BYPASS`). ' +
+        'The ETag is the one `If-Match` on PATCH and DELETE expects.',
+      security: optionalBearer,
+      params: CourseIdOrSlugParams,
+      response: { 200: cachedAnswer(CourseSchema, 'The course'), 304: NotModified, ...problems(400, 401, 404) },
+    },
+  }, responses.route({
+    ttl: 'course',
+    perViewer: true,
+    scopes: ({ params }) => CacheScopes.courseRead(params.idOrSlug!, isUuid(params.idOrSlug!)),
+  }, courses.get));
+
+  app.post('/api/v1/courses', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'Create a course (instructors and admins with a verified e-mail)',
+      description: 'A draft unless `status` says otherwise; the slug comes from the title when not given.',
+      security: bearer,
+      body: CourseCreateBody,
+      response: {
+        201: created(CourseSchema, 'The new course', 'Path of the new course'),
+        ...problems(400, 401, 403, 409, 413, 415),
+      },
+    },
+  }, courses.create);
+
+  app.patch('/api/v1/courses/:id', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'Edit, publish (`{"status":"published"}`) or archive a course (its instructor or an admin)',
+      security: bearer,
+      params: IdParams,
+      headers: IfMatchHeaders,
+      body: CoursePatchBody,
+      response: { 200: written(CourseSchema, 'The course as it is now'), ...problems(400, 401, 403, 404, 409, 412, 413, 415) },
+    },
+  }, courses.update);
+
+  app.delete('/api/v1/courses/:id', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'Delete a course and its reviews (its instructor or an admin)',
+      security: bearer,
+      params: IdParams,
+      headers: IfMatchHeaders,
+      response: { 204: Type.Null({ description: 'Deleted' }), ...problems(400, 401, 403, 404, 412) },
+    },
+  }, courses.delete);
+}

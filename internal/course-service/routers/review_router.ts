@@ -1,0 +1,130 @@
+/**
+ * Routes of reviews: a course's reviews (/api/v1/courses/{id}/reviews), one review, moderation and the
+ * instructor's response (/api/v1/reviews...).
+ */
+import { Type } from '@sinclair/typebox';
+import type { App } from '../../shared/server.js';
+import { IdParams, problems } from '../../shared/utils/http_schemas.js';
+import type { Authenticator } from '../../shared/middleware/authenticate.js';
+import type { ReviewController } from '../controllers/review_controller.js';
+import {
+  AuthorReviewListQuery,
+  CourseReviewListQuery,
+  ReviewCreateBody,
+  ReviewPageSchema,
+  ReviewPatchBody,
+  ReviewResponseBody,
+  ReviewSchema,
+} from '../models/review.js';
+import { CacheScopes } from '../services/cache_scopes.js';
+import { cachedAnswer, NotModified, type ResponseCache } from '../middleware/response_cache.js';
+import { IfMatchHeaders } from '../middleware/conditional.js';
+import { bearer, created, optionalBearer, written } from './route_schemas.js';
+
+const tags = ['reviews'];
+const CACHE_NOTE =
+  'Anonymous answers come from the response cache (`X-Cache: HIT|MISS`); with a token the answer depends on the caller ' +
+  'and is not cached (`X-Cache: BYPASS`).';
+
+export function reviewRouter(app: App, reviews: ReviewController, authn: Authenticator, responses: ResponseCache): void {
+  app.get('/api/v1/courses/:id/reviews', {
+    preHandler: authn.optionalUser,
+    schema: {
+      tags,
+      summary: "A course's visible reviews (keyset pages)",
+      description: `The course must be visible to the caller (404 otherwise). ${CACHE_NOTE}`,
+      security: optionalBearer,
+      params: IdParams,
+      querystring: CourseReviewListQuery,
+      response: { 200: cachedAnswer(ReviewPageSchema, 'A page of reviews'), 304: NotModified, ...problems(400, 401, 404) },
+    },
+  }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ params }) => CacheScopes.courseReviewsRead(params.id!) }, reviews.listByCourse));
+
+  app.post('/api/v1/courses/:id/reviews', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'Review a published course (verified users, not its instructor, once per course)',
+      description: 'A second review of the same course is 409 `review_exists`; edit the first instead.',
+      security: bearer,
+      params: IdParams,
+      body: ReviewCreateBody,
+      response: {
+        201: created(ReviewSchema, 'The new review', 'Path of the new review'),
+        ...problems(400, 401, 403, 404, 409, 413, 415),
+      },
+    },
+  }, reviews.create);
+
+  app.get('/api/v1/reviews', {
+    preHandler: authn.optionalUser,
+    schema: {
+      tags,
+      summary: "A user's reviews, newest first (keyset pages)",
+      description: `The author and admins also see hidden reviews and reviews of unpublished courses. ${CACHE_NOTE}`,
+      security: optionalBearer,
+      querystring: AuthorReviewListQuery,
+      response: { 200: cachedAnswer(ReviewPageSchema, 'A page of reviews'), 304: NotModified, ...problems(400, 401) },
+    },
+  }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ query }) => CacheScopes.authorReviewsRead(String(query.authorId)) }, reviews.listByAuthor));
+
+  app.get('/api/v1/reviews/:id', {
+    preHandler: authn.optionalUser,
+    schema: {
+      tags,
+      summary: 'One review',
+      description: `A hidden review is 404 except to its author and admins. ${CACHE_NOTE}`,
+      security: optionalBearer,
+      params: IdParams,
+      response: { 200: cachedAnswer(ReviewSchema, 'The review'), 304: NotModified, ...problems(400, 401, 404) },
+    },
+  }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ params }) => CacheScopes.reviewRead(params.id!) }, reviews.get));
+
+  app.patch('/api/v1/reviews/:id', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'Edit a review (its author: rating, title, body) or moderate it (an admin: status hidden/visible)',
+      description: 'Hiding takes the review out of the public lists and out of the course rating; its author gets a mail.',
+      security: bearer,
+      params: IdParams,
+      headers: IfMatchHeaders,
+      body: ReviewPatchBody,
+      response: { 200: written(ReviewSchema, 'The review as it is now'), ...problems(400, 401, 403, 404, 412, 413, 415) },
+    },
+  }, reviews.update);
+
+  app.delete('/api/v1/reviews/:id', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: 'Delete a review (its author or an admin)',
+      security: bearer,
+      params: IdParams,
+      response: { 204: Type.Null({ description: 'Deleted' }), ...problems(400, 401, 403, 404) },
+    },
+  }, reviews.delete);
+
+  app.put('/api/v1/reviews/:id/response', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: "Answer a review publicly (the course's instructor; one answer, replaced by a new PUT)",
+      security: bearer,
+      params: IdParams,
+      body: ReviewResponseBody,
+      response: { 200: written(ReviewSchema, 'The review with its answer'), ...problems(400, 401, 403, 404, 413, 415) },
+    },
+  }, reviews.putResponse);
+
+  app.delete('/api/v1/reviews/:id/response', {
+    preHandler: authn.requireUser,
+    schema: {
+      tags,
+      summary: "Remove the instructor's answer (the course's instructor; removing none is not an error)",
+      security: bearer,
+      params: IdParams,
+      response: { 204: Type.Null({ description: 'Removed' }), ...problems(400, 401, 403, 404) },
+    },
+  }, reviews.deleteResponse);
+}
