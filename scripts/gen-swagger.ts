@@ -11,6 +11,8 @@ import { openDatabase } from '../internal/shared/utils/database.js';
 import { createLogger } from '../internal/shared/utils/logging.js';
 import { buildAuthApp } from '../internal/auth-service/app.js';
 import { loadAuthConfig } from '../internal/auth-service/config.js';
+import { buildCourseApp } from '../internal/course-service/app.js';
+import { loadCourseConfig } from '../internal/course-service/config.js';
 
 export async function authDocument(): Promise<string> {
   const varDir = mkdtempSync(join(tmpdir(), 'swagger-auth-'));
@@ -28,8 +30,31 @@ export async function authDocument(): Promise<string> {
   }
 }
 
+/**
+ * course-service's document, built the same way. The JWKS is fetched only when a token arrives, so no
+ * auth-service is needed; the outbox relay stays off (nothing to deliver to).
+ */
+export async function courseDocument(): Promise<string> {
+  const varDir = mkdtempSync(join(tmpdir(), 'swagger-course-'));
+  try {
+    const config = loadCourseConfig({ env: {}, overrides: { varDir, redis: { url: '' }, relay: { enabled: false } } });
+    const db = await openDatabase({ url: '', dataDir: 'memory://' });
+    const { app } = await buildCourseApp(config, { db, logger: createLogger('silent', 'course-service') });
+    await app.ready();
+    const yaml = app.swagger({ yaml: true });
+    await app.close();
+    await db.close();
+    return yaml;
+  } finally {
+    rmSync(varDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
-  const docs: [string, () => Promise<string>][] = [['auth-service', authDocument]];
+  const docs: [string, () => Promise<string>][] = [
+    ['auth-service', authDocument],
+    ['course-service', courseDocument],
+  ];
   for (const [service, make] of docs) {
     const file = join(PROJECT_ROOT, 'swagger', `${service}-swagger.yml`);
     writeFileSync(file, await make());

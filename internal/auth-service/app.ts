@@ -153,15 +153,18 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   await app.register(formbody, { bodyLimit: config.http.bodyLimit });
   registerOutboxMetrics(app.metrics, outbox);
 
-  // auth-service can afford to check that the token's session is still alive: logout, password change
-  // and disabling take effect here at once (course-service relies on the 15-minute token lifetime).
+  // auth-service can afford to check each token against its session and account: logout, password
+  // change, disabling and a role change take effect here at once (course-service relies on the
+  // 15-minute token lifetime). A token whose role is no longer the account's gets 401 `token_outdated`,
+  // so the client refreshes and receives the current role.
   const verifier = new TokenVerifier(keys.localKeySet(), { issuer: config.jwt.issuer, audience: config.jwt.audience });
   const authn = authenticator(verifier, async (principal) => {
     if (!principal.sid) return;
-    const session = await sessions.findById(principal.sid);
-    if (!session || session.revoked_at || session.user_id !== principal.sub) {
+    const live = await sessions.findLiveWithUser(principal.sid);
+    if (!live || live.user_id !== principal.sub || live.disabled) {
       throw HttpError.unauthorized('session_revoked', 'This session has ended; log in again');
     }
+    if (live.role !== principal.role) throw HttpError.unauthorized('token_outdated', 'Your role has changed; refresh the token');
   });
 
   const userController = new UserController(userService, unsubscribe);

@@ -27,6 +27,8 @@ import { ResponseCache } from './middleware/response_cache.js';
 import { courseRouter } from './routers/course_router.js';
 import { reviewRouter } from './routers/review_router.js';
 import { categoryRouter } from './routers/category_router.js';
+import { AuthClient } from './services/auth_client.js';
+import { NotificationRelay, registerRelayMetrics } from './services/notification_relay.js';
 
 export interface CourseAppOptions {
   logger?: Logger;
@@ -44,6 +46,7 @@ export interface CourseApp {
   verifier: TokenVerifier;
   courses: CourseService;
   reviews: ReviewService;
+  relay: NotificationRelay;
 }
 
 /** Where the JWKS lives: `auth.jwksUrl`, else auth-service's well-known path. */
@@ -124,13 +127,21 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   reviewRouter(app, new ReviewController(reviews), authn, responses);
   categoryRouter(app, courseController, responses);
 
-  // relay: wired by notification_relay.ts
-  // (delivers course_outbox events to auth-service's POST /api/v1/notifications when `config.relay.enabled`;
-  // start it here and stop it in the onClose hook below, before the store and the database close.)
+  // Review mails: the relay delivers course_outbox events to auth-service's POST /api/v1/notifications.
+  const relay = new NotificationRelay(
+    db,
+    outbox,
+    new AuthClient({ baseUrl: config.auth.url, clientId: config.auth.clientId, clientSecret: config.auth.clientSecret }),
+    logger,
+    { ...config.relay, publicUrl: config.publicUrl },
+  );
+  registerRelayMetrics(app.metrics, db, outbox);
+  if (config.relay.enabled) relay.start();
 
   app.addHook('onClose', async () => {
+    await relay.stop();
     await store.close().catch(() => undefined);
     if (!options.db) await db.close();
   });
-  return { app, db, store, cache, verifier, courses, reviews };
+  return { app, db, store, cache, verifier, courses, reviews, relay };
 }

@@ -11,12 +11,12 @@ import { Type } from '@sinclair/typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import etag from '@fastify/etag';
-import { createHash } from 'node:crypto';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { Registry } from 'prom-client';
 import type { Logger } from './utils/logging.js';
 import { ProblemSchema, problems } from './utils/http_schemas.js';
+import { etagHash } from './utils/etag.js';
 import { registerErrorHandling } from './middleware/error_handler.js';
 import { registerCors } from './middleware/cors.js';
 import { registerMetrics } from './middleware/metrics.js';
@@ -92,7 +92,7 @@ export async function createServer(options: ServerOptions): Promise<App> {
   });
 
   await registerCors(app, options.http.corsOrigins);
-  await app.register(etag, { hashFn: (payload: string | Buffer) => createHash('sha256').update(payload).digest('base64url').slice(0, 27) });
+  await app.register(etag, { hashFn: etagHash });
 
   const registry = new Registry();
   app.decorate('metrics', registry);
@@ -123,6 +123,11 @@ export async function createServer(options: ServerOptions): Promise<App> {
 function documentRoute(method: string | string[], url: string, schema: Record<string, unknown> | undefined): void {
   if (!schema || schema.hide) return;
   if (!('security' in schema)) schema.security = [];
+  // Any route can meet a database outage: 503 with Retry-After, documented once for all.
+  const response = schema.response as Record<string, unknown> | undefined;
+  if (response && !response['503'] && !String(url).match(/^\/(healthz|metrics)$/)) {
+    response['503'] = { description: 'A dependency is unavailable; retry after Retry-After seconds', content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } };
+  }
   if (Array.isArray(schema.tags)) schema.tags = [...(schema.tags as string[])];
   if (!schema.operationId) {
     const words = url

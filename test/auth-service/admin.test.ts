@@ -170,6 +170,61 @@ describe.skipIf(!hasPostgres)('admin', () => {
     expect((await h.call('DELETE', `/api/v1/admin/users/${u.id}/sessions`, { token: adminToken })).body).toEqual({ revoked: 1 });
   });
 
+  it('lists mail by status with keyset pages and retries a failed mail, which then goes out', async () => {
+    const u = await h.newUser();
+    for (let i = 0; i < 3; i++) expect((await h.call('POST', '/api/v1/auth/password/forgot', { body: { email: u.email } })).status).toBe(202);
+    await h.smtp.waitFor(() => h.smtp.to(u.email).length === 3);
+    const { rows } = await h.database.db.query<{ id: string }>('SELECT id FROM notifications WHERE user_id = $1 ORDER BY id', [u.id]);
+    expect(rows).toHaveLength(3);
+
+    // Walk the sent mail two at a time: every row of this user turns up once.
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 100; pages++) {
+      const url: string = `/api/v1/admin/notifications?status=sent&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await h.call<{ items: { id: string; status: string }[]; nextCursor: string | null }>('GET', url, { token: adminToken });
+      expect(page.status).toBe(200);
+      expect(page.body.items.every((n) => n.status === 'sent')).toBe(true);
+      seen.push(...page.body.items.map((n) => n.id));
+      cursor = page.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    for (const r of rows) expect(seen).toContain(r.id);
+
+    // The SMTP server refuses everything until the worker gives the next mail up as failed.
+    h.smtp.refuseAll = true;
+    let failedId: string | undefined;
+    try {
+      expect((await h.call('POST', '/api/v1/auth/password/forgot', { body: { email: u.email } })).status).toBe(202);
+      for (let i = 0; i < 200 && !failedId; i++) {
+        const failed = await h.database.db.query<{ id: string }>("SELECT id FROM notifications WHERE user_id = $1 AND status = 'failed'", [u.id]);
+        failedId = failed.rows[0]?.id;
+        if (!failedId) await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      h.smtp.refuseAll = false;
+    }
+    expect(failedId).toBeDefined();
+    const failed = await h.call<{ items: { id: string; lastError: string | null }[] }>('GET', '/api/v1/admin/notifications?status=failed&limit=100', { token: adminToken });
+    expect(failed.body.items.find((n) => n.id === failedId)?.lastError).toMatch(/451/);
+
+    const retry = await h.call('POST', `/api/v1/admin/notifications/${failedId}/retry`, { token: adminToken });
+    expect(retry.status).toBe(202);
+    expect(retry.body).toMatchObject({ id: failedId, status: 'queued', attempts: 0 });
+    await h.smtp.waitFor(() => h.smtp.to(u.email).length === 4);
+    const again = await h.call('POST', `/api/v1/admin/notifications/${failedId}/retry`, { token: adminToken });
+    expect(again.status).toBe(409);
+
+    const notFailed = await h.call('POST', `/api/v1/admin/notifications/${rows[1]!.id}/retry`, { token: adminToken });
+    expect(notFailed.status).toBe(409);
+    expect(notFailed.body.code).toBe('notification_not_failed');
+    const missing = await h.call('POST', '/api/v1/admin/notifications/01890000-0000-7000-8000-000000000000/retry', { token: adminToken });
+    expect(missing.status).toBe(404);
+    const badStatus = await h.call('GET', '/api/v1/admin/notifications?status=bounced', { token: adminToken });
+    expect(badStatus.status).toBe(400);
+  });
+
   it('answers 404 for an unknown user, 400 for a malformed id or an empty or unknown patch', async () => {
     const missing = '01890000-0000-7000-8000-000000000000';
     const notFound = await h.call('PATCH', `/api/v1/admin/users/${missing}`, { token: adminToken, body: { role: 'student' } });

@@ -2,7 +2,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
-import { SERVICE_CLIENT, startAuth, type AuthHarness } from '../helpers/auth_app.js';
+import { SERVICE_CLIENT, startAuth, type AuthHarness, type CallOptions } from '../helpers/auth_app.js';
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
@@ -41,7 +41,7 @@ describe.skipIf(!hasPostgres)('client_credentials', () => {
   });
 
   it('refuses a wrong secret and an unknown client with 401 invalid_client and a challenge', async () => {
-    const cases = [
+    const cases: CallOptions[] = [
       { form: { grant_type: 'client_credentials', client_id: SERVICE_CLIENT.id, client_secret: 'wrong-secret-0123456789' } },
       { body: { grant_type: 'client_credentials', client_id: 'no-such-client', client_secret: SERVICE_CLIENT.secret } },
       { form: { grant_type: 'client_credentials' }, headers: { authorization: basic(SERVICE_CLIENT.id, 'wrong-secret-0123456789') } },

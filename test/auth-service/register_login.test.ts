@@ -138,6 +138,23 @@ describe.skipIf(!hasPostgres)('register and login', () => {
     expect(wrong.body.code).toBe('invalid_credentials');
   });
 
+  it('the mail link opens a page that does not use the token up (mail scanners follow links)', async () => {
+    const email = 'page-link@example.com';
+    await h.call('POST', '/api/v1/auth/register', { body: { email, password: PASSWORD, displayName: 'Paige' } });
+    const mail = await h.smtp.waitFor((m) => m.to.includes(email));
+    const link = new URL(/https?:\/\/\S+verify-email\?token=[A-Za-z0-9_-]+/.exec(mail.text)![0]);
+    const token = tokenFrom(mail);
+    for (let i = 0; i < 2; i++) {
+      const page = await h.call('GET', `${link.pathname}${link.search}`);
+      expect(page.status).toBe(200);
+      expect(String(page.headers['content-type'])).toMatch(/^text\/html/);
+      expect(String(page.headers['content-security-policy'])).toContain("default-src 'none'");
+      expect(page.text).not.toContain(token);
+    }
+    const verified = await h.call('POST', '/api/v1/auth/verify-email', { body: { token } });
+    expect(verified.status).toBe(200);
+  });
+
   it('refuses an unknown, a malformed and an already used verification token', async () => {
     const unknown = await h.call('POST', '/api/v1/auth/verify-email', { body: { token: 'A'.repeat(43) } });
     expect(unknown.status).toBe(400);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startAuth, type AuthHarness } from '../helpers/auth_app.js';
 
-type Pair = { accessToken: string; refreshToken: string; user: { id: string } };
+type Pair = { accessToken: string; refreshToken: string; tokenType?: string; user: { id: string; role?: string } };
 
 describe.skipIf(!hasPostgres)('refresh tokens', () => {
   // `h` has the default 10 s grace window; `strict` shares its database with no grace at all.

@@ -18,7 +18,8 @@ export class UserController {
 
   me = async (request: FastifyRequest) => this.users.getProfile(principalOf(request));
 
-  updateMe = async (request: FastifyRequest<{ Body: ProfilePatchBody }>) => this.users.updateProfile(principalOf(request), request.body);
+  updateMe = async (request: FastifyRequest<{ Body: ProfilePatchBody }>) =>
+    this.users.updateProfile(principalOf(request), request.body, request.headers['if-match']);
 
   sessions = async (request: FastifyRequest) => ({ items: await this.users.listSessions(principalOf(request)) });
 
@@ -30,7 +31,7 @@ export class UserController {
   adminList = async (request: FastifyRequest<{ Querystring: AdminUserQuery }>) => this.users.adminList(request.query);
 
   adminUpdate = async (request: FastifyRequest<{ Params: { id: string }; Body: AdminUserPatchBody }>) =>
-    this.users.adminUpdate(principalOf(request), request.params.id, request.body);
+    this.users.adminUpdate(principalOf(request), request.params.id, request.body, request.headers['if-match']);
 
   adminRevokeSessions = async (request: FastifyRequest<{ Params: { id: string } }>) => ({
     revoked: await this.users.adminRevokeSessions(request.params.id),

@@ -23,6 +23,17 @@ export class SessionRepository {
     return rows[0];
   }
 
+  /** What each authenticated request checks: the session is alive and the account's role and state. */
+  async findLiveWithUser(id: string, tx: Queryable = this.db): Promise<{ user_id: string; role: string; disabled: boolean } | undefined> {
+    const { rows } = await tx.query<{ user_id: string; role: string; disabled: boolean }>(
+      `SELECT s.user_id, u.role, u.disabled_at IS NOT NULL AS disabled
+         FROM sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now()`,
+      [id],
+    );
+    return rows[0];
+  }
+
   /** Moves the session to the next generation; extends its life (sliding expiry). */
   async rotate(id: string, ttlDays: number, meta: { userAgent: string | null; ip: string | null }, tx: Queryable = this.db): Promise<SessionRow> {
     const { rows } = await tx.query<SessionRow>(

@@ -1,7 +1,7 @@
 /** Routes under /api/v1/auth: schemas, auth requirements and the controller method of each. */
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../shared/server.js';
-import { problems } from '../../shared/utils/http_schemas.js';
+import { missingBodyAsEmpty, problems } from '../../shared/utils/http_schemas.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';
 import type { AuthController } from '../controllers/auth_controller.js';
 import type { UserController } from '../controllers/user_controller.js';
@@ -55,11 +55,8 @@ export function authRouter(app: App, auth: AuthController, users: UserController
   }, auth.refresh);
 
   app.post('/api/v1/auth/logout', {
-    // The body is optional (a bare POST ends this session); Fastify validates a missing body as
-    // `undefined`, which no object schema accepts, so treat "no body" as `{}`.
-    preValidation: async (request) => {
-      request.body ??= {};
-    },
+    // The body is optional: a bare POST ends this session.
+    preValidation: missingBodyAsEmpty,
     preHandler: authn.requireUser,
     schema: {
       tags,

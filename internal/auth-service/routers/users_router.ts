@@ -1,6 +1,6 @@
 /** Routes under /api/v1/users (own profile) and /api/v1/admin/users (user management). */
 import type { App } from '../../shared/server.js';
-import { IdParams, Page, problems } from '../../shared/utils/http_schemas.js';
+import { IdParams, IfMatchHeader, Page, missingBodyAsEmpty, problems } from '../../shared/utils/http_schemas.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';
 import type { UserController } from '../controllers/user_controller.js';
 import { Type } from '@sinclair/typebox';
@@ -22,17 +22,20 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       summary: 'Change my name, language or mail preferences',
       security: bearer,
       body: ProfilePatchBody,
-      response: { 200: ProfileSchema, ...problems(400, 401, 403, 413, 415) },
+      headers: IfMatchHeader,
+      response: { 200: ProfileSchema, ...problems(400, 401, 403, 412, 413, 415) },
     },
   }, users.updateMe);
 
   app.post('/api/v1/users/unsubscribe', {
+    // Mail clients send `List-Unsubscribe=One-Click` (RFC 8058); a bare POST is as good.
+    preValidation: missingBodyAsEmpty,
     schema: {
       tags: ['users'],
       summary: 'Turn review mails off from a mail link (RFC 8058 one-click; no login)',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       querystring: Type.Object({ token: Type.String({ minLength: 10, maxLength: 200 }) }),
-      body: Type.Optional(Type.Object({ 'List-Unsubscribe': Type.Optional(Type.Literal('One-Click')) }, { additionalProperties: false })),
+      body: Type.Object({ 'List-Unsubscribe': Type.Optional(Type.Literal('One-Click')) }, { additionalProperties: false }),
       response: { 200: AcceptedSchema, ...problems(400) },
     },
   }, users.unsubscribe);
@@ -57,7 +60,8 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       security: bearer,
       params: IdParams,
       body: AdminUserPatchBody,
-      response: { 200: AdminUserSchema, ...problems(400, 401, 403, 404, 409, 413, 415) },
+      headers: IfMatchHeader,
+      response: { 200: AdminUserSchema, ...problems(400, 401, 403, 404, 409, 412, 413, 415) },
     },
   }, users.adminUpdate);
 

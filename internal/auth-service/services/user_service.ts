@@ -1,6 +1,7 @@
 /** A user's own profile and sessions, and the admin's view of all users. */
 import type { Database } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
+import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { newId } from '../../shared/utils/ids.js';
 import type { Principal, UserRole } from '../../shared/utils/jwt.js';
 import { decodeCursor, encodeCursor } from '../../shared/utils/cursor.js';
@@ -28,17 +29,23 @@ export class UserService {
     return toProfile(await this.self(principal));
   }
 
+  /** Changes the caller's own profile; with `ifMatch`, only if it is still the version they read (412). */
   async updateProfile(
     principal: Principal,
     patch: { displayName?: string; locale?: Locale; preferences?: { reviewEmails?: boolean } },
+    ifMatch?: string,
   ): Promise<Profile> {
-    await this.self(principal);
-    const row = await this.users.updateProfile(principal.sub, {
-      displayName: patch.displayName?.trim(),
-      locale: patch.locale,
-      notifyReviews: patch.preferences?.reviewEmails,
+    return this.db.transaction(async (tx) => {
+      const current = await this.users.findById(principal.sub, tx, true);
+      if (!current || current.disabled_at) throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
+      checkIfMatch(ifMatch, etagOf(toProfile(current)));
+      const row = await this.users.updateProfile(
+        principal.sub,
+        { displayName: patch.displayName?.trim(), locale: patch.locale, notifyReviews: patch.preferences?.reviewEmails },
+        tx,
+      );
+      return toProfile(row!);
     });
-    return toProfile(row!);
   }
 
   /** One-click unsubscribe from review mails (the token comes from the mail's link). */
@@ -67,7 +74,7 @@ export class UserService {
   }
 
   /** Changes a role or disables an account (which ends its sessions); the last admin stays an admin. */
-  async adminUpdate(admin: Principal, userId: string, patch: { role?: UserRole; disabled?: boolean }): Promise<AdminUser> {
+  async adminUpdate(admin: Principal, userId: string, patch: { role?: UserRole; disabled?: boolean }, ifMatch?: string): Promise<AdminUser> {
     return this.db.transaction(async (tx) => {
       // A change that may take an admin away counts the admins under their row locks, taken before the
       // target's lock (see lockActiveAdmins).
@@ -75,6 +82,7 @@ export class UserService {
       const admins = mayLoseAdmin ? await this.users.lockActiveAdmins(tx) : Infinity;
       const user = await this.users.findById(userId, tx, true);
       if (!user) throw HttpError.notFound('user_not_found');
+      checkIfMatch(ifMatch, etagOf(toAdminUser(user)));
       const losesAdmin = user.role === 'admin' && !user.disabled_at && mayLoseAdmin;
       if (losesAdmin && admins <= 1) {
         throw HttpError.conflict('last_admin', 'The last admin cannot be demoted or disabled');

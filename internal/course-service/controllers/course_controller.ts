@@ -14,7 +14,8 @@ export class CourseController {
 
   list = async (request: FastifyRequest<{ Querystring: CourseListInput }>) => this.courses.list(request.query);
 
-  get = async (request: FastifyRequest<{ Params: { idOrSlug: string } }>) => this.courses.get(request.principal, request.params.idOrSlug);
+  /** `id` is a course id or a slug. */
+  get = async (request: FastifyRequest<{ Params: { id: string } }>) => this.courses.get(request.principal, request.params.id);
 
   create = async (request: FastifyRequest<{ Body: CourseCreateInput }>, reply: FastifyReply) => {
     const course = await this.courses.create(principalOf(request), request.body);

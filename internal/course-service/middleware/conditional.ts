@@ -4,19 +4,12 @@
  * compare `If-Match` with, so "GET, then PATCH with If-Match: <its ETag>" works, and a second PATCH with
  * the old tag is 412 `precondition_failed`.
  */
-import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
+import { IfMatchHeader } from '../../shared/utils/http_schemas.js';
 import { etagOf } from '../services/etag.js';
 
-export const IfMatchHeaders = Type.Object({
-  'if-match': Type.Optional(
-    Type.String({
-      maxLength: 1024,
-      description: 'Apply the change only if the resource still has this ETag (from a GET or an earlier write); 412 otherwise',
-    }),
-  ),
-});
-export type IfMatchHeaders = Static<typeof IfMatchHeaders>;
+export const IfMatchHeaders = IfMatchHeader;
+export type IfMatchHeaders = { 'if-match'?: string };
 
 /** Headers documented on a write's answer. */
 export const WriteAnswerHeaders = {

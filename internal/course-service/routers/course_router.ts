@@ -14,6 +14,13 @@ import { cachedAnswer, NotModified, type ResponseCache } from '../middleware/res
 import { IfMatchHeaders } from '../middleware/conditional.js';
 import { bearer, created, optionalBearer, written } from './route_schemas.js';
 
+/**
+ * DESIGN names the GET parameter `{idOrSlug}` and the PATCH/DELETE one `{id}`; OpenAPI forbids two
+ * templates that differ only in a parameter name (they are one path), so all three use `{id}`, and the
+ * GET's accepts a slug as well. Clients call the same URLs either way.
+ */
+const CourseIdOrSlugPathParams = Type.Object({ id: CourseIdOrSlugParams.properties.idOrSlug });
+
 export function courseRouter(app: App, courses: CourseController, authn: Authenticator, responses: ResponseCache): void {
   const tags = ['courses'];
 
@@ -29,7 +36,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
     },
   }, responses.route({ ttl: 'list', perViewer: false, scopes: () => CacheScopes.courseListRead() }, courses.list));
 
-  app.get('/api/v1/courses/:idOrSlug', {
+  app.get('/api/v1/courses/:id', {
     preHandler: authn.optionalUser,
     schema: {
       tags,
@@ -39,13 +46,13 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
         'response cache (`X-Cache: HIT|MISS`); with a token the answer depends on the caller and is not cached (`BYPASS`). ' +
         'The ETag is the one `If-Match` on PATCH and DELETE expects.',
       security: optionalBearer,
-      params: CourseIdOrSlugParams,
+      params: CourseIdOrSlugPathParams,
       response: { 200: cachedAnswer(CourseSchema, 'The course'), 304: NotModified, ...problems(400, 401, 404) },
     },
   }, responses.route({
     ttl: 'course',
     perViewer: true,
-    scopes: ({ params }) => CacheScopes.courseRead(params.idOrSlug!, isUuid(params.idOrSlug!)),
+    scopes: ({ params }) => CacheScopes.courseRead(params.id!, isUuid(params.id!)),
   }, courses.get));
 
   app.post('/api/v1/courses', {

@@ -42,3 +42,21 @@ export function Page<T extends TSchema>(item: T, options: Record<string, unknown
 }
 
 export const Timestamp = Type.String({ format: 'date-time' });
+
+/**
+ * A `preValidation` hook for routes whose body is optional: Fastify validates a missing body as
+ * `undefined`, which no object schema accepts, so "no body" is read as `{}`.
+ */
+export async function missingBodyAsEmpty(request: { body: unknown }): Promise<void> {
+  request.body ??= {};
+}
+
+/** The optional `If-Match` of a conditional write (RFC 9110 13.1.1): 412 when the resource changed. */
+export const IfMatchHeader = Type.Object({
+  'if-match': Type.Optional(
+    Type.String({
+      maxLength: 1024,
+      description: 'Apply the change only if the resource still has this ETag (from a GET or an earlier write); 412 otherwise',
+    }),
+  ),
+});

@@ -1,0 +1,166 @@
+/**
+ * Query plans of the catalogue's read paths on a mid-size catalogue (20,000 courses, 60,000 reviews,
+ * loaded with the benchmark's COPY loader, then ANALYZE): the real services run every list sort,
+ * filter, search, review sort and the author's reviews through a database wrapper that records each
+ * statement with its parameters, and `EXPLAIN (FORMAT JSON)` of each recorded statement must have no
+ * `Seq Scan` on `courses` or `reviews`. A missing or unusable index shows up here as a test failure,
+ * long before a large table makes it slow. Plans are compared, not timed.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCatalog, type LoadResult } from '../../bench/catalog_loader.js';
+import { recordingDatabase, type RecordedStatement } from '../../bench/recording_db.js';
+import type { CourseListInput } from '../../internal/course-service/models/course.js';
+import type { CourseReviewListInput } from '../../internal/course-service/models/review.js';
+import { CourseService } from '../../internal/course-service/services/course_service.js';
+import { ReviewService } from '../../internal/course-service/services/review_service.js';
+import type { Principal } from '../../internal/shared/utils/jwt.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { hasPostgres } from '../helpers/services.js';
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  Plans?: PlanNode[];
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+function principal(sub: string): Principal {
+  return { sub, role: 'student', name: 'Reader', emailVerified: true, sid: 'session', jti: 'jti', exp: Math.floor(Date.now() / 1000) + 900 };
+}
+
+describe.skipIf(!hasPostgres)('query plans of the catalogue reads (20k courses, 60k reviews)', () => {
+  let database: TestDatabase;
+  let loaded: LoadResult;
+  const recorded: { label: string; statement: RecordedStatement }[] = [];
+  let label = '';
+  let courses: CourseService;
+  let reviews: ReviewService;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('course-service');
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      loaded = await loadCatalog(client, { users: 10_000, courses: 20_000, reviews: 60_000, seed: 7, now: Date.now() });
+    } finally {
+      await client.end();
+    }
+    if (process.env.DROP_IDX) { await database.db.query('DROP INDEX courses_instructor_idx'); await database.db.query('DROP INDEX reviews_author_newest_idx'); }
+    const db = recordingDatabase(database.db, (statement) => recorded.push({ label, statement }));
+    courses = new CourseService({ db });
+    reviews = new ReviewService({ db });
+  }, 120_000);
+
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  /** Runs `fn` with its statements labelled `name`; returns what it returned. */
+  async function capture<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    label = name;
+    try {
+      return await fn();
+    } finally {
+      label = '';
+    }
+  }
+
+  /** The first page and, when there is one, the second (keyset predicates plan differently). */
+  async function listTwoPages(name: string, query: CourseListInput): Promise<number> {
+    const first = await capture(name, () => courses.list(query));
+    if (first.nextCursor) await capture(`${name}, page 2`, () => courses.list({ ...query, cursor: first.nextCursor! }));
+    return first.items.length;
+  }
+
+  async function reviewsTwoPages(name: string, courseId: string, query: CourseReviewListInput): Promise<number> {
+    const first = await capture(name, () => reviews.listByCourse(undefined, courseId, query));
+    if (first.nextCursor) await capture(`${name}, page 2`, () => reviews.listByCourse(undefined, courseId, { ...query, cursor: first.nextCursor! }));
+    return first.items.length;
+  }
+
+  it('runs every catalogue read the services offer without a sequential scan of courses or reviews', async () => {
+    const { rows: facts } = await database.db.query<{ category: string; tag: string; instructor: string; popular: string; few: string }>(
+      `SELECT (SELECT category FROM courses WHERE status = 'published' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS category,
+              (SELECT t FROM courses, unnest(tags) t WHERE status = 'published' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS tag,
+              (SELECT instructor_id FROM courses GROUP BY 1 ORDER BY count(*) DESC LIMIT 1)::text AS instructor,
+              (SELECT id FROM courses WHERE status = 'published' ORDER BY rating_count DESC LIMIT 1)::text AS popular,
+              (SELECT id FROM courses WHERE status = 'published' AND rating_count BETWEEN 1 AND 5 LIMIT 1)::text AS few`,
+    );
+    const f = facts[0]!;
+    const { rows: authors } = await database.db.query<{ author_id: string }>(
+      `SELECT author_id FROM reviews GROUP BY author_id ORDER BY count(*) DESC LIMIT 1`,
+    );
+    const author = authors[0]!.author_id;
+
+    // Every sort without filters, and with the category facet (which has its own indexes).
+    for (const sort of ['newest', 'rating', 'popular', 'title'] as const) {
+      expect(await listTwoPages(`list sort=${sort}`, { sort })).toBe(20);
+      expect(await listTwoPages(`list category sort=${sort}`, { category: f.category, sort })).toBe(20);
+    }
+    // Each filter alone (default sort), and a few realistic combinations.
+    await listTwoPages('list level', { level: 'advanced' });
+    await listTwoPages('list language', { language: 'de' });
+    await listTwoPages('list tag', { tag: f.tag });
+    await listTwoPages('list instructorId', { instructorId: f.instructor });
+    await listTwoPages('list minRating', { minRating: 4.5 });
+    await listTwoPages('list category+level sort=rating', { category: f.category, level: 'beginner', sort: 'rating' });
+    await listTwoPages('list language+level sort=popular', { language: 'es', level: 'intermediate', sort: 'popular' });
+    await listTwoPages('list tag+minRating sort=rating', { tag: f.tag, minRating: 4, sort: 'rating' });
+    // Search: relevance (the default with q), other sorts, with a filter, and a common and a rarer query.
+    await listTwoPages('search relevance', { q: 'python' });
+    await listTwoPages('search two words', { q: 'machine learning' });
+    await listTwoPages('search sort=newest', { q: 'kubernetes', sort: 'newest' });
+    await listTwoPages('search sort=rating', { q: 'react', sort: 'rating' });
+    await listTwoPages('search category', { q: 'postgresql', category: 'databases' });
+    await listTwoPages('search rare phrase', { q: '"penetration testing" -cloud' });
+
+    // One course, by id and by slug.
+    const one = await capture('course by id', () => courses.get(undefined, f.popular));
+    await capture('course by slug', () => courses.get(undefined, one.slug));
+
+    // A course's reviews in every sort, with the rating filter, on a popular and a quiet course.
+    for (const courseId of [f.popular, f.few]) {
+      for (const sort of ['newest', 'rating_desc', 'rating_asc'] as const) {
+        await reviewsTwoPages(`reviews sort=${sort}`, courseId, { sort, limit: 3 });
+        await reviewsTwoPages(`reviews rating=5 sort=${sort}`, courseId, { sort, rating: 5, limit: 3 });
+      }
+    }
+    expect(await reviewsTwoPages('reviews newest (popular course)', f.popular, { limit: 20 })).toBe(20);
+
+    // An author's reviews: as the public sees them (joined with courses) and as the author does.
+    const pub = await capture('author reviews, public', () => reviews.listByAuthor(undefined, { authorId: author, limit: 2 }));
+    if (pub.nextCursor) await capture('author reviews, public, page 2', () => reviews.listByAuthor(undefined, { authorId: author, limit: 2, cursor: pub.nextCursor! }));
+    const own = await capture('author reviews, own', () => reviews.listByAuthor(principal(author), { authorId: author, limit: 2 }));
+    if (own.nextCursor) await capture('author reviews, own, page 2', () => reviews.listByAuthor(principal(author), { authorId: author, limit: 2, cursor: own.nextCursor! }));
+    expect(own.items.length).toBeGreaterThan(0);
+
+    // EXPLAIN each distinct statement as it was run (the same parameters: custom plans, like the driver's).
+    const seen = new Set<string>();
+    const failures: string[] = [];
+    let explained = 0;
+    for (const { label: name, statement } of recorded) {
+      if (!name || !/^\s*(SELECT|\()/i.test(statement.sql)) continue;
+      const key = statement.sql + JSON.stringify(statement.params);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const { rows } = await database.db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.params);
+      explained++;
+      const { rows: an } = await database.db.query<{ 'QUERY PLAN': [{ Plan: any }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.sql}`, statement.params);
+      const all = nodes(an[0]!['QUERY PLAN'][0].Plan).filter((n: any) => ['courses', 'reviews'].includes(n['Relation Name'] ?? ''));
+      console.error(name.padEnd(40), all.map((n: any) => `${n['Node Type']}/${n['Index Name'] ?? ''} rows=${n['Actual Rows'] * n['Actual Loops']} removed=${(n['Rows Removed by Filter'] ?? 0) * n['Actual Loops']}`).join(' | '));
+      const plan = rows[0]!['QUERY PLAN'][0].Plan;
+      const scans = nodes(plan).filter((n) => n['Node Type'] === 'Seq Scan' && ['courses', 'reviews'].includes(n['Relation Name'] ?? ''));
+      if (scans.length) {
+        failures.push(`${name}: Seq Scan on ${scans.map((s) => s['Relation Name']).join(', ')}\n  ${statement.sql.replace(/\s+/g, ' ')}\n  params ${JSON.stringify(statement.params)}`);
+      }
+    }
+    expect(loaded.courses.length).toBe(20_000);
+    expect(explained).toBeGreaterThan(50);
+    expect(failures, failures.join('\n\n')).toEqual([]);
+  });
+});

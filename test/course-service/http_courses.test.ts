@@ -1,0 +1,235 @@
+/**
+ * Courses and categories over HTTP: course-service verifying real auth-service tokens through its JWKS,
+ * real PostgreSQL and Redis, every answer checked against the served OpenAPI document.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasPostgres } from '../helpers/services.js';
+import { startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
+import { etagOf } from '../../internal/course-service/services/etag.js';
+import { newId } from '../../internal/shared/utils/ids.js';
+import { newCourseInput } from './factories.js';
+
+/** The base server's tag of an answer's bytes. */
+function bytesTag(text: string): string {
+  return `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"`;
+}
+
+describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
+  let p: Platform;
+  let owner: PlatformUser;
+  let otherInstructor: PlatformUser;
+  let student: PlatformUser;
+  let admin: PlatformUser;
+  const category = `Cat-${newId().slice(-6)}`;
+
+  beforeAll(async () => {
+    p = await startPlatform();
+    [owner, otherInstructor, student, admin] = await Promise.all([
+      p.user({ role: 'instructor' }),
+      p.user({ role: 'instructor' }),
+      p.user({ role: 'student' }),
+      p.user({ role: 'admin' }),
+    ]);
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  const call = (...args: Parameters<Platform['course']['call']>) => p.course.call(...args);
+
+  async function createCourse(by: PlatformUser, overrides: Record<string, unknown> = {}) {
+    const res = await call('POST', '/api/v1/courses', { token: by.token, body: newCourseInput({ category, ...overrides }) });
+    expect(res.status, res.text).toBe(201);
+    return res;
+  }
+
+  it('lets a verified instructor create a draft: 201, Location, ETag, names from the token', async () => {
+    const res = await createCourse(owner, { title: 'Rust for Backend Engineers' });
+    expect(res.headers.location).toBe(`/api/v1/courses/${res.body.id}`);
+    expect(res.headers.etag).toBe(etagOf(res.body));
+    expect(res.body).toMatchObject({
+      slug: 'rust-for-backend-engineers',
+      status: 'draft',
+      publishedAt: null,
+      instructorId: owner.id,
+      instructorName: owner.displayName,
+      rating: { average: 0, count: 0, distribution: { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 } },
+    });
+  });
+
+  it('refuses to create a course: anonymous 401, student 403, unverified instructor 403 email_not_verified', async () => {
+    const body = newCourseInput({ category });
+    const anonymous = await call('POST', '/api/v1/courses', { body });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.code).toBe('unauthorized');
+
+    const byStudent = await call('POST', '/api/v1/courses', { token: student.token, body });
+    expect(byStudent.status).toBe(403);
+    expect(byStudent.body.code).toBe('forbidden');
+
+    const unverified = await p.user({ role: 'instructor', verified: false });
+    const byUnverified = await call('POST', '/api/v1/courses', { token: unverified.token, body });
+    expect(byUnverified.status).toBe(403);
+    expect(byUnverified.body.code).toBe('email_not_verified');
+  });
+
+  it('rejects unknown fields in a write (no mass assignment) with 400 validation_failed', async () => {
+    const res = await call('POST', '/api/v1/courses', {
+      token: owner.token,
+      body: { ...newCourseInput({ category }), instructorId: otherInstructor.id },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.errors).toEqual([{ path: 'body.instructorId', message: 'is not an allowed field' }]);
+
+    const { body: course } = await createCourse(owner);
+    const patch = await call('PATCH', `/api/v1/courses/${course.id}`, { token: owner.token, body: { rating: { average: 5 } } });
+    expect(patch.status).toBe(400);
+    expect(patch.body.code).toBe('validation_failed');
+
+    const wrongType = await call('POST', '/api/v1/courses', { token: owner.token, body: { ...newCourseInput({ category }), durationMinutes: '90' } });
+    expect(wrongType.status).toBe(400);
+  });
+
+  it('shows a draft only to its owner and admins (404 to others and to anonymous callers)', async () => {
+    const { body: draft } = await createCourse(owner);
+    for (const path of [`/api/v1/courses/${draft.id}`, `/api/v1/courses/${draft.slug}`]) {
+      expect((await call('GET', path)).status).toBe(404);
+      expect((await call('GET', path, { token: student.token })).status).toBe(404);
+      expect((await call('GET', path, { token: otherInstructor.token })).status).toBe(404);
+      const mine = await call('GET', path, { token: owner.token });
+      expect(mine.status).toBe(200);
+      expect(mine.body.id).toBe(draft.id);
+      expect(mine.headers['x-cache']).toBe('BYPASS');
+      expect((await call('GET', path, { token: admin.token })).status).toBe(200);
+    }
+    const anonymous = await call('GET', `/api/v1/courses/${draft.id}`);
+    expect(anonymous.body.code).toBe('course_not_found');
+  });
+
+  it('lets only the owner or an admin edit and delete (403 not_course_owner otherwise)', async () => {
+    const { body: course } = await createCourse(owner, { status: 'published' });
+    const path = `/api/v1/courses/${course.id}`;
+    const byOther = await call('PATCH', path, { token: otherInstructor.token, body: { title: 'Taken over' } });
+    expect(byOther.status).toBe(403);
+    expect(byOther.body.code).toBe('not_course_owner');
+    const byStudent = await call('DELETE', path, { token: student.token });
+    expect(byStudent.status).toBe(403);
+    expect((await call('DELETE', path, { token: otherInstructor.token })).status).toBe(403);
+
+    const byAdmin = await call('PATCH', path, { token: admin.token, body: { summary: 'Edited by an admin' } });
+    expect(byAdmin.status).toBe(200);
+    expect(byAdmin.body.summary).toBe('Edited by an admin');
+    expect(byAdmin.body.instructorId).toBe(owner.id);
+
+    const deleted = await call('DELETE', path, { token: owner.token });
+    expect(deleted.status).toBe(204);
+    expect(deleted.text).toBe('');
+    expect((await call('GET', path)).status).toBe(404);
+    expect((await call('DELETE', path, { token: owner.token })).status).toBe(404);
+  });
+
+  it('publishes with PATCH {status: published}: then visible to everyone', async () => {
+    const { body: draft } = await createCourse(owner);
+    const published = await call('PATCH', `/api/v1/courses/${draft.id}`, { token: owner.token, body: { status: 'published' } });
+    expect(published.status).toBe(200);
+    expect(published.body.status).toBe('published');
+    expect(published.body.publishedAt).toEqual(expect.any(String));
+    const anonymous = await call('GET', `/api/v1/courses/${draft.slug}`);
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.body.id).toBe(draft.id);
+  });
+
+  it("serves the ETag that etagOf(dto) computes, and honours If-Match on PATCH (412 when stale) and DELETE", async () => {
+    const { body: course } = await createCourse(owner, { status: 'published' });
+    const path = `/api/v1/courses/${course.id}`;
+    const read = await call('GET', path);
+    expect(read.status).toBe(200);
+    const tag = read.headers.etag as string;
+    expect(tag).toBe(etagOf(read.body));
+    expect(tag).toBe(bytesTag(read.text));
+    expect(read.text).toBe(JSON.stringify(read.body));
+
+    const first = await call('PATCH', path, { token: owner.token, headers: { 'if-match': tag }, body: { title: 'Renamed once' } });
+    expect(first.status).toBe(200);
+    expect(first.body.title).toBe('Renamed once');
+    expect(first.headers.etag).toBe(etagOf(first.body));
+    expect(first.headers.etag).not.toBe(tag);
+
+    const stale = await call('PATCH', path, { token: owner.token, headers: { 'if-match': tag }, body: { title: 'Renamed twice' } });
+    expect(stale.status).toBe(412);
+    expect(stale.body.code).toBe('precondition_failed');
+
+    // The PATCH answer's ETag is the current one, and so is a fresh GET's.
+    const again = await call('GET', path);
+    expect(again.headers.etag).toBe(first.headers.etag);
+    const second = await call('PATCH', path, { token: owner.token, headers: { 'if-match': again.headers.etag as string }, body: { title: 'Renamed twice' } });
+    expect(second.status).toBe(200);
+
+    expect((await call('DELETE', path, { token: owner.token, headers: { 'if-match': tag } })).status).toBe(412);
+    expect((await call('DELETE', path, { token: owner.token, headers: { 'if-match': second.headers.etag as string } })).status).toBe(204);
+  });
+
+  it('searches and filters published courses in keyset pages; bad cursor and limits are 400', async () => {
+    const tag = `t${newId().slice(-8)}`;
+    for (let i = 0; i < 3; i++) await createCourse(owner, { status: 'published', tags: [tag], title: `Paged Course ${i} ${tag}` });
+    await createCourse(owner, { tags: [tag] }); // a draft: never listed
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const url: string = `/api/v1/courses?tag=${tag}&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = await call('GET', url);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map((c: { id: string }) => c.id));
+      cursor = page.body.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen).size).toBe(3);
+    expect(pages).toBe(2);
+
+    const search = await call('GET', `/api/v1/courses?q=${encodeURIComponent(`"Paged Course 1 ${tag}"`)}`);
+    expect(search.status).toBe(200);
+    expect(search.body.items.map((c: { title: string }) => c.title)).toContain(`Paged Course 1 ${tag}`);
+
+    const sorted = await call('GET', `/api/v1/courses?tag=${tag}&sort=title`);
+    expect(sorted.body.items.map((c: { title: string }) => c.title)).toEqual([0, 1, 2].map((i) => `Paged Course ${i} ${tag}`));
+
+    const badCursor = await call('GET', '/api/v1/courses?cursor=not-a-cursor');
+    expect(badCursor.status).toBe(400);
+    expect(badCursor.body.code).toBe('invalid_cursor');
+    for (const limit of [0, 101]) {
+      const res = await call('GET', `/api/v1/courses?limit=${limit}`);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+    }
+    const unknownParam = await call('GET', '/api/v1/courses?role=admin');
+    expect(unknownParam.status).toBe(400);
+    const badLevel = await call('GET', '/api/v1/courses?level=expert');
+    expect(badLevel.status).toBe(400);
+  });
+
+  it('lists categories with counts of published courses', async () => {
+    const own = `Solo-${newId().slice(-6)}`;
+    await createCourse(owner, { status: 'published', category: own });
+    await createCourse(owner, { status: 'published', category: own });
+    await createCourse(owner, { category: own }); // draft: not counted
+    const res = await call('GET', '/api/v1/categories');
+    expect(res.status).toBe(200);
+    expect(res.body.nextCursor).toBeNull();
+    expect(res.body.items).toContainEqual({ name: own, courseCount: 2 });
+  });
+
+  it('answers unknown ids and malformed ids with 404 and 400', async () => {
+    expect((await call('GET', `/api/v1/courses/${newId()}`)).status).toBe(404);
+    expect((await call('PATCH', '/api/v1/courses/not-a-uuid', { token: owner.token, body: { title: 'x' } })).status).toBe(400);
+    expect((await call('GET', '/api/v1/courses/Not_A_Slug!')).status).toBe(404);
+  });
+
+  it('checked every answer against the served OpenAPI document', () => {
+    expect(p.course.checker.checked).toBeGreaterThan(40);
+  });
+});

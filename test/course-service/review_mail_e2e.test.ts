@@ -1,0 +1,48 @@
+/**
+ * The review-mail story through both services' HTTP APIs with the relay and the mail worker running:
+ * a review makes one mail to the instructor; a moderator hiding it makes one mail to its author.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasPostgres } from '../helpers/services.js';
+import { startPlatform, type Platform } from '../helpers/course_app.js';
+
+describe.skipIf(!hasPostgres)('review mails end to end', () => {
+  let p: Platform;
+  beforeAll(async () => {
+    p = await startPlatform({ course: { overrides: { relay: { enabled: true, pollIntervalMs: 30, backoffBaseMs: 20, backoffMaxMs: 200 } } } });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('mails the instructor once about a new review, and the author once when an admin hides it', async () => {
+    const teacher = await p.user({ role: 'instructor' });
+    const student = await p.user();
+    const admin = await p.user({ role: 'admin' });
+    const created = await p.course.call('POST', '/api/v1/courses', {
+      token: teacher.token,
+      body: { title: 'Mail-worthy Databases', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60, status: 'published' },
+    });
+    expect(created.status).toBe(201);
+    const review = await p.course.call('POST', `/api/v1/courses/${created.body.id}/reviews`, {
+      token: student.token,
+      body: { rating: 5, title: 'Loved it', body: 'Clear and practical' },
+    });
+    expect(review.status).toBe(201);
+
+    const mail = await p.auth.smtp.waitFor((m) => m.to.includes(teacher.email));
+    expect(mail.subject).toContain('Mail-worthy Databases');
+    expect(mail.text).toContain('5/5');
+    expect(mail.text).toContain(student.displayName);
+
+    const hidden = await p.course.call('PATCH', `/api/v1/reviews/${review.body.id}`, { token: admin.token, body: { status: 'hidden' } });
+    expect(hidden.status).toBe(200);
+    const hiddenMail = await p.auth.smtp.waitFor((m) => m.to.includes(student.email));
+    expect(hiddenMail.text).toContain('Mail-worthy Databases');
+
+    // Give the relay and the worker time for any duplicate to show up.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(p.auth.smtp.to(teacher.email)).toHaveLength(1);
+    expect(p.auth.smtp.to(student.email)).toHaveLength(1);
+  });
+});
