@@ -10,7 +10,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PROJECT_ROOT } from '../internal/shared/utils/paths.js';
+import { PROJECT_ROOT, migrationsDir } from '../internal/shared/utils/paths.js';
+import { ConfigError } from '../internal/shared/utils/config.js';
+import { openDatabase } from '../internal/shared/utils/database.js';
+import { Migrator } from '../internal/shared/utils/migrations.js';
+import { authPaths, loadAuthConfig, type AuthConfig } from '../internal/auth-service/config.js';
+import { coursePaths, loadCourseConfig, type CourseConfig } from '../internal/course-service/config.js';
+import { seedDemo, type DemoAccount } from './demo_data.js';
 
 const varDir = resolve(process.env.VAR_DIR ?? join(PROJECT_ROOT, 'var'));
 mkdirSync(varDir, { recursive: true });
@@ -34,8 +40,50 @@ const env = {
   COURSE_PUBLIC_URL: process.env.COURSE_PUBLIC_URL ?? `http://localhost:${coursePort}`,
   AUTH_CLIENTS: process.env.AUTH_CLIENTS ?? JSON.stringify([{ id: 'course-service', secret }]),
   COURSE_CLIENT_SECRET: secret,
+  // Request logs would bury the start-up summary; LOG_LEVEL=info npm start shows them.
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
 };
 delete (env as Record<string, string | undefined>).PORT;
+
+// A bad setting stops everything here, with one line, before anything starts.
+let authConfig: AuthConfig;
+let courseConfig: CourseConfig;
+try {
+  authConfig = loadAuthConfig({ env });
+  courseConfig = loadCourseConfig({ env });
+} catch (err) {
+  console.error(err instanceof ConfigError ? `Cannot start: ${err.message}` : err);
+  process.exit(1);
+}
+
+/**
+ * Embedded mode on an empty var/: migrate both databases and load the demo data now, in this process,
+ * before the services open them (PGlite is one process per database).
+ */
+async function prepareDemo(): Promise<DemoAccount[] | undefined> {
+  const file = join(varDir, 'demo-credentials.json');
+  if (authConfig.database.url || courseConfig.database.url) return undefined;
+  if (existsSync(authPaths(authConfig).dataDir)) {
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DemoAccount[]) : undefined;
+  }
+  console.log('First start: creating the embedded databases and loading demo data ...');
+  const authDb = await openDatabase({ url: '', dataDir: authPaths(authConfig).dataDir });
+  const courseDb = await openDatabase({ url: '', dataDir: coursePaths(courseConfig).dataDir });
+  try {
+    await new Migrator(authDb, 'auth-service', migrationsDir('auth-service')).up();
+    await new Migrator(courseDb, 'course-service', migrationsDir('course-service')).up();
+    const accounts = await seedDemo(authDb, courseDb, authConfig.passwords);
+    writeFileSync(file, JSON.stringify(accounts, null, 2), { mode: 0o600 });
+    const { rows } = await courseDb.query<{ courses: number; reviews: number }>(
+      'SELECT (SELECT count(*) FROM courses)::int AS courses, (SELECT count(*) FROM reviews)::int AS reviews',
+    );
+    console.log(`  demo data: ${rows[0]!.courses} courses, ${rows[0]!.reviews} reviews, 3 accounts (below)`);
+    return accounts;
+  } finally {
+    await authDb.close();
+    await courseDb.close();
+  }
+}
 
 const children: ChildProcess[] = [];
 let stopping = false;
@@ -80,9 +128,11 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 const started = Date.now();
-console.log(`Starting auth-service (:${authPort}) and course-service (:${coursePort}) with data under ${varDir} ...`);
+const accounts = await prepareDemo();
+console.log(`Starting auth-service (:${authPort}) ...`);
 run('auth-service');
 if (await waitReady(`http://127.0.0.1:${authPort}/readyz`, 60_000)) {
+  console.log(`Starting course-service (:${coursePort}) ...`);
   run('course-service');
   if (await waitReady(`http://127.0.0.1:${coursePort}/readyz`, 60_000)) {
     console.log(
@@ -92,6 +142,11 @@ if (await waitReady(`http://127.0.0.1:${authPort}/readyz`, 60_000)) {
         `  auth-service   Swagger UI: http://localhost:${authPort}/docs`,
         `  course-service Swagger UI: http://localhost:${coursePort}/docs`,
         `  mail (one .eml per message): ${join(varDir, 'mail')}`,
+        `  data, keys and secrets: ${varDir} (delete it to start afresh)`,
+        ...(accounts
+          ? ['', 'Demo accounts (also in var/demo-credentials.json):', ...accounts.map((a) => `  ${a.role.padEnd(10)} ${a.email.padEnd(24)} ${a.password}`)]
+          : []),
+        '',
         'Press Ctrl+C to stop.',
         '',
       ].join('\n'),

@@ -36,6 +36,8 @@ async function ensureTemplate(service: ServiceName): Promise<string> {
   const dir = migrationsDir(service);
   const hash = createHash('sha256');
   for (const f of readdirSync(dir).sort()) hash.update(f).update(readFileSync(join(dir, f)));
+  // The runner's own table is part of the template too.
+  hash.update(readFileSync(join(import.meta.dirname, '..', '..', 'internal', 'shared', 'utils', 'migrations.ts')));
   const name = `tpl_${service.replace('-', '_')}_${hash.digest('hex').slice(0, 12)}`;
   await withAdmin(async (admin) => {
     await admin.query('SELECT pg_advisory_lock(4242)');

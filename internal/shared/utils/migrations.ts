@@ -67,12 +67,16 @@ export class Migrator {
     return this.db.withSession(async (session) => {
       await session.query('SELECT pg_advisory_lock($1)', [lockId(this.service)]);
       try {
+        // Keyed by service too, so two services pointed at one database by mistake do not mix up
+        // their histories (each should have its own database; see DESIGN section 1).
         await session.query(
           `CREATE TABLE IF NOT EXISTS schema_migrations (
-             version integer PRIMARY KEY,
+             service text NOT NULL,
+             version integer NOT NULL,
              name text NOT NULL,
              checksum text NOT NULL,
-             applied_at timestamptz NOT NULL DEFAULT now())`,
+             applied_at timestamptz NOT NULL DEFAULT now(),
+             PRIMARY KEY (service, version))`,
         );
         return await fn(session);
       } finally {
@@ -83,7 +87,8 @@ export class Migrator {
 
   private async applied(session: Session): Promise<Map<number, { checksum: string; applied_at: Date }>> {
     const { rows } = await session.query<{ version: number; checksum: string; applied_at: Date }>(
-      'SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version',
+      'SELECT version, checksum, applied_at FROM schema_migrations WHERE service = $1 ORDER BY version',
+      [this.service],
     );
     return new Map(rows.map((r) => [r.version, r]));
   }
@@ -109,7 +114,8 @@ export class Migrator {
       for (const file of files.filter((f) => !applied.has(f.version)).slice(0, steps)) {
         await session.transaction(async (tx) => {
           await tx.exec(file.up);
-          await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          await tx.query('INSERT INTO schema_migrations (service, version, name, checksum) VALUES ($1, $2, $3, $4)', [
+            this.service,
             file.version,
             file.name,
             file.checksum,
@@ -131,7 +137,7 @@ export class Migrator {
         if (!file) throw new MigrationError(`Migration ${version} is applied but its files are missing`);
         await session.transaction(async (tx) => {
           await tx.exec(file.down);
-          await tx.query('DELETE FROM schema_migrations WHERE version = $1', [version]);
+          await tx.query('DELETE FROM schema_migrations WHERE service = $1 AND version = $2', [this.service, version]);
         });
       }
       return applied;
