@@ -79,17 +79,33 @@ export class AuthService {
     return url.toString();
   }
 
-  /** Queues a verification mail with a fresh token, inside `tx`. */
-  private async queueVerification(tx: Queryable, user: UserRow): Promise<void> {
+  /**
+   * Makes a one-time token for `purpose` and queues `template` with its link, inside `tx`, so the token
+   * and its mail exist together or not at all.
+   */
+  private async queueTokenMail(
+    tx: Queryable,
+    user: UserRow,
+    purpose: 'verify_email' | 'password_reset',
+    template: 'verify_email' | 'password_reset' | 'account_exists',
+    extra: Record<string, string> = {},
+  ): Promise<void> {
     const { token, hash } = newOneTimeToken();
-    await this.d.tokens.create(hash, user.id, 'verify_email', this.d.rules.verifyTokenTtlHours * 3600, tx);
+    const verify = purpose === 'verify_email';
+    const ttlSec = verify ? this.d.rules.verifyTokenTtlHours * 3600 : this.d.rules.resetTokenTtlMinutes * 60;
+    await this.d.tokens.create(hash, user.id, purpose, ttlSec, tx);
+    const link = this.link(verify ? this.d.rules.links.verifyEmail : this.d.rules.links.resetPassword, token);
     await this.d.notifications.enqueue(tx, {
       userId: user.id,
       recipient: user.email,
-      template: 'verify_email',
+      template,
       locale: user.locale,
-      data: { displayName: user.display_name, link: this.link(this.d.rules.links.verifyEmail, token) },
+      data: { displayName: user.display_name, ...extra, [template === 'account_exists' ? 'resetLink' : 'link']: link },
     });
+  }
+
+  private queueVerification(tx: Queryable, user: UserRow): Promise<void> {
+    return this.queueTokenMail(tx, user, 'verify_email', 'verify_email');
   }
 
   /** The same 202 whether the address is new or taken; only the mail differs. */
@@ -109,19 +125,7 @@ export class AuthService {
       if (created) return this.queueVerification(tx, created);
       const existing = await this.d.users.findByEmail(email, tx);
       if (!existing || existing.disabled_at) return;
-      const { token, hash } = newOneTimeToken();
-      await this.d.tokens.create(hash, existing.id, 'password_reset', this.d.rules.resetTokenTtlMinutes * 60, tx);
-      await this.d.notifications.enqueue(tx, {
-        userId: existing.id,
-        recipient: existing.email,
-        template: 'account_exists',
-        locale: existing.locale,
-        data: {
-          displayName: existing.display_name,
-          loginLink: this.d.rules.links.login,
-          resetLink: this.link(this.d.rules.links.resetPassword, token),
-        },
-      });
+      await this.queueTokenMail(tx, existing, 'password_reset', 'account_exists', { loginLink: this.d.rules.links.login });
     });
   }
 
@@ -261,15 +265,7 @@ export class AuthService {
       const user = await this.d.users.findByEmail(email, tx);
       if (!user || user.disabled_at) return;
       await this.d.tokens.invalidateAll(user.id, 'password_reset', tx);
-      const { token, hash } = newOneTimeToken();
-      await this.d.tokens.create(hash, user.id, 'password_reset', this.d.rules.resetTokenTtlMinutes * 60, tx);
-      await this.d.notifications.enqueue(tx, {
-        userId: user.id,
-        recipient: user.email,
-        template: 'password_reset',
-        locale: user.locale,
-        data: { displayName: user.display_name, link: this.link(this.d.rules.links.resetPassword, token) },
-      });
+      await this.queueTokenMail(tx, user, 'password_reset', 'password_reset');
     });
   }
 
