@@ -8,9 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import formbody from '@fastify/formbody';
 import { createServer, type App } from '../shared/server.js';
-import { openDatabase, type Database } from '../shared/utils/database.js';
-import { Migrator } from '../shared/utils/migrations.js';
-import { migrationsDir } from '../shared/utils/paths.js';
+import type { Database } from '../shared/utils/database.js';
+import { openServiceDatabase } from '../shared/utils/migrations.js';
 import { openStore, type KeyValueStore } from '../shared/utils/redis.js';
 import { HttpError } from '../shared/utils/errors.js';
 import { TokenVerifier } from '../shared/utils/jwt.js';
@@ -75,17 +74,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   const logger = options.logger ?? createLogger(config.log.level, 'auth-service');
   const paths = authPaths(config);
 
-  const db = options.db ?? (await openDatabase({
-    url: config.database.url,
-    dataDir: paths.dataDir,
-    poolSize: config.database.poolSize,
-    statementTimeoutMs: config.database.statementTimeoutMs,
-    applicationName: 'auth-service',
-  }));
-  if (config.database.migrateOnStart) {
-    const applied = await new Migrator(db, 'auth-service', migrationsDir('auth-service')).up();
-    if (applied.length) logger.info({ applied }, 'migrations applied');
-  }
+  const db = await openServiceDatabase('auth-service', config.database, paths.dataDir, logger, options.db);
 
   const store = openStore(config.redis.url, config.redis.keyPrefix, (up, err) =>
     up ? logger.info('redis connected') : logger.warn({ err: err?.message }, 'redis unavailable; rate limits fall back to memory'),

@@ -7,9 +7,8 @@
  * key set and refetches it when a token names an unknown `kid`, so a rotated key needs no restart.
  */
 import { createServer, type App, type ReadinessCheck } from '../shared/server.js';
-import { openDatabase, type Database } from '../shared/utils/database.js';
-import { Migrator } from '../shared/utils/migrations.js';
-import { migrationsDir } from '../shared/utils/paths.js';
+import type { Database } from '../shared/utils/database.js';
+import { openServiceDatabase } from '../shared/utils/migrations.js';
 import { openStore, type KeyValueStore } from '../shared/utils/redis.js';
 import { remoteVerifier, type TokenVerifier } from '../shared/utils/jwt.js';
 import { createLogger, type Logger } from '../shared/utils/logging.js';
@@ -58,17 +57,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   const logger = options.logger ?? createLogger(config.log.level, 'course-service');
   const paths = coursePaths(config);
 
-  const db = options.db ?? (await openDatabase({
-    url: config.database.url,
-    dataDir: paths.dataDir,
-    poolSize: config.database.poolSize,
-    statementTimeoutMs: config.database.statementTimeoutMs,
-    applicationName: 'course-service',
-  }));
-  if (config.database.migrateOnStart) {
-    const applied = await new Migrator(db, 'course-service', migrationsDir('course-service')).up();
-    if (applied.length) logger.info({ applied }, 'migrations applied');
-  }
+  const db = await openServiceDatabase('course-service', config.database, paths.dataDir, logger, options.db);
 
   // The cache's own callbacks carry the warning (once per outage); the connection events are detail.
   const store = openStore(config.redis.url, config.redis.keyPrefix, (up, err) =>

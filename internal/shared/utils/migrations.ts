@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Database, Session } from './database.js';
+import { openDatabase, type Database, type Session } from './database.js';
+import { migrationsDir } from './paths.js';
 
 export interface MigrationFile {
   version: number;
@@ -157,4 +158,31 @@ export class Migrator {
       }));
     });
   }
+}
+
+/**
+ * A service's database as its app uses it: the given one (tests, tools) or one opened from settings,
+ * migrated at start when `migrateOnStart` is on.
+ */
+export async function openServiceDatabase(
+  service: 'auth-service' | 'course-service',
+  settings: { url: string; poolSize: number; statementTimeoutMs: number; migrateOnStart: boolean },
+  dataDir: string,
+  logger: { info(obj: object, msg: string): void },
+  given?: Database,
+): Promise<Database> {
+  const db =
+    given ??
+    (await openDatabase({
+      url: settings.url,
+      dataDir,
+      poolSize: settings.poolSize,
+      statementTimeoutMs: settings.statementTimeoutMs,
+      applicationName: service,
+    }));
+  if (settings.migrateOnStart) {
+    const applied = await new Migrator(db, service, migrationsDir(service)).up();
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+  }
+  return db;
 }
