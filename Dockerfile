@@ -27,7 +27,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 
 # ---- build: tsc -> dist/ --------------------------------------------------------------------------
 FROM deps AS build
-# .dockerignore lets only the sources (cmd, internal, scripts) and the tsconfig files through.
+# .dockerignore lets only package files, tsconfig files, sources, migrations, config and swagger in.
 COPY . .
 RUN npm run build
 

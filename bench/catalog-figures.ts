@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
@@ -40,6 +40,8 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '30' },
     'slow-ms': { type: 'string', default: '20' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results') },
+    /** Comma-separated scenario names to run (default: all). */
+    only: { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -47,6 +49,8 @@ const REQUESTS = Number(values.requests);
 const CACHED_REQUESTS = Number(values['cached-requests']);
 const WARMUP = Number(values.warmup);
 const SLOW_MS = Number(values['slow-ms']);
+const ONLY = new Set(values.only.split(',').map((s) => s.trim()).filter(Boolean));
+const wanted = (name: string) => ONLY.size === 0 || ONLY.has(name);
 
 // ---------------------------------------------------------------------------------------------------
 // Setup: one pool, two apps (cache off / on), one bare Fastify app.
@@ -200,7 +204,8 @@ interface Scenario {
   samples: Sample[];
 }
 
-async function run(name: string, what: string, origin: string, paths: string[], n: number): Promise<Scenario> {
+async function run(name: string, what: string, origin: string, paths: string[], n: number): Promise<Scenario | undefined> {
+  if (!wanted(name)) return undefined;
   for (let i = 0; i < WARMUP; i++) await request(origin + paths[i % paths.length]!);
   const samples: Sample[] = [];
   for (let i = 0; i < n; i++) samples.push(await request(origin + paths[i % paths.length]!));
@@ -210,20 +215,25 @@ async function run(name: string, what: string, origin: string, paths: string[], 
 }
 
 const started = new Date();
-const scenarios: Scenario[] = [];
-scenarios.push(await run('baseline', 'bare Fastify GET /ping, fixed JSON', bareUrl, ['/ping'], CACHED_REQUESTS));
-scenarios.push(await run('healthz', 'course app GET /healthz (our server stack, no database)', cached.url, ['/healthz'], CACHED_REQUESTS));
-scenarios.push(await run('list', `category x level, sort=rating, cache off (${listCombos.length} combinations)`, uncached.url, listCombos, REQUESTS));
-scenarios.push(await run('list-more', `other filters and sorts, cache off (${otherLists.length} combinations)`, uncached.url, otherLists, REQUESTS));
-scenarios.push(await run('search', `q=<words>, relevance, cache off (${searches.length} queries)`, uncached.url, searches, REQUESTS));
-// The cached detail: every id is loaded once (MISS) during the warm-up, then the counted reads hit.
-for (const id of detailIds) await request(`${cached.url}/api/v1/courses/${id}`);
-// The same searches through the cache (what a repeated popular search costs): warmed once each first.
-for (const path of searches) await request(cached.url + path);
-scenarios.push(await run('search-cached', `the same searches, Redis cache (${searches.length} queries)`, cached.url, searches, CACHED_REQUESTS));
-scenarios.push(
+const loadBefore = loadavg();
+const list: (Scenario | undefined)[] = [];
+list.push(await run('baseline', 'bare Fastify GET /ping, fixed JSON', bareUrl, ['/ping'], CACHED_REQUESTS));
+list.push(await run('healthz', 'course app GET /healthz (our server stack, no database)', cached.url, ['/healthz'], CACHED_REQUESTS));
+list.push(await run('list', `category x level, sort=rating, cache off (${listCombos.length} combinations)`, uncached.url, listCombos, REQUESTS));
+list.push(await run('list-more', `other filters and sorts, cache off (${otherLists.length} combinations)`, uncached.url, otherLists, REQUESTS));
+list.push(await run('search', `q=<words>, relevance, cache off (${searches.length} queries)`, uncached.url, searches, REQUESTS));
+// The same searches through the cache (what a repeated popular search costs): each loaded once (MISS)
+// first, so the counted reads hit.
+if (wanted('search-cached')) for (const path of searches) await request(cached.url + path);
+list.push(await run('search-cached', `the same searches, Redis cache (${searches.length} queries)`, cached.url, searches, CACHED_REQUESTS));
+// The cached detail, likewise.
+if (wanted('detail-cached')) for (const id of detailIds) await request(`${cached.url}/api/v1/courses/${id}`);
+list.push(
   await run('detail-cached', `GET /courses/<id>, Redis cache (${detailIds.length} ids)`, cached.url, detailIds.map((id) => `/api/v1/courses/${id}`), CACHED_REQUESTS),
 );
+
+const scenarios = list.filter((s): s is Scenario => s !== undefined);
+const loadAfter = loadavg();
 
 // ---------------------------------------------------------------------------------------------------
 // Report.
@@ -236,7 +246,8 @@ const rows = scenarios.map((s) => {
   return { s, total, dbTime, caches };
 });
 
-console.log(`\ncatalogue figures, ${started.toISOString()}, sequential fetch, ms`);
+const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+console.log(`\ncatalogue figures, ${started.toISOString()}, sequential fetch, ms; load average before ${load(loadBefore)}, after ${load(loadAfter)}`);
 console.log(`${'scenario'.padEnd(15)}${'n'.padStart(6)}${'p50'.padStart(9)}${'p95'.padStart(9)}${'p99'.padStart(9)}${'max'.padStart(9)}${'db p50'.padStart(9)}${'db p95'.padStart(9)}  x-cache   what`);
 for (const { s, total, dbTime, caches } of rows) {
   console.log(
@@ -287,6 +298,8 @@ writeFileSync(
       startedAt: started.toISOString(),
       method: 'sequential fetch from the same process, keep-alive, body read; times in ms',
       machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, postgres: sizes[0]?.version },
+      // Other work on the machine skews the tails: the 1/5/15-minute load averages around the run.
+      loadAverage: { before: loadBefore, after: loadAfter },
       data: sizes[0],
       settings: { requests: REQUESTS, cachedRequests: CACHED_REQUESTS, warmup: WARMUP, slowMs: SLOW_MS },
       scenarios: rows.map(({ s, total, dbTime, caches }) => ({

@@ -530,6 +530,13 @@ describe('Kubernetes manifests', () => {
       expect(c.image).toBe(podSpec(named('Deployment', service)).containers[0].image);
       expect(c.envFrom.map((f: any) => f.secretRef?.name).filter(Boolean)).toEqual([`${service}-secrets`]);
       expect(podSpec(job).restartPolicy).toBe('Never');
+      // deploy/README.md applies `component in (config,migrations)` first: the Job and all it reads.
+      expect(job.metadata.labels['app.kubernetes.io/component']).toBe('migrations');
+      const configMaps = [
+        ...c.envFrom.map((f: any) => f.configMapRef?.name),
+        ...podSpec(job).volumes.map((v: any) => v.configMap?.name),
+      ].filter(Boolean);
+      for (const name of configMaps) expect(named('ConfigMap', name).metadata.labels['app.kubernetes.io/component'], name).toBe('config');
     }
   });
 
