@@ -59,6 +59,7 @@ export const SHARED_ENV: EnvBinding[] = [
   { path: 'log.level', vars: ['LOG_LEVEL'] },
   { path: 'varDir', vars: ['VAR_DIR'] },
   { path: 'http.host', vars: ['HOST'] },
+  { path: 'http.trustProxy', vars: ['TRUST_PROXY'] },
 ];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
