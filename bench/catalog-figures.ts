@@ -2,12 +2,14 @@
  * Latency figures of the catalogue read paths against a loaded database (see generate.ts):
  *
  *   node dist/bench/catalog-figures.js --database-url postgres://postgres@127.0.0.1:5432/bench_catalog \
- *     [--redis-url redis://127.0.0.1:6379] [--requests 300] [--cached-requests 1000] [--slow-ms 20]
+ *     [--redis-url redis://127.0.0.1:6379] [--requests 300] [--cached-requests 1000] [--warmup 30]
+ *     [--slow-ms 20] [--only baseline,healthz,list,list-more,search,search-cached,detail-cached] [--out dir]
  *
  * Builds course-service with `buildCourseApp` twice on one shared pool, both listening on loopback
  * ports: one with the response cache off (`cache.enabled: false`, every answer `X-Cache: BYPASS`) so
  * lists and searches measure the database, one with it on (Redis, a key prefix of its own) for the
- * cached detail read (and, for comparison, the same searches answered from the cache). A bare Fastify route returning fixed JSON is the floor the machine allows.
+ * cached detail read (and, for comparison, the same searches answered from the cache). A bare Fastify
+ * route returning fixed JSON is the floor the machine allows; `/healthz` adds our server stack to it.
  *
  * The client is this same process, one request at a time (sequential `fetch` over a keep-alive
  * connection, body read to the end): a latency figure, not a throughput one. Each scenario has a warm-up

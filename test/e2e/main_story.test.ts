@@ -199,6 +199,9 @@ describe.skipIf(!hasPostgres)('main story through the typed clients (both servic
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(auth.smtp.to(teacher.email).filter((m) => m.subject.includes(draft.title))).toHaveLength(2);
+    // Every answer above went through the OpenAPI check (see conformsTo).
+    expect(auth.checker.checked).toBeGreaterThanOrEqual(10);
+    expect(course.checker.checked).toBeGreaterThanOrEqual(10);
   });
 });
 

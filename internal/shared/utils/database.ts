@@ -59,7 +59,7 @@ export function isConnectionError(err: unknown): boolean {
   const message = (err as Error | null)?.message ?? '';
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code ?? '') ||
-    /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect/i.test(message)
+    /Connection terminated|connection timeout|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect|Query read timeout/i.test(message)
   );
 }
 
@@ -120,7 +120,9 @@ function pgSession(client: pg.PoolClient): Session {
         await client.query('COMMIT');
         return out;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        // A broken connection cannot take a ROLLBACK (it would only wait behind the stuck query); the
+        // caller releases the client as broken, and the server rolls back when the connection closes.
+        if (!isConnectionError(err)) await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
     },
@@ -205,6 +207,9 @@ export interface DatabaseOptions {
   applicationName?: string;
 }
 
+/** How long after the statement timeout the client stops waiting for a server that does not answer. */
+const QUERY_TIMEOUT_MARGIN_MS = 2000;
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
     const pool = new pg.Pool({
@@ -213,6 +218,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30000,
       statement_timeout: options.statementTimeoutMs || undefined,
+      // The server ends a slow statement itself; a server that does not answer at all (a network
+      // partition, a frozen host) would leave the query, and the request, waiting forever. The client
+      // gives up a little after the statement timeout: "Query read timeout" is a connection error
+      // (503, and the client is dropped from the pool).
+      query_timeout: options.statementTimeoutMs ? options.statementTimeoutMs + QUERY_TIMEOUT_MARGIN_MS : undefined,
       application_name: options.applicationName,
     });
     // An idle client that loses its server emits here; without a listener the process would crash.
