@@ -1812,6 +1812,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Problem details */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A dependency is unavailable; retry after Retry-After seconds */
             503: {
                 headers: {
@@ -1825,10 +1843,11 @@ export interface operations {
     };
     getAdminUsers: {
         parameters: {
-            query: {
+            query?: {
                 q?: string;
                 role?: "student" | "instructor" | "admin";
-                limit: number;
+                limit?: number;
+                /** @description Opaque cursor from a previous page */
                 cursor?: string;
             };
             header?: never;
@@ -2196,9 +2215,10 @@ export interface operations {
     };
     getAdminNotifications: {
         parameters: {
-            query: {
+            query?: {
                 status?: "queued" | "sent" | "failed";
-                limit: number;
+                limit?: number;
+                /** @description Opaque cursor from a previous page */
                 cursor?: string;
             };
             header?: never;
@@ -2369,6 +2389,15 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A dependency is unavailable; retry after Retry-After seconds */
             503: {
                 headers: {
@@ -2400,6 +2429,15 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description A dependency is unavailable; retry after Retry-After seconds */
             503: {
                 headers: {
@@ -2429,6 +2467,15 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description A dependency is unavailable; retry after Retry-After seconds */

@@ -68,6 +68,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     listTtlMs: config.cache.listTtlMs,
     reviewsTtlMs: config.cache.reviewsTtlMs,
     categoriesTtlMs: config.cache.categoriesTtlMs,
+    storeRetryMs: config.cache.storeRetryMs,
     onError: (err) =>
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'response cache unavailable; answering from the database'),
     onRecover: () => logger.info('response cache available again'),

@@ -26,6 +26,7 @@ export const CourseSettings = Type.Object({
     listTtlMs: Type.Integer({ minimum: 1, default: 30_000, description: 'Course lists and searches' }),
     reviewsTtlMs: Type.Integer({ minimum: 1, default: 30_000, description: 'Review lists' }),
     categoriesTtlMs: Type.Integer({ minimum: 1, default: 60_000, description: 'Categories with counts' }),
+    storeRetryMs: Type.Integer({ minimum: 0, default: 1000, description: 'While Redis fails, requests skip it this long before one tries again' }),
   }, { default: {} }),
   relay: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'Deliver outbox events to auth-service from this process' }),

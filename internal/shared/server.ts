@@ -17,7 +17,8 @@ import { Registry } from 'prom-client';
 import type { Logger } from './utils/logging.js';
 import { ProblemSchema, problems } from './utils/http_schemas.js';
 import { etagHash } from './utils/etag.js';
-import { registerErrorHandling } from './middleware/error_handler.js';
+import { HttpError, type FieldError } from './utils/errors.js';
+import { registerErrorHandling, sendProblem, toProblem } from './middleware/error_handler.js';
 import { registerCors } from './middleware/cors.js';
 import { registerMetrics } from './middleware/metrics.js';
 
@@ -65,6 +66,14 @@ export async function createServer(options: ServerOptions): Promise<App> {
     },
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    // Errors the router raises before any route (a badly encoded URL, an over-long path parameter)
+    // are problem+json like every other refusal, not Fastify's own JSON.
+    frameworkErrors: (err, request, reply) => {
+      const { problem, headers } = toProblem(err, request.id);
+      // No onSend hook runs on this path: set the headers every other answer gets from it.
+      reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff').header('cache-control', 'no-store');
+      return sendProblem(reply, problem, headers);
+    },
   } as FastifyServerOptions;
   const app = Fastify(fastifyOptions).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
   // A JSON API: Fastify reads text/plain bodies by default; refuse them with 415 like any other
@@ -86,6 +95,8 @@ export async function createServer(options: ServerOptions): Promise<App> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', refuseUndocumentedBodyType);
+  app.addHook('preValidation', refuseUnstorableText);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -114,6 +125,54 @@ export async function createServer(options: ServerOptions): Promise<App> {
 
   registerOperations(app, options.readiness, registry);
   return app;
+}
+
+/**
+ * A body in a media type the route does not document is refused (415) before it is parsed: Fastify
+ * parses every type it has a parser for on every route (forms, where a service registers them), and a
+ * form is a "simple" cross-site request that skips the CORS preflight. Routes that take forms say so
+ * in their schema's `consumes`.
+ */
+async function refuseUndocumentedBodyType(request: { headers: Record<string, unknown>; routeOptions: { schema?: unknown } }): Promise<void> {
+  const schema = request.routeOptions.schema as { body?: unknown; consumes?: string[] } | undefined;
+  const type = request.headers['content-type'];
+  if (!schema?.body || typeof type !== 'string') return;
+  const accepted = schema.consumes ?? ['application/json'];
+  if (!accepted.includes(type.split(';')[0]!.trim().toLowerCase())) {
+    throw new HttpError(415, 'unsupported_media_type', { detail: `Send ${accepted.join(' or ')}` });
+  }
+}
+
+// A UTF-16 surrogate without its pair.
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const unstorable = (s: string): boolean => s.includes('\u0000') || LONE_SURROGATE.test(s);
+
+/**
+ * PostgreSQL cannot store NUL in text, and an unpaired surrogate is not Unicode (it fails as jsonb and
+ * is silently replaced in text): such strings in a body, path or query are a 400, not a database error.
+ */
+async function refuseUnstorableText(request: { body: unknown; params: unknown; query: unknown; routeOptions: { schema?: unknown } }): Promise<void> {
+  const schema = request.routeOptions.schema as { querystring?: unknown } | undefined;
+  if (!schema) return;
+  const errors: FieldError[] = [];
+  const parts: [string, unknown][] = [['body', request.body], ['params', request.params]];
+  if (schema.querystring) parts.push(['querystring', request.query]);
+  // Iterative: a body may nest deeply.
+  const stack = parts.slice();
+  while (stack.length && errors.length < 10) {
+    const [path, value] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (unstorable(value)) errors.push({ path, message: 'contains a NUL character or an unpaired surrogate' });
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => stack.push([`${path}.${i}`, v]));
+    } else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (unstorable(k)) errors.push({ path, message: 'has a field name with a NUL character or an unpaired surrogate' });
+        stack.push([`${path}.${k}`, v]);
+      }
+    }
+  }
+  if (errors.length) throw HttpError.badRequest('validation_failed', 'The request does not match the schema', errors);
 }
 
 /**

@@ -134,7 +134,7 @@ describe('CacheService when the store fails', () => {
     };
     const onError = vi.fn();
     const onRecover = vi.fn();
-    const cache = new CacheService(store, { ...TTL, onError, onRecover });
+    const cache = new CacheService(store, { ...TTL, onError, onRecover, storeRetryMs: 0 });
 
     await cache.getOrLoad(['course:1'], 'k', 10_000, async () => 'old');
     expect((await cache.getOrLoad(['course:1'], 'k', 10_000, async () => 'unused')).hit).toBe(true);
@@ -150,6 +150,37 @@ describe('CacheService when the store fails', () => {
     expect(onError).toHaveBeenCalledTimes(1);
     expect(onRecover).toHaveBeenCalledTimes(1);
     expect(await cache.getOrLoad(['course:1'], 'k', 10_000, async () => 'unused')).toEqual({ value: 'new', hit: true });
+  });
+});
+
+describe('CacheService with a failing store', () => {
+  it('skips the store for storeRetryMs after a failure instead of paying its timeout on every request', async () => {
+    let calls = 0;
+    const failing = () => {
+      calls++;
+      return Promise.reject(new Error('ETIMEDOUT'));
+    };
+    const store: KeyValueStore = {
+      kind: 'memory',
+      get: failing,
+      mget: failing,
+      set: failing,
+      del: failing,
+      incr: failing,
+      incrWindow: failing,
+      healthy: () => false,
+      ping: failing,
+      close: async () => undefined,
+    };
+    const cache = new CacheService(store, { ...TTL, storeRetryMs: 200 });
+    for (let i = 0; i < 5; i++) expect(await cache.getOrLoad(['s'], 'k', 1000, async () => i)).toEqual({ value: i, hit: false });
+    expect(calls).toBe(1);
+    await cache.invalidate(['s']);
+    expect(calls).toBe(1);
+    await new Promise((r) => setTimeout(r, 220));
+    await cache.getOrLoad(['s'], 'k', 1000, async () => 'probe');
+    // One probe after the pause (the epoch bump owed by the skipped invalidation comes first).
+    expect(calls).toBe(2);
   });
 });
 

@@ -247,7 +247,8 @@ describe.skipIf(!hasPostgres || !hasRedis)('course-service HTTP: response cache'
       jwksUrl: p.jwksUrl,
       database: p.course.database,
       redisPrefix: p.course.redisPrefix,
-      overrides: { redis: { url: proxy.url } },
+      // No pause between store retries: this test checks recovery at the first chance.
+      overrides: { redis: { url: proxy.url }, cache: { storeRetryMs: 0 } },
       logger,
     });
     try {

@@ -6,6 +6,10 @@
  * write made during the outage is never hidden by an entry cached before it (the CacheService bumps
  * its epoch in Redis once the store answers again); after restore() the cache serves HITs again within
  * a few seconds and /readyz is `ok`, with no restart.
+ *
+ * And Redis that stays connected but stops answering in time (3 s of latency, a partition or a stuck
+ * server): each request gives up on Redis after ioredis' command timeout (1 s) and answers from the
+ * database, still 200 and well under Redis' 3 s (< 1.8 s); HITs come back once the latency is gone.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,5 +155,41 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: Redis gone under read load', 
     console.error(
       `[faults_redis] ${samples.length} GETs, ${duringCut.length} while cut; slowest ${slowest} ms; HIT again ${recoveryMs} ms after restore`,
     );
+  });
+
+  it('answers from the database after the 1 s command timeout while Redis answers too slowly, and uses the cache again once it is fast', async () => {
+    const path = `/api/v1/courses/${ids[2]}`;
+    await until('redis connected', () => h.store.healthy(), 5000);
+    await until('HIT before the fault', async () => (await h.call('GET', path)).headers['x-cache'] === 'HIT', 5000);
+
+    proxy.delay(3000);
+    const slowAt = Date.now();
+    const samples = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const out: { ms: number; status: number; cache: string }[] = [];
+        while (Date.now() - slowAt < 2000) {
+          const start = Date.now();
+          const res = await h.call('GET', path);
+          out.push({ ms: Date.now() - start, status: res.status, cache: String(res.headers['x-cache']) });
+        }
+        return out;
+      }),
+    ).then((lists) => lists.flat());
+    const degraded = await h.call('GET', '/readyz');
+    proxy.delay(0);
+
+    expect(samples.length).toBeGreaterThanOrEqual(8);
+    expect(samples.filter((s) => s.status !== 200)).toEqual([]);
+    expect(samples.filter((s) => s.cache === 'HIT')).toEqual([]);
+    const slowest = Math.max(...samples.map((s) => s.ms));
+    // The command timeout (1 s) plus the database, never Redis' 3 s.
+    expect(slowest).toBeLessThan(1800);
+    expect(degraded.status).toBe(200);
+    expect(degraded.body).toEqual({ status: 'degraded', checks: { database: 'ok', redis: 'down' } });
+
+    // Replies already delayed still trickle in; then the cache serves again by itself.
+    const backMs = await until('HIT after the latency is gone', async () => (await h.call('GET', path)).headers['x-cache'] === 'HIT', 10_000);
+    expect((await h.call('GET', '/readyz')).body.status).toBe('ok');
+    console.error(`[faults_redis] slow Redis: ${samples.length} GETs, slowest ${slowest} ms; HIT again ${backMs} ms after the latency went`);
   });
 });

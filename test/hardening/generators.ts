@@ -12,6 +12,7 @@
  *    in every free-text field, so the handlers and the SQL see it. The server may accept these.
  */
 import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import type { InjectOptions } from 'fastify';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
@@ -410,6 +411,11 @@ export interface RefusedOptions {
   token?: string;
   /** Values that name nothing for the path parameters (default: ghostIds()). */
   ghosts?: string[];
+  /** fast-check: seed and samples per operation (random JSON in body fields, random text in parameters). */
+  seed?: number;
+  runs?: number;
+  /** Also send every variant without a token (secured operations). */
+  alsoWithoutToken?: boolean;
 }
 
 /** JSON text of a body with an extra raw member (`"__proto__": ...` cannot be made with an object literal). */
@@ -603,6 +609,16 @@ export function refusedVariants(op: Operation, base: BaseRequest, options: Refus
       }
     }
     add({ label: 'body of 1 MB of whitespace', reason: 'body too large', url: url(), payload: ' '.repeat(1024 * 1024), headers: jsonHeaders(), expect: [413] });
+
+    // fast-check: random JSON in one field (or as the whole body); kept when the schema refuses it.
+    if (options.runs) {
+      const arb = fc.tuple(fc.constantFrom('', ...Object.keys(schema.properties ?? {})), fc.jsonValue({ maxDepth: 3 }));
+      for (const [field, value] of fc.sample(arb, { seed: options.seed ?? 1, numRuns: options.runs })) {
+        const body = field ? { ...b, [field]: value } : value;
+        if (bodyValid(schema, body)) continue;
+        add({ label: `fast-check body${field ? `.${field}` : ''} = ${show(value)}`, reason: 'violates the body schema', url: url(), payload: JSON.stringify(body), headers: jsonHeaders(), probe: typeof value === 'string' ? value : undefined });
+      }
+    }
   }
 
   // --- path parameters ------------------------------------------------------------------------------
@@ -612,6 +628,12 @@ export function refusedVariants(op: Operation, base: BaseRequest, options: Refus
       const path = { ...base.path, [p.name]: v };
       const valid = paramsValid(op, 'path', path);
       add({ label: `path ${p.name} = ${show(v)}`, reason: valid ? 'names nothing' : 'violates the path schema', url: url(base.query, path), ...withBody, probe: v });
+    }
+    // fast-check text: refused by the schema, or it names nothing.
+    for (const v of options.runs ? fc.sample(hostileStrings(300), { seed: (options.seed ?? 1) + 1, numRuns: options.runs }) : []) {
+      if (!asStored(v) || asStored(v) === '.' || asStored(v) === '..') continue;
+      const path = { ...base.path, [p.name]: v };
+      add({ label: `fast-check path ${p.name} = ${show(v)}`, reason: paramsValid(op, 'path', path) ? 'names nothing' : 'violates the path schema', url: url(base.query, path), ...withBody, probe: v });
     }
     // Raw (not percent-encoded) and oddly encoded segments.
     for (const raw of ['%', '%zz', '%FF%FE', '%C0%AF', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', '%00', 'a%20b', "'%20OR%201=1--", '%E2%80%AE', '%F0%9F%98%80']) {
@@ -648,6 +670,15 @@ export function refusedVariants(op: Operation, base: BaseRequest, options: Refus
     }
     if (p.required && s.default === undefined) {
       add({ label: `query ${p.name}: missing`, reason: 'a required parameter is missing', url: url(base.query.filter(([k]) => k !== p.name)), ...withBody });
+    }
+    // fast-check text and numbers, kept when the schema refuses them.
+    if (options.runs) {
+      const arb = fc.oneof(hostileStrings(300), fc.integer().map(String), fc.double().map(String), fc.string({ unit: 'grapheme-ascii', maxLength: 8 }));
+      for (const v of fc.sample(arb, { seed: (options.seed ?? 1) + 2 + p.name.length, numRuns: Math.ceil(options.runs / 2) })) {
+        const query = setQuery(p.name, [v]);
+        if (paramsValid(op, 'query', queryObject(query))) continue;
+        add({ label: `fast-check query ${p.name} = ${show(v)}`, reason: 'violates the query schema', url: url(query), ...withBody, probe: v });
+      }
     }
     if (p.name === 'cursor') {
       for (const c of cursorVariants(options.cursors ?? [], s)) {
@@ -689,6 +720,14 @@ export function refusedVariants(op: Operation, base: BaseRequest, options: Refus
     if (!op.body && op.method !== 'GET') {
       // A body on an operation that takes none, without a token: refused for the token.
       add({ label: 'no token, stray body', reason: 'a token is required', url: url(), payload: '{"role":"admin"}', headers: jsonHeaders(), auth: 'none', expect: [401] });
+    }
+  }
+  // The same hostile requests without a token: refused either way (which refusal comes first is the
+  // service's business, so only the statuses decided before authentication stay pinned).
+  if (op.secured && options.alsoWithoutToken) {
+    for (const v of out.filter((x) => x.auth === 'token')) {
+      const pinned = v.expect?.some((s) => s === 413 || s === 415);
+      out.push({ ...v, label: `${v.label} (no token)`, auth: 'none', expect: pinned ? v.expect : undefined });
     }
   }
   return out;
@@ -790,13 +829,14 @@ export interface ContentOptions {
   runs: number;
 }
 
-/** Free-text slots of a body schema: paths to plain strings (no format, pattern or enum). */
+/** Free-text slots of a body schema: paths to strings without a format or enum. */
 function textSlots(schema: JsonSchema, prefix: string[] = []): { path: string[]; schema: JsonSchema; array: boolean }[] {
   const out: { path: string[]; schema: JsonSchema; array: boolean }[] = [];
   for (const [name, sub] of Object.entries(schema.properties ?? {})) {
     const str = sub.type === 'string' ? sub : (sub.anyOf ?? []).find((x) => x.type === 'string');
-    if (str && !str.format && !str.pattern && !str.enum) out.push({ path: [...prefix, name], schema: str, array: false });
-    if (sub.type === 'array' && sub.items?.type === 'string' && !sub.items.format && !sub.items.pattern && !sub.items.enum) out.push({ path: [...prefix, name], schema: sub.items, array: true });
+    // Patterns stay in: a value the pattern refuses is skipped when the variant is built.
+    if (str && !str.format && !str.enum) out.push({ path: [...prefix, name], schema: str, array: false });
+    if (sub.type === 'array' && sub.items?.type === 'string' && !sub.items.format && !sub.items.enum) out.push({ path: [...prefix, name], schema: sub.items, array: true });
     if (sub.properties) out.push(...textSlots(sub, [...prefix, name]));
   }
   return out;
@@ -827,7 +867,7 @@ export function contentVariants(op: Operation, base: BaseRequest, options: Conte
     }
   }
   for (const p of op.parameters) {
-    if ((p.in === 'query' || p.in === 'path') && p.schema.type === 'string' && !p.schema.format && !p.schema.pattern && !p.schema.enum && p.name !== 'cursor') {
+    if ((p.in === 'query' || p.in === 'path') && p.schema.type === 'string' && !p.schema.format && !p.schema.enum && p.name !== 'cursor') {
       slots.push({ where: p.in, name: p.name, path: [p.name], schema: p.schema, array: false });
     }
   }
@@ -896,7 +936,7 @@ const LEAKS: [RegExp, string][] = [
   [/\n\s+at |\bat [\w.<>]+ \(|\bat (?:file:|node:|\/)/, 'a stack frame'],
   [/node_modules|\/internal\/|\.ts:\d+|\.js:\d+/, 'a source path'],
   [/\bSELECT\s|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b/, 'SQL text'],
-  [/syntax error|relation "|column "|violates .* constraint|invalid input syntax|duplicate key value|SQLSTATE|ECONNREFUSED|pg_|invalid byte sequence/i, 'a database message'],
+  [/syntax error|relation "|column "|violates .* constraint|invalid input syntax|duplicate key value|SQLSTATE|ECONNREFUSED|invalid byte sequence/i, 'a database message'],
   [/TypeError|ReferenceError|RangeError|SyntaxError: |Cannot read propert|undefined is not|is not a function/, 'a JavaScript error'],
 ];
 
@@ -947,16 +987,32 @@ export async function send(app: Injector, checker: ResponseChecker, v: Variant, 
     }
   }
   let scanned = text;
-  if (v.probe) for (const form of escapedForms(v.probe)) scanned = scanned.split(form).join('');
+  if (v.probe) for (const form of [...escapedForms(v.probe), ...escapedForms(v.probe.trim().toLowerCase())]) scanned = scanned.split(form).join('');
   for (const [re, what] of LEAKS) if (re.test(scanned)) problems.push(`leaks ${what}: ${scanned.match(re)?.[0]}`);
   if (type === 'text/html' && v.probe && /[<>"]/.test(v.probe) && text.includes(v.probe)) problems.push('reflects the hostile text into HTML unescaped');
 
-  // Content probes accepted: the stored value is what was sent (as PostgreSQL can hold it).
+  // Content probes accepted: when the answer shows the field, what was sent comes back somewhere in it,
+  // as PostgreSQL holds it (lone surrogates as U+FFFD), trimmed or lower-cased at most; blank text may
+  // come back as nothing.
   if (v.kind === 'content' && status >= 200 && status < 300 && v.field && type.includes('json')) {
-    const answer = (JSON.parse(text) as Record<string, unknown>)[v.field];
-    const sent = Array.isArray(v.value) ? (v.value as string[]).map(asStored) : typeof v.value === 'string' ? asStored(v.value) : v.value;
-    if (answer !== undefined && JSON.stringify(answer) !== JSON.stringify(sent)) {
-      problems.push(`stored ${JSON.stringify(answer).slice(0, 80)} for ${JSON.stringify(sent).slice(0, 80)}`);
+    const strings = new Set<string>();
+    let named = false; // only answers that show the field (under its name, at any depth) are compared
+    const stack: unknown[] = [JSON.parse(text)];
+    while (stack.length) {
+      const node = stack.pop();
+      if (typeof node === 'string') strings.add(node);
+      else if (node && typeof node === 'object') {
+        if (!Array.isArray(node) && v.field in node) named = true;
+        stack.push(...Object.values(node));
+      }
+    }
+    const sentValues = (Array.isArray(v.value) ? v.value : [v.value]).filter((x): x is string => typeof x === 'string');
+    for (const x of sentValues) {
+      const stored = asStored(x);
+      if (!named || !stored.trim()) continue;
+      if (![stored, stored.trim(), stored.trim().toLowerCase()].some((form) => strings.has(form))) {
+        problems.push(`the answer does not hold the ${v.field} sent (${JSON.stringify(stored).slice(0, 60)})`);
+      }
     }
   }
   return { variant: v, status, type, text, problems, ignored };
@@ -981,6 +1037,22 @@ export function report(outcomes: Outcome[]): string[] {
   return outcomes
     .filter((o) => o.problems.length)
     .map((o) => `${o.variant.method} ${o.variant.op.path} [${o.variant.label}] -> ${o.status}: ${o.problems.join('; ')} | ${o.text.slice(0, 160).replace(/\s+/g, ' ')}`);
+}
+
+/** HOSTILE_DUMP=<file> appends every finding (every answer with HOSTILE_DUMP_ALL=1) as a JSON line, for triage. */
+export function dump(service: string, outcomes: Outcome[]): void {
+  const file = process.env.HOSTILE_DUMP;
+  if (!file) return;
+  for (const o of outcomes.filter((x) => x.problems.length || process.env.HOSTILE_DUMP_ALL)) {
+    const v = o.variant;
+    appendFileSync(file, `${JSON.stringify({ service, kind: v.kind, method: v.method, path: v.op.path, label: v.label, url: v.url.slice(0, 300), status: o.status, problems: o.problems, body: o.text.slice(0, 300) })}\n`);
+  }
+}
+
+/** HOSTILE_VERBOSE=1 lists the GET answers that ignored a parameter (allowed by the suite's rule). */
+export function logIgnored(service: string, outcomes: Outcome[]): void {
+  const ignored = outcomes.filter((o) => o.ignored).map((o) => `${o.variant.method} ${o.variant.op.path} [${o.variant.label}]`);
+  if (ignored.length && process.env.HOSTILE_VERBOSE) console.error(`${service}: GET answers that ignored a parameter (allowed):\n${ignored.join('\n')}`);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -32,7 +32,8 @@ export interface ProxyStats {
 interface Pair {
   client: net.Socket;
   upstream?: net.Socket;
-  /** Delayed writes not yet due; cleared when the pair is dropped. */
+  /** Delayed chunks not yet written (both ways), and their timers (cleared when the pair is dropped). */
+  pending: number;
   timers: Set<NodeJS.Timeout>;
 }
 
@@ -136,10 +137,15 @@ export class TcpProxy {
       client.resetAndDestroy();
       return;
     }
-    const pair: Pair = { client, timers: new Set() };
+    const pair: Pair = { client, pending: 0, timers: new Set() };
     this.pairs.add(pair);
     this.stats.active++;
-    client.once('close', () => this.drop(pair, false));
+    // A side that closes in error takes the other down at once; one that closes in order hands its
+    // end over after the data still delayed (then the other side's close drops the pair).
+    const onClose = (hadError: boolean) => {
+      if (hadError || pair.pending === 0) this.drop(pair, false);
+    };
+    client.once('close', onClose);
     if (this.mode === 'blackhole') {
       this.stats.refused++;
       client.resume(); // read and discard: the peer's writes succeed, nothing ever answers
@@ -149,7 +155,7 @@ export class TcpProxy {
     const upstream = net.connect({ host: this.targetHost, port: this.targetPort });
     pair.upstream = upstream;
     upstream.on('error', () => undefined);
-    upstream.once('close', () => this.drop(pair, false));
+    upstream.once('close', onClose);
     upstream.setNoDelay(true);
     client.setNoDelay(true);
     this.forward(pair, client, upstream, 'bytesUp');
@@ -161,6 +167,7 @@ export class TcpProxy {
     let chain: Promise<void> = Promise.resolve();
     let pending = 0;
     let lastDue = 0;
+    // (`pending` orders this direction; `pair.pending` tells a closing side whether data is still due.)
     from.on('data', (chunk: Buffer) => {
       this.stats[counter] += chunk.length;
       if (this.latencyMs === 0 && pending === 0) {
@@ -173,6 +180,7 @@ export class TcpProxy {
       const due = Math.max(Date.now() + this.latencyMs, lastDue);
       lastDue = due;
       pending++;
+      pair.pending++;
       chain = chain.then(async () => {
         const wait = due - Date.now();
         if (wait > 0) {
@@ -185,6 +193,7 @@ export class TcpProxy {
           });
         }
         pending--;
+        pair.pending--;
         if (!to.destroyed) to.write(chunk);
       });
     });

@@ -1,6 +1,6 @@
 /** Request and response schemas of the auth API (DESIGN section 8 names the fields). */
 import { Type, type Static } from '@sinclair/typebox';
-import { StringEnum, Uuid } from '../../shared/utils/http_schemas.js';
+import { PageQuery, StringEnum, Uuid } from '../../shared/utils/http_schemas.js';
 import { USER_ROLES } from '../../shared/utils/jwt.js';
 import { LOCALES, UserSchema } from './user.js';
 
@@ -81,8 +81,7 @@ export const AdminUserQuery = Type.Object(
   {
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
     role: Type.Optional(StringEnum(USER_ROLES)),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    ...PageQuery,
   },
   { additionalProperties: false },
 );

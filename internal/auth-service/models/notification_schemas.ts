@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { StringEnum, Uuid } from '../../shared/utils/http_schemas.js';
+import { PageQuery, StringEnum, Uuid } from '../../shared/utils/http_schemas.js';
 import { NOTIFICATION_STATUSES } from './notification.js';
 
 export const NotifyBody = Type.Object(
@@ -23,8 +23,7 @@ export const NotifyResultSchema = Type.Object({
 export const NotificationListQuery = Type.Object(
   {
     status: Type.Optional(StringEnum(NOTIFICATION_STATUSES)),
-    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
+    ...PageQuery,
   },
   { additionalProperties: false },
 );

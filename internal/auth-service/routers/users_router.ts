@@ -36,7 +36,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       querystring: Type.Object({ token: Type.String({ minLength: 10, maxLength: 200 }) }),
       body: Type.Object({ 'List-Unsubscribe': Type.Optional(Type.Literal('One-Click')) }, { additionalProperties: false }),
-      response: { 200: AcceptedSchema, ...problems(400) },
+      response: { 200: AcceptedSchema, ...problems(400, 413, 415) },
     },
   }, users.unsubscribe);
 

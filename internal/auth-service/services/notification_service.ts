@@ -151,11 +151,11 @@ export class NotificationService {
   }
 
   /** Newest first; `cursor` continues after the last item of the previous page. */
-  async list(query: { status?: NotificationStatus; cursor?: string; limit: number }): Promise<{ items: NotificationView[]; nextCursor: string | null }> {
+  async list(query: { status?: NotificationStatus; cursor?: string; limit?: number }): Promise<{ items: NotificationView[]; nextCursor: string | null }> {
     if (query.status !== undefined && !NOTIFICATION_STATUSES.includes(query.status)) {
       throw HttpError.badRequest('invalid_status', `Unknown notification status "${String(query.status)}"`);
     }
-    const limit = Math.min(Math.max(Math.trunc(query.limit) || 1, 1), MAX_PAGE);
+    const limit = Math.min(Math.max(Math.trunc(query.limit ?? 20) || 1, 1), MAX_PAGE);
     const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, CURSOR_KIND, isIdCursor).id;
     // One extra row tells whether another page exists, so the last page has no dangling cursor.
     const rows = await this.notifications.list({ status: query.status, afterId, limit: limit + 1 });

@@ -2,7 +2,7 @@
 import type { Database } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
-import { newId } from '../../shared/utils/ids.js';
+import { isUuid, newId } from '../../shared/utils/ids.js';
 import type { Principal, UserRole } from '../../shared/utils/jwt.js';
 import { decodeCursor, encodeCursor } from '../../shared/utils/cursor.js';
 import { normaliseEmail, toAdminUser, toProfile, type AdminUser, type Locale, type Profile } from '../models/user.js';
@@ -10,6 +10,8 @@ import { toSessionView, type SessionView } from '../models/session.js';
 import type { SessionRepository } from '../repository/session_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
 import { passwordProblem, type PasswordHasher } from './password_hasher.js';
+
+const DEFAULT_PAGE = 20;
 
 export class UserService {
   constructor(
@@ -65,12 +67,13 @@ export class UserService {
     await this.sessions.revoke(sessionId, 'revoked_by_user');
   }
 
-  async adminList(query: { q?: string; role?: UserRole; limit: number; cursor?: string }): Promise<{ items: AdminUser[]; nextCursor: string | null }> {
-    const after = query.cursor ? decodeCursor(query.cursor, 'users', (v): v is { id: string } => typeof (v as { id?: unknown }).id === 'string') : undefined;
-    const rows = await this.users.search({ q: query.q, role: query.role, afterId: after?.id, limit: query.limit + 1 });
-    const page = rows.slice(0, query.limit);
+  async adminList(query: { q?: string; role?: UserRole; limit?: number; cursor?: string }): Promise<{ items: AdminUser[]; nextCursor: string | null }> {
+    const limit = query.limit ?? DEFAULT_PAGE;
+    const after = query.cursor ? decodeCursor(query.cursor, 'users', isIdCursor) : undefined;
+    const rows = await this.users.search({ q: query.q, role: query.role, afterId: after?.id, limit: limit + 1 });
+    const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { items: page.map(toAdminUser), nextCursor: rows.length > query.limit && last ? encodeCursor('users', { id: last.id }) : null };
+    return { items: page.map(toAdminUser), nextCursor: rows.length > limit && last ? encodeCursor('users', { id: last.id }) : null };
   }
 
   /** Changes a role or disables an account (which ends its sessions); the last admin stays an admin. */
@@ -120,4 +123,10 @@ export class UserService {
     });
     return { created: created !== undefined };
   }
+}
+
+/** A users cursor names the last id of a page; anything else (a forged cursor) is 400, not a cast error. */
+function isIdCursor(v: unknown): v is { id: string } {
+  const id = (v as { id?: unknown }).id;
+  return typeof id === 'string' && isUuid(id);
 }

@@ -2,6 +2,7 @@
  * course-service's client of auth-service: its own access token by the client_credentials grant
  * (cached until a minute before it expires; one request for many callers), and
  * `POST /api/v1/notifications`. Answers are sorted into "accepted", "retry later" and "will never work".
+ * Redirects are never followed (OWASP API10:2023): a 3xx is an error, retried like any other failure.
  */
 export type NotifyOutcome = { kind: 'accepted' } | { kind: 'retry'; reason: string } | { kind: 'rejected'; reason: string };
 
@@ -39,6 +40,8 @@ export class AuthClient {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.options.clientId, client_secret: this.options.clientSecret }),
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+      // A redirect would re-send the client secret (307/308 keep the body) to wherever it points.
+      redirect: 'error',
     });
     if (!res.ok) {
       const err = new Error(`token request answered ${res.status}`);
@@ -76,6 +79,8 @@ export class AuthClient {
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(requestId ? { 'x-request-id': requestId } : {}) },
           body: JSON.stringify(request),
           signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+          // Nor is the service token (and the mail's data) sent on to wherever a redirect points.
+          redirect: 'error',
         });
       } catch (err) {
         return { kind: 'retry', reason: `notifications: ${(err as Error).message}` };

@@ -9,8 +9,9 @@
  * - Concurrent misses of one key in this process share one loader call (single flight).
  * - A store failure never fails a request: the loader answers, `degraded` turns on, `onError` is called
  *   once per outage, and the next successful store call turns it off again (ioredis reconnects by
- *   itself). An invalidation lost during an outage is made up for by bumping a global epoch, which
- *   every key also embeds, as soon as the store answers again.
+ *   itself). While failing, requests skip the store for a second at a time (a slow Redis must not cost
+ *   every request its timeout). An invalidation lost during an outage is made up for by bumping a
+ *   global epoch, which every key also embeds, as soon as the store answers again.
  *
  * Keys: `cache:ver:<scope>` (counters) and `cache:data:<scope>@<v>|...|*@<epoch>:<key>` (entries). The
  * store's own key prefix (config `redis.keyPrefix`) keeps deployments apart.
@@ -23,6 +24,8 @@ export interface CacheServiceOptions {
   listTtlMs: number;
   reviewsTtlMs: number;
   categoriesTtlMs: number;
+  /** While the store fails, requests skip it this long before one tries again (default 1000 ms). */
+  storeRetryMs?: number;
   /** Called once when the store starts failing (log it; /readyz reads `degraded`). */
   onError?: (err: unknown) => void;
   /** Called once when the store answers again after a failure. */
@@ -38,13 +41,21 @@ export interface CacheResult<T> {
 const VERSION_PREFIX = 'cache:ver:';
 const DATA_PREFIX = 'cache:data:';
 const EPOCH_SCOPE = '*';
+/** How long requests skip a failing store before one tries it again. */
+const STORE_RETRY_MS = 1000;
 
 export class CacheService implements CacheInvalidator {
   readonly ttl: { course: number; list: number; reviews: number; categories: number };
   private readonly inFlight = new Map<string, Promise<unknown>>();
   private failing = false;
-  /** An invalidation failed: bump the epoch before trusting any entry again. */
+  /**
+   * An invalidation failed: bump the epoch before trusting any entry again. Known limit: a process that
+   * dies during a Redis outage after a write takes this pending bump with it, and the entries that write
+   * should have made stale live until their TTL (seconds to a minute; see the cache settings).
+   */
   private epochBumpPending = false;
+  /** While the store is failing, requests skip it until this time, then one probes it again. */
+  private skipStoreUntil = 0;
   /** Bumped by every local invalidate, so a degraded-mode flight started before a write is not joined after it. */
   private localGeneration = 0;
 
@@ -71,22 +82,9 @@ export class CacheService implements CacheInvalidator {
    * The value must be JSON-serialisable.
    */
   async getOrLoad<T>(scopes: readonly string[], key: string, ttlMs: number, loader: () => Promise<T>): Promise<CacheResult<T>> {
-    let entryKey: string | undefined;
-    try {
-      await this.settleEpoch();
-      const allScopes = [...scopes, EPOCH_SCOPE];
-      const versions = await this.store.mget(allScopes.map((s) => VERSION_PREFIX + s));
-      entryKey = DATA_PREFIX + allScopes.map((s, i) => `${s}@${versions[i] ?? '0'}`).join('|') + ':' + key;
-      const cached = await this.store.get(entryKey);
-      this.succeeded();
-      if (cached !== null) {
-        const parsed = parseEntry(cached);
-        if (parsed) return { value: parsed.v as T, hit: true };
-      }
-    } catch (err) {
-      this.failed(err);
-      entryKey = undefined;
-    }
+    const found = await this.lookup<T>(scopes, key);
+    if (found?.hit) return { value: found.value, hit: true };
+    const entryKey = found?.entryKey;
 
     // The flight key holds the versions, so a caller that arrives after an invalidation never joins a
     // load that started before it.
@@ -108,11 +106,37 @@ export class CacheService implements CacheInvalidator {
     }
   }
 
+  /**
+   * The stored entry (a hit), or the key it would be stored under (a miss), or undefined when the store
+   * is failing. While it fails, the store is skipped for a moment at a time: a slow or dead Redis must
+   * not cost every request its timeout.
+   */
+  private async lookup<T>(scopes: readonly string[], key: string): Promise<{ hit: true; value: T } | { hit: false; entryKey: string } | undefined> {
+    if (this.failing && Date.now() < this.skipStoreUntil) return undefined;
+    try {
+      await this.settleEpoch();
+      const allScopes = [...scopes, EPOCH_SCOPE];
+      const versions = await this.store.mget(allScopes.map((s) => VERSION_PREFIX + s));
+      const entryKey = DATA_PREFIX + allScopes.map((s, i) => `${s}@${versions[i] ?? '0'}`).join('|') + ':' + key;
+      const cached = await this.store.get(entryKey);
+      this.succeeded();
+      const parsed = cached === null ? undefined : parseEntry(cached);
+      return parsed ? { hit: true, value: parsed.v as T } : { hit: false, entryKey };
+    } catch (err) {
+      this.failed(err);
+      return undefined;
+    }
+  }
+
   /** Makes every entry that depends on any of `scopes` stale, on every replica. Never throws. */
   async invalidate(scopes: readonly string[]): Promise<void> {
     this.localGeneration++;
     const unique = [...new Set(scopes)];
     if (unique.length === 0) return;
+    if (this.failing && Date.now() < this.skipStoreUntil) {
+      this.epochBumpPending = true;
+      return;
+    }
     try {
       await this.settleEpoch();
       await Promise.all(unique.map((s) => this.store.incr(VERSION_PREFIX + s)));
@@ -138,6 +162,7 @@ export class CacheService implements CacheInvalidator {
   }
 
   private failed(err: unknown): void {
+    this.skipStoreUntil = Date.now() + (this.options.storeRetryMs ?? STORE_RETRY_MS);
     if (this.failing) return;
     this.failing = true;
     try {

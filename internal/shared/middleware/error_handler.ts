@@ -15,6 +15,7 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; detail: stri
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'bad_request', detail: 'Content-Length does not match the body' },
   FST_ERR_CTP_INVALID_TYPE: { status: 400, code: 'bad_request', detail: 'Bad content type' },
   FST_ERR_BAD_URL: { status: 400, code: 'bad_request', detail: 'The URL is malformed' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 400, code: 'bad_request', detail: 'A path parameter is too long' },
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'bad_request', detail: 'Bad request' },
 };
 

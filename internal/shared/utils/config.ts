@@ -39,6 +39,7 @@ export const DatabaseSettings = Type.Object({
   poolSize: Type.Integer({ minimum: 1, default: 10, description: 'Connections in the pool' }),
   migrateOnStart: Type.Boolean({ default: true, description: 'Apply pending migrations at start' }),
   statementTimeoutMs: Type.Integer({ minimum: 0, default: 10000, description: 'Per-statement timeout' }),
+  connectTimeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'Give up opening a connection after this long (then 503)' }),
 });
 
 export const RedisSettings = Type.Object({
@@ -56,6 +57,8 @@ export const LogSettings = Type.Object({
 export const SHARED_ENV: EnvBinding[] = [
   { path: 'database.url', vars: ['DATABASE_URL'] },
   { path: 'redis.url', vars: ['REDIS_URL'] },
+  { path: 'redis.keyPrefix', vars: ['REDIS_KEY_PREFIX'] },
+  { path: 'database.connectTimeoutMs', vars: ['DATABASE_CONNECT_TIMEOUT_MS'] },
   { path: 'log.level', vars: ['LOG_LEVEL'] },
   { path: 'varDir', vars: ['VAR_DIR'] },
   { path: 'http.host', vars: ['HOST'] },

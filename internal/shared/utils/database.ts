@@ -204,6 +204,7 @@ export interface DatabaseOptions {
   dataDir: string;
   poolSize?: number;
   statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
   applicationName?: string;
 }
 
@@ -215,7 +216,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize ?? 10,
-      connectionTimeoutMillis: 5000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       idleTimeoutMillis: 30000,
       statement_timeout: options.statementTimeoutMs || undefined,
       // The server ends a slow statement itself; a server that does not answer at all (a network

@@ -45,10 +45,11 @@ export const Timestamp = Type.String({ format: 'date-time' });
 
 /**
  * A `preValidation` hook for routes whose body is optional: Fastify validates a missing body as
- * `undefined`, which no object schema accepts, so "no body" is read as `{}`.
+ * `undefined`, which no object schema accepts, so "no body" is read as `{}`. A JSON `null` is a body,
+ * and not an object: the schema refuses it.
  */
 export async function missingBodyAsEmpty(request: { body: unknown }): Promise<void> {
-  request.body ??= {};
+  if (request.body === undefined) request.body = {};
 }
 
 /** The optional `If-Match` of a conditional write (RFC 9110 13.1.1): 412 when the resource changed. */

@@ -79,10 +79,29 @@ export class Migrator {
              applied_at timestamptz NOT NULL DEFAULT now(),
              PRIMARY KEY (service, version))`,
         );
+        await this.upgradeHistoryTable(session);
         return await fn(session);
       } finally {
         await session.query('SELECT pg_advisory_unlock($1)', [lockId(this.service)]).catch(() => undefined);
       }
+    });
+  }
+
+  /** Databases migrated before the history was keyed by service get the column, owned by this service. */
+  private async upgradeHistoryTable(session: Session): Promise<void> {
+    const { rows } = await session.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'service'`,
+    );
+    if (rows[0]?.n) return;
+    await session.transaction(async (tx) => {
+      await tx.query('ALTER TABLE schema_migrations ADD COLUMN service text');
+      await tx.query('UPDATE schema_migrations SET service = $1', [this.service]);
+      await tx.exec(
+        `ALTER TABLE schema_migrations ALTER COLUMN service SET NOT NULL;
+         ALTER TABLE schema_migrations DROP CONSTRAINT schema_migrations_pkey;
+         ALTER TABLE schema_migrations ADD PRIMARY KEY (service, version);`,
+      );
     });
   }
 
@@ -166,7 +185,7 @@ export class Migrator {
  */
 export async function openServiceDatabase(
   service: 'auth-service' | 'course-service',
-  settings: { url: string; poolSize: number; statementTimeoutMs: number; migrateOnStart: boolean },
+  settings: { url: string; poolSize: number; statementTimeoutMs: number; connectTimeoutMs: number; migrateOnStart: boolean },
   dataDir: string,
   logger: { info(obj: object, msg: string): void },
   given?: Database,
@@ -178,6 +197,7 @@ export async function openServiceDatabase(
       dataDir,
       poolSize: settings.poolSize,
       statementTimeoutMs: settings.statementTimeoutMs,
+      connectTimeoutMs: settings.connectTimeoutMs,
       applicationName: service,
     }));
   if (settings.migrateOnStart) {
