@@ -105,6 +105,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     rules: {
       ...config.auth,
       refreshTokenTtlDays: config.sessions.refreshTokenTtlDays,
+      sessionMaxLifetimeDays: config.sessions.maxLifetimeDays,
       reuseGraceSec: config.sessions.reuseGraceSec,
       links: {
         verifyEmail: config.auth.verifyEmailUrl || `${pagesBase}/verify-email`,

@@ -26,7 +26,8 @@ export const AuthSettings = Type.Object({
     generateKeyIfMissing: Type.Boolean({ default: true, description: 'Create a key when the directory has none (one replica only)' }),
   }, { default: {} }),
   sessions: Type.Object({
-    refreshTokenTtlDays: Type.Integer({ minimum: 1, default: 30, description: 'Session lifetime without use' }),
+    refreshTokenTtlDays: Type.Integer({ minimum: 1, default: 14, description: 'A session ends after this many days without a refresh' }),
+    maxLifetimeDays: Type.Integer({ minimum: 1, default: 30, description: 'A session ends this many days after login, used or not (ASVS 3.3.2)' }),
     reuseGraceSec: Type.Integer({ minimum: 0, default: 10, description: 'A just-rotated refresh token still works this long (concurrent tabs)' }),
     refreshSecret: Type.String({ default: '', description: 'HMAC secret for refresh tokens (min 32 chars); empty = a file under varDir' }),
   }, { default: {} }),

@@ -6,14 +6,14 @@ export class SessionRepository {
   constructor(private readonly db: Queryable) {}
 
   async create(
-    s: { id: string; userId: string; secret: Buffer; userAgent: string | null; ip: string | null; ttlDays: number },
+    s: { id: string; userId: string; secret: Buffer; userAgent: string | null; ip: string | null; ttlDays: number; maxDays: number },
     tx: Queryable = this.db,
   ): Promise<SessionRow> {
     const { rows } = await tx.query<SessionRow>(
       `INSERT INTO sessions (id, user_id, secret, user_agent, ip, expires_at)
-       VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => $6))
+       VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => LEAST($6::int, $7::int)))
        RETURNING *`,
-      [s.id, s.userId, s.secret, s.userAgent, s.ip, s.ttlDays],
+      [s.id, s.userId, s.secret, s.userAgent, s.ip, s.ttlDays, s.maxDays],
     );
     return rows[0]!;
   }
@@ -34,14 +34,19 @@ export class SessionRepository {
     return rows[0];
   }
 
-  /** Moves the session to the next generation; extends its life (sliding expiry). */
-  async rotate(id: string, ttlDays: number, meta: { userAgent: string | null; ip: string | null }, tx: Queryable = this.db): Promise<SessionRow> {
+  /** Moves the session to the next generation; extends its idle life, never past its absolute end. */
+  async rotate(
+    id: string,
+    lifetime: { ttlDays: number; maxDays: number },
+    meta: { userAgent: string | null; ip: string | null },
+    tx: Queryable = this.db,
+  ): Promise<SessionRow> {
     const { rows } = await tx.query<SessionRow>(
       `UPDATE sessions SET generation = generation + 1, rotated_at = now(), last_used_at = now(),
-              expires_at = now() + make_interval(days => $2),
-              user_agent = COALESCE($3, user_agent), ip = COALESCE($4, ip)
+              expires_at = LEAST(now() + make_interval(days => $2), created_at + make_interval(days => $3)),
+              user_agent = COALESCE($4, user_agent), ip = COALESCE($5, ip)
         WHERE id = $1 RETURNING *`,
-      [id, ttlDays, meta.userAgent, meta.ip],
+      [id, lifetime.ttlDays, lifetime.maxDays, meta.userAgent, meta.ip],
     );
     return rows[0]!;
   }

@@ -36,6 +36,7 @@ export interface AuthRules {
   verifyTokenTtlHours: number;
   resetTokenTtlMinutes: number;
   refreshTokenTtlDays: number;
+  sessionMaxLifetimeDays: number;
   reuseGraceSec: number;
   links: { verifyEmail: string; resetPassword: string; login: string };
   rateLimits: {
@@ -157,6 +158,7 @@ export class AuthService {
       userAgent: meta.userAgent?.slice(0, 300) ?? null,
       ip: meta.ip,
       ttlDays: this.d.rules.refreshTokenTtlDays,
+      maxDays: this.d.rules.sessionMaxLifetimeDays,
     });
     return this.pair(user, session.id, session.generation, secret);
   }
@@ -198,7 +200,8 @@ export class AuthService {
         return { kind: 'invalid' as const };
       }
       if (parsed.generation === session.generation) {
-        const rotated = await this.d.sessions.rotate(session.id, this.d.rules.refreshTokenTtlDays, meta, tx);
+        const lifetime = { ttlDays: this.d.rules.refreshTokenTtlDays, maxDays: this.d.rules.sessionMaxLifetimeDays };
+        const rotated = await this.d.sessions.rotate(session.id, lifetime, meta, tx);
         return { kind: 'ok' as const, user, session: rotated };
       }
       const graceMs = this.d.rules.reuseGraceSec * 1000;
