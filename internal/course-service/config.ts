@@ -51,6 +51,7 @@ export const COURSE_ENV: EnvBinding[] = [
   { path: 'auth.clientId', vars: ['COURSE_CLIENT_ID'] },
   { path: 'auth.clientSecret', vars: ['COURSE_CLIENT_SECRET'] },
   { path: 'database.migrateOnStart', vars: ['MIGRATE_ON_START'] },
+  { path: 'cache.enabled', vars: ['CACHE_ENABLED'] },
 ];
 
 export function loadCourseConfig(options: LoadConfigOptions = {}): CourseConfig {

@@ -95,7 +95,8 @@ export async function createServer(options: ServerOptions): Promise<App> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  app.addHook('onRequest', refuseUndocumentedBodyType);
+  // preParsing: after the routes' own onRequest hooks (authentication), before the body is read.
+  app.addHook('preParsing', refuseUndocumentedBodyType);
   app.addHook('preValidation', refuseUnstorableText);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');

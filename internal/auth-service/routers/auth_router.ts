@@ -57,7 +57,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
   app.post('/api/v1/auth/logout', {
     // The body is optional: a bare POST ends this session.
     preValidation: missingBodyAsEmpty,
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'End this session (local), the others, or all (global)',
@@ -99,7 +99,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
   }, auth.resetPassword);
 
   app.post('/api/v1/auth/password/change', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'Change the password; ends the other sessions',
@@ -110,7 +110,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
   }, auth.changePassword);
 
   app.get('/api/v1/auth/sessions', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'My active sessions',
@@ -120,7 +120,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
   }, users.sessions);
 
   app.delete('/api/v1/auth/sessions/:id', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'End one of my sessions',

@@ -10,7 +10,7 @@ const bearer = [{ bearerAuth: [] }];
 
 export function notificationRouter(app: App, controller: NotificationController, authn: Authenticator): void {
   app.post('/api/v1/notifications', {
-    preHandler: authn.requireRole('service', 'admin'),
+    onRequest: authn.requireRole('service', 'admin'),
     schema: {
       tags: ['notifications'],
       summary: 'Queue a mail to a user (service or admin token); the same idempotencyKey makes one mail',
@@ -22,7 +22,7 @@ export function notificationRouter(app: App, controller: NotificationController,
 
   const admin = authn.requireRole('admin');
   app.get('/api/v1/admin/notifications', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags: ['admin'],
       summary: 'List mails by status',
@@ -33,7 +33,7 @@ export function notificationRouter(app: App, controller: NotificationController,
   }, controller.list);
 
   app.post('/api/v1/admin/notifications/:id/retry', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags: ['admin'],
       summary: 'Queue a failed mail again',

@@ -11,12 +11,12 @@ const bearer = [{ bearerAuth: [] }];
 
 export function usersRouter(app: App, users: UserController, authn: Authenticator): void {
   app.get('/api/v1/users/me', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: { tags: ['users'], summary: 'My profile', security: bearer, response: { 200: ProfileSchema, 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems(401, 403) } },
   }, users.me);
 
   app.patch('/api/v1/users/me', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags: ['users'],
       summary: 'Change my name, language or mail preferences',
@@ -42,7 +42,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
 
   const admin = authn.requireRole('admin');
   app.get('/api/v1/admin/users', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags: ['admin'],
       summary: 'Search users by e-mail or name, and role',
@@ -53,7 +53,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
   }, users.adminList);
 
   app.patch('/api/v1/admin/users/:id', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags: ['admin'],
       summary: 'Change a role, or disable an account (ends its sessions)',
@@ -66,7 +66,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
   }, users.adminUpdate);
 
   app.delete('/api/v1/admin/users/:id/sessions', {
-    preHandler: admin,
+    onRequest: admin,
     schema: {
       tags: ['admin'],
       summary: "End all of a user's sessions",

@@ -37,7 +37,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
   }, responses.route({ ttl: 'list', perViewer: false, scopes: () => CacheScopes.courseListRead() }, courses.list));
 
   app.get('/api/v1/courses/:id', {
-    preHandler: authn.optionalUser,
+    onRequest: authn.optionalUser,
     schema: {
       tags,
       summary: 'One course with its rating summary, by id or slug',
@@ -56,7 +56,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
   }, courses.get));
 
   app.post('/api/v1/courses', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'Create a course (instructors and admins with a verified e-mail)',
@@ -71,7 +71,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
   }, courses.create);
 
   app.patch('/api/v1/courses/:id', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'Edit, publish (`{"status":"published"}`) or archive a course (its instructor or an admin)',
@@ -84,7 +84,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
   }, courses.update);
 
   app.delete('/api/v1/courses/:id', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'Delete a course and its reviews (its instructor or an admin)',

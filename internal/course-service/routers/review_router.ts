@@ -28,7 +28,7 @@ const CACHE_NOTE =
 
 export function reviewRouter(app: App, reviews: ReviewController, authn: Authenticator, responses: ResponseCache): void {
   app.get('/api/v1/courses/:id/reviews', {
-    preHandler: authn.optionalUser,
+    onRequest: authn.optionalUser,
     schema: {
       tags,
       summary: "A course's visible reviews (keyset pages)",
@@ -41,7 +41,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
   }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ params }) => CacheScopes.courseReviewsRead(params.id!) }, reviews.listByCourse));
 
   app.post('/api/v1/courses/:id/reviews', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'Review a published course (verified users, not its instructor, once per course)',
@@ -57,7 +57,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
   }, reviews.create);
 
   app.get('/api/v1/reviews', {
-    preHandler: authn.optionalUser,
+    onRequest: authn.optionalUser,
     schema: {
       tags,
       summary: "A user's reviews, newest first (keyset pages)",
@@ -69,7 +69,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
   }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ query }) => CacheScopes.authorReviewsRead(String(query.authorId)) }, reviews.listByAuthor));
 
   app.get('/api/v1/reviews/:id', {
-    preHandler: authn.optionalUser,
+    onRequest: authn.optionalUser,
     schema: {
       tags,
       summary: 'One review',
@@ -81,7 +81,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
   }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ params }) => CacheScopes.reviewRead(params.id!) }, reviews.get));
 
   app.patch('/api/v1/reviews/:id', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'Edit a review (its author: rating, title, body) or moderate it (an admin: status hidden/visible)',
@@ -95,7 +95,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
   }, reviews.update);
 
   app.delete('/api/v1/reviews/:id', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'Delete a review (its author or an admin)',
@@ -106,7 +106,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
   }, reviews.delete);
 
   app.put('/api/v1/reviews/:id/response', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: "Answer a review publicly (the course's instructor; one answer, replaced by a new PUT)",
@@ -118,7 +118,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
   }, reviews.putResponse);
 
   app.delete('/api/v1/reviews/:id/response', {
-    preHandler: authn.requireUser,
+    onRequest: authn.requireUser,
     schema: {
       tags,
       summary: "Remove the instructor's answer (the course's instructor; removing none is not an error)",

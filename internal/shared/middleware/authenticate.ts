@@ -1,7 +1,8 @@
 /**
  * Bearer-token authentication for both services: `authenticate` sets `request.principal` from a
  * verified access token (or leaves it undefined when there is none); `requireUser` and `requireRole`
- * refuse with 401/403.
+ * refuse with 401/403. Routers run them as `onRequest` hooks, before the body is read or validated, so
+ * a caller without the right token learns nothing about the schema and costs no body parsing.
  */
 import type { FastifyRequest } from 'fastify';
 import { HttpError } from '../utils/errors.js';
