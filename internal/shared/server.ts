@@ -7,7 +7,6 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import etag from '@fastify/etag';
@@ -17,10 +16,12 @@ import { Registry } from 'prom-client';
 import type { Logger } from './utils/logging.js';
 import { ProblemSchema, problems } from './utils/http_schemas.js';
 import { etagHash } from './utils/etag.js';
-import { HttpError, type FieldError } from './utils/errors.js';
 import { registerErrorHandling, sendProblem, toProblem } from './middleware/error_handler.js';
 import { registerCors } from './middleware/cors.js';
 import { registerMetrics } from './middleware/metrics.js';
+import { refuseUndocumentedBodyType, refuseUnstorableText } from './middleware/input_guards.js';
+import { documentRoute } from './middleware/openapi_defaults.js';
+import { registerOperations } from './middleware/operations.js';
 
 export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -128,78 +129,7 @@ export async function createServer(options: ServerOptions): Promise<App> {
   return app;
 }
 
-/**
- * A body in a media type the route does not document is refused (415) before it is parsed: Fastify
- * parses every type it has a parser for on every route (forms, where a service registers them), and a
- * form is a "simple" cross-site request that skips the CORS preflight. Routes that take forms say so
- * in their schema's `consumes`.
- */
-async function refuseUndocumentedBodyType(request: { headers: Record<string, unknown>; routeOptions: { schema?: unknown } }): Promise<void> {
-  const schema = request.routeOptions.schema as { body?: unknown; consumes?: string[] } | undefined;
-  const type = request.headers['content-type'];
-  if (!schema?.body || typeof type !== 'string') return;
-  const accepted = schema.consumes ?? ['application/json'];
-  if (!accepted.includes(type.split(';')[0]!.trim().toLowerCase())) {
-    throw new HttpError(415, 'unsupported_media_type', { detail: `Send ${accepted.join(' or ')}` });
-  }
-}
 
-// A UTF-16 surrogate without its pair.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const unstorable = (s: string): boolean => s.includes('\u0000') || LONE_SURROGATE.test(s);
-
-/**
- * PostgreSQL cannot store NUL in text, and an unpaired surrogate is not Unicode (it fails as jsonb and
- * is silently replaced in text): such strings in a body, path or query are a 400, not a database error.
- */
-async function refuseUnstorableText(request: { body: unknown; params: unknown; query: unknown; routeOptions: { schema?: unknown } }): Promise<void> {
-  const schema = request.routeOptions.schema as { querystring?: unknown } | undefined;
-  if (!schema) return;
-  const errors: FieldError[] = [];
-  const parts: [string, unknown][] = [['body', request.body], ['params', request.params]];
-  if (schema.querystring) parts.push(['querystring', request.query]);
-  // Iterative: a body may nest deeply.
-  const stack = parts.slice();
-  while (stack.length && errors.length < 10) {
-    const [path, value] = stack.pop()!;
-    if (typeof value === 'string') {
-      if (unstorable(value)) errors.push({ path, message: 'contains a NUL character or an unpaired surrogate' });
-    } else if (Array.isArray(value)) {
-      value.forEach((v, i) => stack.push([`${path}.${i}`, v]));
-    } else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) {
-        if (unstorable(k)) errors.push({ path, message: 'has a field name with a NUL character or an unpaired surrogate' });
-        stack.push([`${path}.${k}`, v]);
-      }
-    }
-  }
-  if (errors.length) throw HttpError.badRequest('validation_failed', 'The request does not match the schema', errors);
-}
-
-/**
- * Fills what every documented operation needs: an operationId (for generated clients) and an explicit
- * `security: []` on public routes, so the document says which routes need a token.
- */
-function documentRoute(method: string | string[], url: string, schema: Record<string, unknown> | undefined): void {
-  if (!schema || schema.hide) return;
-  if (!('security' in schema)) schema.security = [];
-  // Any route can meet a database outage: 503 with Retry-After, documented once for all.
-  const response = schema.response as Record<string, unknown> | undefined;
-  if (response && !response['503'] && !String(url).match(/^\/(healthz|metrics)$/)) {
-    response['503'] = { description: 'A dependency is unavailable; retry after Retry-After seconds', content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } } };
-  }
-  if (Array.isArray(schema.tags)) schema.tags = [...(schema.tags as string[])];
-  if (!schema.operationId) {
-    const words = url
-      .replace(/^\/api\/v1\//, '/')
-      .split(/[/.-]/)
-      .filter(Boolean)
-      .map((w) => (w.startsWith(':') ? `by-${w.slice(1)}` : w))
-      .flatMap((w) => w.split('-'));
-    const verb = (Array.isArray(method) ? method[0]! : method).toLowerCase();
-    schema.operationId = [verb, ...words].map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
-  }
-}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -207,57 +137,5 @@ declare module 'fastify' {
   }
 }
 
-function registerOperations(app: App, checks: ReadinessCheck[], registry: Registry): void {
-  const Health = Type.Object({ status: Type.Literal('ok') });
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } }, logLevel: 'warn' }, async () => ({
-    status: 'ok' as const,
-  }));
-
-  const Ready = Type.Object({
-    status: Type.Unsafe<'ok' | 'degraded' | 'down'>({ type: 'string', enum: ['ok', 'degraded', 'down'] }),
-    checks: Type.Record(Type.String(), Type.Unsafe<'ok' | 'down'>({ type: 'string', enum: ['ok', 'down'] })),
-  });
-  app.get(
-    '/readyz',
-    {
-      schema: { tags: ['operations'], summary: 'Readiness: 503 when the database is unreachable', response: { 200: Ready, 503: Ready } },
-      logLevel: 'warn',
-    },
-    async (_request, reply) => {
-      const results = await Promise.all(
-        checks.map(async (c) => {
-          try {
-            await Promise.race([c.check(), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref())]);
-            return [c, 'ok'] as const;
-          } catch {
-            return [c, 'down'] as const;
-          }
-        }),
-      );
-      const down = results.filter(([, s]) => s === 'down');
-      const status: 'ok' | 'degraded' | 'down' = down.some(([c]) => c.critical) ? 'down' : down.length ? 'degraded' : 'ok';
-      reply.code(status === 'down' ? 503 : 200);
-      if (status === 'down') reply.header('retry-after', '5');
-      return { status, checks: Object.fromEntries(results.map(([c, s]) => [c.name, s])) };
-    },
-  );
-
-  app.get(
-    '/metrics',
-    {
-      schema: {
-        tags: ['operations'],
-        summary: 'Prometheus metrics',
-        produces: ['text/plain'],
-        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
-      },
-      logLevel: 'warn',
-    },
-    async (_request, reply) => {
-      reply.type(registry.contentType);
-      return registry.metrics();
-    },
-  );
-}
 
 export { problems };
