@@ -38,9 +38,12 @@ LABEL org.opencontainers.image.title="course-platform-backend" \
 # HOST: the services default to 127.0.0.1, which no one outside the container could reach.
 # VAR_DIR: embedded data, generated keys, secrets and .eml mail when no real servers are configured;
 # mount a volume there to keep them (docker run -v course-platform-var:/var/lib/course-platform ...).
+# MALLOC_ARENA_MAX: glibc keeps a 19 MiB argon2 block per libuv thread arena; two arenas hold
+# auth-service near 160 MiB instead of 200+ under a login flood, at the same speed (npm run bench).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    VAR_DIR=/var/lib/course-platform
+    VAR_DIR=/var/lib/course-platform \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \

@@ -35,6 +35,11 @@ export const AuthSettings = Type.Object({
     memoryCostKiB: Type.Integer({ minimum: 8, default: 19456, description: 'argon2id memory (OWASP: 19 MiB)' }),
     timeCost: Type.Integer({ minimum: 1, default: 2, description: 'argon2id iterations' }),
     parallelism: Type.Integer({ minimum: 1, default: 1, description: 'argon2id lanes' }),
+    maxConcurrent: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Hashes computed at once, the rest wait in line (0 = cores - 1, at least 1): a login flood leaves the event loop a core',
+    }),
   }, { default: {} }),
   auth: Type.Object({
     requireEmailVerification: Type.Boolean({ default: true, description: 'Refuse login until the e-mail is verified' }),

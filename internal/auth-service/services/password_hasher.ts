@@ -1,33 +1,63 @@
 /**
  * argon2id password hashing. The argon2 binding runs on libuv's thread pool, so hashing never blocks
  * the event loop. Production uses OWASP's parameters (m=19 MiB, t=2, p=1); tests set cheap ones.
+ *
+ * At most `maxConcurrent` hashes run at once (default: one fewer than the cores, at least one); the
+ * rest wait in line here. Without the bound a login flood fills the whole libuv pool (4 threads) with
+ * argon2, takes every core from the event loop and from whatever shares the machine, and holds
+ * 19 MiB per hash in flight. `npm run bench` (login flood, bench/README.md) on 2 cores: with the pool
+ * full, cached reads of a course-service on the same machine went from p99 5 ms to 97 ms; with one
+ * hash at a time, to 10-17 ms, for about 40% fewer logins per second.
  */
 import argon2 from 'argon2';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 
 export interface HashParams {
   memoryCostKiB: number;
   timeCost: number;
   parallelism: number;
+  /** Hashes computed at once (0 or absent: cores - 1, at least 1). */
+  maxConcurrent?: number;
 }
 
 export class PasswordHasher {
   private dummy: Promise<string> | undefined;
+  private readonly limit: number;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
-  constructor(private readonly params: HashParams) {}
+  constructor(private readonly params: HashParams) {
+    this.limit = params.maxConcurrent && params.maxConcurrent > 0 ? params.maxConcurrent : Math.max(1, availableParallelism() - 1);
+  }
+
+  /** Runs `work` when a slot is free; a finished hash hands its slot to the next in line. */
+  private async bounded<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
 
   hash(password: string): Promise<string> {
-    return argon2.hash(password, {
-      type: argon2.argon2id,
-      memoryCost: this.params.memoryCostKiB,
-      timeCost: this.params.timeCost,
-      parallelism: this.params.parallelism,
-    });
+    return this.bounded(() =>
+      argon2.hash(password, {
+        type: argon2.argon2id,
+        memoryCost: this.params.memoryCostKiB,
+        timeCost: this.params.timeCost,
+        parallelism: this.params.parallelism,
+      }),
+    );
   }
 
   async verify(hash: string, password: string): Promise<boolean> {
     try {
-      return await argon2.verify(hash, password);
+      return await this.bounded(() => argon2.verify(hash, password));
     } catch {
       return false;
     }

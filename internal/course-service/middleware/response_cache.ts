@@ -24,6 +24,7 @@ import { Counter, type Registry } from 'prom-client';
 import { isUuid } from '../../shared/utils/ids.js';
 import type { CacheService } from '../services/cache_service.js';
 import { etagOf } from '../services/etag.js';
+import { etagHash } from '../../shared/utils/etag.js';
 
 export type CacheTtl = 'course' | 'list' | 'reviews' | 'categories';
 
@@ -43,6 +44,12 @@ export interface CachePolicy {
 }
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
+
+/** What a cache entry holds: the JSON text of the answer and its strong ETag. */
+interface RenderedAnswer {
+  body: string;
+  etag: string;
+}
 
 /** How the OpenAPI document describes the headers of a cached GET answer. */
 export const CachedAnswerHeaders = {
@@ -115,10 +122,14 @@ export class ResponseCache {
     };
   }
 
-  /** The entry key: the route pattern and a hash of its normalised parameters. */
+  /**
+   * The entry key: the route pattern and a hash of its normalised parameters. `v2`: entries hold a
+   * RenderedAnswer (v1 held the DTO), so replicas of both versions sharing one Redis never read each
+   * other's entries during a rolling update.
+   */
   static key(route: string, input: CacheInput): string {
     const digest = createHash('sha256').update(JSON.stringify(input)).digest('base64url').slice(0, 32);
-    return `GET ${route}#${digest}`;
+    return `v2 GET ${route}#${digest}`;
   }
 
   /**
@@ -126,27 +137,35 @@ export class ResponseCache {
    * controller method (one service call); this decides whether to use the cache and sets the headers.
    */
   route<Req extends FastifyRequest, T>(policy: CachePolicy, handler: (request: Req) => Promise<T>) {
-    return async (request: Req, reply: FastifyReply): Promise<T> => {
+    return async (request: Req, reply: FastifyReply): Promise<T | string> => {
       let outcome: CacheOutcome;
-      let value: T;
+      let answer: T | string;
+      let tag: string;
       if (!this.enabled || (policy.perViewer && request.headers.authorization !== undefined)) {
-        value = await handler(request);
+        answer = await handler(request);
+        tag = etagOf(answer);
         outcome = 'BYPASS';
       } else {
+        // The entry is the answer as sent (its JSON text and tag), so a hit is sent as it is: no
+        // parsing, serialising or hashing again. JSON.stringify of the DTO is what the schema
+        // serialiser sends (DTO order; see etagOf), which the BYPASS path above still uses.
         const route = request.routeOptions.url ?? request.url.split('?')[0]!;
         const input = ResponseCache.input(request);
-        const result = await this.cache.getOrLoad(policy.scopes(input), ResponseCache.key(route, input), this.cache.ttl[policy.ttl], () =>
-          handler(request),
-        );
-        value = result.value;
+        const result = await this.cache.getOrLoad<RenderedAnswer>(policy.scopes(input), ResponseCache.key(route, input), this.cache.ttl[policy.ttl], async () => {
+          const body = JSON.stringify(await handler(request));
+          return { body, etag: `"${etagHash(body)}"` };
+        });
+        answer = result.value.body;
+        tag = result.value.etag;
         outcome = result.hit ? 'HIT' : 'MISS';
+        reply.type('application/json; charset=utf-8');
       }
       this.outcomes?.inc({ route: request.routeOptions.url ?? 'unmatched', result: outcome });
       reply.header('x-cache', outcome);
-      reply.header('etag', etagOf(value));
+      reply.header('etag', tag);
       reply.header('cache-control', 'no-cache');
       if (policy.perViewer) varyOnAuthorization(reply);
-      return value;
+      return answer;
     };
   }
 }

@@ -107,6 +107,9 @@ export class RedisStore implements KeyValueStore {
       keyPrefix,
       lazyConnect: false,
       enableOfflineQueue: false,
+      // Commands issued in the same event-loop turn leave in one write: concurrent requests' cache
+      // lookups share a syscall (npm run bench, cached detail: +20% req/s, Redis CPU 24% -> 7%).
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       connectTimeout: 2000,
       commandTimeout: 1000,

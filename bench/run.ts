@@ -1,0 +1,626 @@
+/**
+ * `npm run bench`: the compiled services (`dist/cmd/<service>/main.js`, no TypeScript loader) as child
+ * processes on real PostgreSQL and Redis, driven over loopback by autocannon from this process, with a
+ * bare Fastify server (baseline-server.ts, also a child) measured in the same run as the floor the
+ * machine allows. Prints a table and writes bench/results/bench-<time>.json.
+ *
+ *   npm run bench                        # = npm run -s build && node dist/bench/run.js
+ *   node dist/bench/run.js [--duration 10] [--warmup 3] [--connections 20] [--db-connections 8]
+ *     [--writers 20] [--write-rate 200] [--flood-connections 16] [--read-rate 1000]
+ *     [--only baseline,detail,list,flood,uncached,search,writes]
+ *     [--course-db postgres://postgres@127.0.0.1:5432/bench_catalog]
+ *     [--auth-db postgres://postgres@127.0.0.1:5432/bench_auth] [--redis-url redis://127.0.0.1:6379]
+ *     [--cpu-prof <dir>]                 # run the services under node --cpu-prof, profiles into <dir>
+ *
+ * What it does, in order:
+ * 1. Recreates `bench_auth` (auth-service's database), migrates it, and inserts verified users with a
+ *    real argon2id hash made with production parameters (load.ts). The course database is the
+ *    catalogue that generate.ts loaded (100k courses, 1M reviews); it is only read, except for the
+ *    review writes, which are deleted again through the API at the end (so the rating aggregates come
+ *    back to what they were; the run checks that).
+ * 2. Starts the baseline, auth-service and course-service, each timed from spawn to its first 200 on
+ *    /readyz (migrations already applied), and reads each one's RSS at rest.
+ * 3. Scenarios, each with a warm-up that is not counted, then a fixed duration:
+ *    - baseline: GET / on the bare server;
+ *    - cached course detail and cached lists (every answer X-Cache: HIT after the warm-up);
+ *    - cached reads at a fixed rate, alone and then during a login flood (valid credentials, many
+ *      users) against auth-service, with course-service's event-loop delay (prom-client's
+ *      monitorEventLoopDelay p99) for both windows;
+ *    - uncached filtered lists for every sort and full-text search, on a second course-service with
+ *      `CACHE_ENABLED=false` (every answer X-Cache: BYPASS: each request is a database query);
+ *    - review writes from `--writers` users, each request a new (course, author) pair.
+ * 4. Memory: RSS of each child sampled every 250 ms; the peak under load is the largest sample.
+ *
+ * Rate limits stay on: auth-service counts only failed logins (per e-mail+IP and per IP), and every
+ * login of the flood succeeds, so the limits never answer 429 although all load comes from 127.0.0.1.
+ * course-service runs without `COURSE_CLIENT_SECRET`, so its outbox relay stays idle: the review
+ * events of the write scenario name instructors that bench_auth does not have, and they are deleted
+ * with the reviews at the end.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { PROJECT_ROOT } from '../internal/shared/utils/paths.js';
+import {
+  CpuWindow,
+  MemoryWatch,
+  MiB,
+  cycle,
+  ensureDatabase,
+  freePort,
+  insertVerifiedUsers,
+  login,
+  memoryOf,
+  metric,
+  metricSum,
+  migrate,
+  pool,
+  round,
+  runLoad,
+  runPaced,
+  scrape,
+  sleep,
+  startChild,
+  table,
+  timestamp,
+  type Child,
+  type LoadResult,
+  type RequestSpec,
+} from './load.js';
+
+const { values } = parseArgs({
+  options: {
+    'course-db': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/bench_catalog' },
+    'auth-db': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/bench_auth' },
+    'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '20' },
+    'db-connections': { type: 'string', default: '8' },
+    writers: { type: 'string', default: '20' },
+    'flood-connections': { type: 'string', default: '16' },
+    'read-rate': { type: 'string', default: '1000' },
+    'write-rate': { type: 'string', default: '200' },
+    only: { type: 'string', default: '' },
+    out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results') },
+    'cpu-prof': { type: 'string', default: '' },
+  },
+  strict: true,
+});
+
+const num = (name: keyof typeof values) => {
+  const n = Number(values[name]);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, not ${String(values[name])}`);
+  return n;
+};
+const DURATION = num('duration');
+const WARMUP = Number(values.warmup);
+const CONNECTIONS = num('connections');
+const DB_CONNECTIONS = num('db-connections');
+const WRITERS = num('writers');
+const FLOOD_CONNECTIONS = num('flood-connections');
+const READ_RATE = num('read-rate');
+const WRITE_RATE = num('write-rate');
+const ONLY = new Set(values.only.split(',').map((s) => s.trim()).filter(Boolean));
+const wanted = (group: string) => ONLY.size === 0 || ONLY.has(group);
+
+if (!existsSync(join(PROJECT_ROOT, 'dist', 'cmd', 'course-service', 'main.js'))) {
+  throw new Error('Build first: npm run -s build (the bench runs the compiled services from dist/)');
+}
+
+const runId = randomBytes(4).toString('hex');
+const startedAt = new Date();
+const loadBefore = loadavg();
+console.log(
+  `bench ${runId}: ${cpus().length} CPUs, load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, node ${process.version}` +
+    (process.env.MALLOC_ARENA_MAX ? `, MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX}` : '') +
+    (process.env.UV_THREADPOOL_SIZE ? `, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE}` : ''),
+);
+if (loadBefore[0]! > 1) console.log('  (the machine is busy: figures are ratios against the baseline measured now, but noisier)');
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Databases.
+
+const courseDb = new pg.Client({ connectionString: values['course-db'], application_name: 'bench-run' });
+await courseDb.connect();
+const { rows: countRows } = await courseDb.query<{ published: number; reviews: number }>(
+  `SELECT (SELECT count(*)::int FROM courses WHERE status = 'published') AS published,
+          (SELECT reltuples::bigint::int FROM pg_class WHERE relname = 'reviews') AS reviews`,
+);
+const catalogue = countRows[0]!;
+if (catalogue.published === 0) {
+  throw new Error(`No published courses in ${values['course-db']}: node dist/bench/generate.js --database-url ${values['course-db']}`);
+}
+console.log(`course database: ${catalogue.published} published courses, ~${catalogue.reviews} reviews`);
+
+process.stdout.write('auth database: recreating, migrating, inserting verified users ... ');
+await ensureDatabase(values['auth-db'], true);
+await migrate(values['auth-db'], 'auth-service');
+const reviewers = await insertVerifiedUsers(values['auth-db'], 'reviewer', WRITERS);
+const flooders = await insertVerifiedUsers(values['auth-db'], 'flood', 500);
+console.log(`${reviewers.length + flooders.length} users`);
+
+// ---------------------------------------------------------------------------------------------------
+// 2. Children.
+
+const varDir = mkdtempSync(join(tmpdir(), `bench-${runId}-`));
+const [basePort, authPort, coursePort, uncachedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+const inherited = { ...process.env };
+for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'AUTH_PORT', 'COURSE_PORT', 'CACHE_ENABLED', 'COURSE_CLIENT_SECRET', 'AUTH_CLIENTS']) {
+  delete inherited[name];
+}
+const common = {
+  ...inherited,
+  NODE_ENV: 'production',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  VAR_DIR: varDir,
+  REDIS_URL: values['redis-url'],
+  REDIS_KEY_PREFIX: `bench:${runId}:`,
+};
+const authEnv = {
+  ...common,
+  AUTH_PORT: String(authPort),
+  DATABASE_URL: values['auth-db'],
+  REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
+};
+const authOrigin = `http://127.0.0.1:${authPort}`;
+const courseEnv = (port: number, cache: boolean) => ({
+  ...common,
+  COURSE_PORT: String(port),
+  DATABASE_URL: values['course-db'],
+  AUTH_URL: authOrigin,
+  JWKS_URL: `${authOrigin}/.well-known/jwks.json`,
+  CACHE_ENABLED: String(cache),
+});
+const profDir = values['cpu-prof'];
+const nodeArgs = (name: string) => (profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name}-${runId}.cpuprofile`] : []);
+
+const children: Child[] = [];
+async function start(name: string, script: string, env: NodeJS.ProcessEnv, port: number, readyPath = '/readyz', args: string[] = []): Promise<Child> {
+  const child = await startChild({ name, script, env, port, readyPath, args, nodeArgs: nodeArgs(name) });
+  children.push(child);
+  return child;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(children.map((c) => c.stop()));
+}
+process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
+
+const baseline = await start('baseline', 'bench/baseline-server.js', { ...common }, basePort, '/', ['--port', String(basePort)]);
+const auth = await start('auth-service', 'cmd/auth-service/main.js', authEnv, authPort);
+const course = await start('course-service', 'cmd/course-service/main.js', courseEnv(coursePort, true), coursePort);
+const startToReady: Record<string, number> = {
+  baseline: round(baseline.readyMs, 0),
+  'auth-service': round(auth.readyMs, 0),
+  'course-service': round(course.readyMs, 0),
+};
+console.log(`start to ready: ${Object.entries(startToReady).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+
+await sleep(2000);
+const rest: Record<string, number> = {};
+for (const c of children) rest[c.name] = memoryOf(c.pid)?.rss ?? NaN;
+console.log(`RSS at rest: ${Object.entries(rest).map(([k, v]) => `${k} ${(v / MiB).toFixed(1)} MiB`).join(', ')}`);
+
+const running = () => Object.fromEntries(children.filter((c) => c.proc.exitCode === null).map((c) => [c.name, c.pid]));
+const watch = new MemoryWatch(running);
+const cpu = new CpuWindow(running);
+
+// ---------------------------------------------------------------------------------------------------
+// 3. The requests: realistic filters, words and ids from what the catalogue holds.
+
+const qs = (params: Record<string, string | number>) => new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
+const { rows: categoryRows } = await courseDb.query<{ category: string }>(
+  `SELECT category FROM courses WHERE status = 'published' GROUP BY category ORDER BY count(*) DESC`,
+);
+const categories = categoryRows.map((r) => r.category);
+const { rows: tagRows } = await courseDb.query<{ tag: string }>(
+  `SELECT tag FROM (SELECT unnest(tags) AS tag FROM courses TABLESAMPLE SYSTEM (5) WHERE status = 'published') t
+    GROUP BY tag ORDER BY count(*) DESC LIMIT 12`,
+);
+const tags = tagRows.map((r) => r.tag);
+const { rows: instructorRows } = await courseDb.query<{ id: string }>(
+  `SELECT instructor_id AS id FROM courses WHERE status = 'published' GROUP BY instructor_id ORDER BY count(*) DESC LIMIT 3`,
+);
+const { rows: detailRows } = await courseDb.query<{ id: string }>(
+  `(SELECT id FROM courses WHERE status = 'published' ORDER BY rating_count DESC LIMIT 10)
+   UNION ALL (SELECT id FROM courses TABLESAMPLE SYSTEM (1) WHERE status = 'published' LIMIT 40)`,
+);
+const detailPaths = detailRows.map((r) => `/api/v1/courses/${r.id}`);
+const cat = (i: number) => categories[i % categories.length]!;
+const tag = (i: number) => tags[i % Math.max(1, tags.length)] ?? 'python';
+const LEVELS = ['beginner', 'intermediate', 'advanced'];
+
+/** Filter combinations people use on a catalogue page (every one also gets the sort under test). */
+const FILTERS: Record<string, string | number>[] = [
+  {},
+  { category: cat(0) },
+  { category: cat(1) },
+  { category: cat(4) },
+  { category: cat(7) },
+  { category: cat(2), level: 'beginner' },
+  { category: cat(5), level: 'advanced' },
+  { category: cat(9), level: 'intermediate' },
+  { language: 'de' },
+  { language: 'es', level: 'beginner' },
+  { language: 'ru', category: cat(3) },
+  { level: 'advanced' },
+  { tag: tag(0) },
+  { tag: tag(1), level: 'beginner' },
+  { tag: tag(2), category: cat(0) },
+  { tag: tag(5) },
+  { minRating: 4 },
+  { minRating: 4.5, category: cat(6) },
+  { minRating: 3.5, language: 'en', level: 'intermediate' },
+  { instructorId: instructorRows[0]?.id ?? '00000000-0000-7000-8000-000000000000' },
+];
+const SORTS = ['newest', 'rating', 'popular', 'title'] as const;
+const WORDS = [
+  'python', 'react', 'kubernetes', 'postgresql', 'machine learning', 'data analysis', 'docker kubernetes',
+  'ethical hacking', 'unity game', 'figma design system', 'aws lambda', 'rust', 'sql for beginners',
+  'deep learning pytorch', 'swiftui', 'typescript node', 'penetration testing', 'product management',
+  'time series', 'web application security', 'flutter', 'terraform aws', 'natural language processing',
+  'game design', 'excel', 'java', 'graphql api', 'computer vision', 'agile scrum', 'linux',
+];
+const listPaths = (sort: string) => FILTERS.map((f) => `/api/v1/courses?${qs({ ...f, sort })}`);
+// relevance ranks a full-text match, so it needs words; with filters, as a search page sends them.
+const relevancePaths = WORDS.map((q, i) => `/api/v1/courses?${qs({ q, ...(i % 3 === 1 ? { category: cat(i) } : i % 3 === 2 ? { level: LEVELS[i % 3]! } : {}), sort: 'relevance' })}`);
+const searchPaths = WORDS.map((q) => `/api/v1/courses?${qs({ q })}`);
+const cachedListPaths = [...listPaths('newest').slice(0, 8), ...listPaths('rating').slice(8, 14), ...listPaths('popular').slice(14), ...searchPaths.slice(0, 6)];
+
+const get = (paths: string[]) => {
+  const next = cycle(paths);
+  return (): RequestSpec => ({ path: next() });
+};
+
+// ---------------------------------------------------------------------------------------------------
+// Scenarios.
+
+interface Target {
+  text: string;
+  pass: boolean;
+}
+
+interface ScenarioResult extends LoadResult {
+  name: string;
+  group: string;
+  service: string;
+  note?: string;
+  cache?: Record<string, number>;
+  eventLoopP99Ms?: Record<string, number>;
+  peakRss?: Record<string, number>;
+  /** Percent of one core used by each process during the measured window. */
+  cpuPercent?: Record<string, number>;
+  target?: Target;
+  alongside?: LoadResult & { name: string };
+}
+
+const results: ScenarioResult[] = [];
+
+async function cacheOutcomes(origin: string): Promise<Record<string, number>> {
+  const m = await scrape(origin);
+  return Object.fromEntries(['HIT', 'MISS', 'BYPASS'].map((r) => [r, metricSum(m, 'course_cache_answers_total', `result="${r}"`)]));
+}
+
+/**
+ * p99 of each service's event-loop delay since the previous call, ms: prom-client's
+ * monitorEventLoopDelay histogram (10 ms resolution timer), which restarts at every scrape.
+ */
+async function eventLoopP99(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const c of [course, auth]) out[c.name] = round(metric(await scrape(c.origin), 'nodejs_eventloop_lag_p99_seconds') * 1000, 2);
+  return out;
+}
+
+function diff(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(b).map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)]));
+}
+
+function show(r: ScenarioResult): void {
+  const flag = r.target ? (r.target.pass ? 'pass' : 'FAIL') : '';
+  console.log(
+    `  ${r.name.padEnd(30)} ${String(r.rps).padStart(8)} req/s  p50 ${r.latencyMs.p50.toFixed(2)}  p95 ${r.latencyMs.p95.toFixed(2)}  p99 ${r.latencyMs.p99.toFixed(2)} ms` +
+      `  err ${r.errors + r.timeouts}  non-2xx ${r.non2xx}${r.cache ? `  cache ${JSON.stringify(r.cache)}` : ''}  ${flag}`,
+  );
+  if (r.cpuPercent) console.log(`      CPU % of one core: ${Object.entries(r.cpuPercent).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+}
+
+async function scenario(
+  group: string,
+  name: string,
+  service: Child,
+  load: { connections: number; next: () => RequestSpec; rate?: number; warmupS?: number },
+  extra: { note?: string; cache?: boolean; eventLoop?: boolean } = {},
+): Promise<ScenarioResult> {
+  const warmupS = load.warmupS ?? WARMUP;
+  const drive = (durationS: number) =>
+    load.rate
+      ? runPaced({ origin: service.origin, rate: load.rate, durationS, next: load.next })
+      : runLoad({ origin: service.origin, connections: load.connections, durationS, next: load.next });
+  if (warmupS > 0) await drive(warmupS);
+  const before = extra.cache ? await cacheOutcomes(service.origin) : undefined;
+  if (extra.eventLoop) await eventLoopP99();
+  watch.window();
+  cpu.start();
+  const measured = await drive(DURATION);
+  const cpuPercent = cpu.stop();
+  const peakRss = watch.window();
+  const lag = extra.eventLoop ? await eventLoopP99() : undefined;
+  const result: ScenarioResult = {
+    name,
+    group,
+    service: service.name,
+    ...measured,
+    peakRss,
+    cpuPercent,
+    ...(extra.note ? { note: extra.note } : {}),
+    ...(before ? { cache: diff(before, await cacheOutcomes(service.origin)) } : {}),
+    ...(lag ? { eventLoopP99Ms: lag } : {}),
+  };
+  results.push(result);
+  return result;
+}
+
+let baselineResult: ScenarioResult | undefined;
+const reviewIds: string[] = [];
+let ratingChecksum: { count: string; sum: string } | undefined;
+let uncached: Child | undefined;
+
+async function ratingSums(): Promise<{ count: string; sum: string }> {
+  const { rows } = await courseDb.query<{ count: string; sum: string }>('SELECT sum(rating_count)::text AS count, sum(rating_sum)::text AS sum FROM courses');
+  return rows[0]!;
+}
+
+try {
+  console.log(`\nscenarios: warm-up ${WARMUP} s, then ${DURATION} s each`);
+
+  // --- baseline and cached reads -------------------------------------------------------------------
+  if (wanted('baseline') || wanted('detail')) {
+    baselineResult = await scenario('baseline', 'baseline (bare Fastify)', baseline, { connections: CONNECTIONS, next: () => ({ path: '/' }) });
+    show(baselineResult);
+  }
+  if (wanted('detail')) {
+    const r = await scenario('detail', 'cached course detail', course, { connections: CONNECTIONS, next: get(detailPaths) }, { cache: true });
+    if (baselineResult) {
+      const rpsRatio = r.rps / baselineResult.rps;
+      const p99Ratio = r.latencyMs.p99 / baselineResult.latencyMs.p99;
+      r.note = `${(rpsRatio * 100).toFixed(0)}% of baseline req/s, p99 ${p99Ratio.toFixed(2)}x baseline`;
+      r.target = { text: 'req/s >= 0.6x baseline, p99 <= 2x baseline', pass: rpsRatio >= 0.6 && p99Ratio <= 2 && r.errors + r.timeouts + r.non2xx === 0 };
+    }
+    show(r);
+  }
+  if (wanted('list')) {
+    const r = await scenario('list', 'cached list', course, { connections: CONNECTIONS, next: get(cachedListPaths) }, { cache: true });
+    if (baselineResult) r.note = `${((r.rps / baselineResult.rps) * 100).toFixed(0)}% of baseline req/s, p99 ${(r.latencyMs.p99 / baselineResult.latencyMs.p99).toFixed(2)}x baseline`;
+    show(r);
+  }
+
+  // --- login flood ---------------------------------------------------------------------------------
+  if (wanted('flood')) {
+    const reads = get(detailPaths);
+    const quiet = await scenario('flood', `cached reads @${READ_RATE}/s`, course, { connections: 0, rate: READ_RATE, next: reads }, { cache: true, eventLoop: true });
+    show(quiet);
+
+    const nextLogin = cycle(flooders.map((u) => JSON.stringify({ email: u.email, password: u.password })));
+    const loginRequest = (): RequestSpec => ({ method: 'POST', path: '/api/v1/auth/login', body: nextLogin() });
+    // The flood runs from a second autocannon instance in this process; warm it up first.
+    await runLoad({ origin: auth.origin, connections: FLOOD_CONNECTIONS, durationS: 2, next: loginRequest });
+    const before = await cacheOutcomes(course.origin);
+    watch.window();
+    const floodRun = runLoad({ origin: auth.origin, connections: FLOOD_CONNECTIONS, durationS: DURATION + 2, next: loginRequest });
+    await sleep(1000);
+    await eventLoopP99();
+    cpu.start();
+    const during = await runPaced({ origin: course.origin, rate: READ_RATE, durationS: DURATION, next: reads });
+    const cpuPercent = cpu.stop();
+    const lag = await eventLoopP99();
+    const flood = await floodRun;
+    const peakRss = watch.window();
+    const ratio = during.latencyMs.p99 / quiet.latencyMs.p99;
+    const r: ScenarioResult = {
+      name: `cached reads @${READ_RATE}/s + login flood`,
+      group: 'flood',
+      service: course.name,
+      ...during,
+      cache: diff(before, await cacheOutcomes(course.origin)),
+      eventLoopP99Ms: lag,
+      peakRss,
+      cpuPercent,
+      alongside: { name: `login flood (${FLOOD_CONNECTIONS} connections)`, ...flood },
+      note: `p99 ${ratio.toFixed(2)}x without the flood; logins ${flood.rps}/s, p95 ${flood.latencyMs.p95} ms`,
+      target: { text: 'p99 <= 2x p99 without the flood', pass: ratio <= 2 && during.errors + during.timeouts + during.non2xx === 0 },
+    };
+    results.push(r);
+    show(r);
+    const loginRow: ScenarioResult = { ...flood, name: `login flood (${FLOOD_CONNECTIONS} conn.)`, group: 'flood', service: auth.name, peakRss };
+    results.push(loginRow);
+    show(loginRow);
+  }
+
+  // --- uncached lists and search -------------------------------------------------------------------
+  if (wanted('uncached') || wanted('search')) {
+    uncached = await start('course-service (cache off)', 'cmd/course-service/main.js', courseEnv(uncachedPort, false), uncachedPort);
+    startToReady['course-service (cache off)'] = round(uncached.readyMs, 0);
+    const target = (r: ScenarioResult) => {
+      r.target = { text: 'p95 <= 20 ms', pass: r.latencyMs.p95 <= 20 && r.errors + r.timeouts + r.non2xx === 0 };
+      show(r);
+    };
+    if (wanted('uncached')) {
+      target(await scenario('uncached', 'uncached list sort=relevance', uncached, { connections: DB_CONNECTIONS, next: get(relevancePaths) }, { cache: true }));
+      for (const sort of SORTS) {
+        target(await scenario('uncached', `uncached list sort=${sort}`, uncached, { connections: DB_CONNECTIONS, next: get(listPaths(sort)) }, { cache: true }));
+      }
+    }
+    if (wanted('search')) {
+      target(await scenario('search', 'search (uncached)', uncached, { connections: DB_CONNECTIONS, next: get(searchPaths) }, { cache: true }));
+    }
+    // Diagnostic: the ranked queries one at a time, i.e. their own latency without queueing.
+    if (wanted('uncached')) {
+      const r = await scenario('uncached', 'uncached sort=relevance, 1 conn.', uncached, { connections: 1, next: get(relevancePaths), warmupS: 1 }, { cache: true });
+      r.note = 'one request at a time (diagnostic)';
+      show(r);
+    }
+    if (wanted('search')) {
+      const r = await scenario('search', 'search (uncached), 1 conn.', uncached, { connections: 1, next: get(searchPaths), warmupS: 1 }, { cache: true });
+      r.note = 'one request at a time (diagnostic)';
+      show(r);
+    }
+  }
+
+  // --- review writes -------------------------------------------------------------------------------
+  if (wanted('writes')) {
+    const tokens = await pool(reviewers, 4, (u) => login(authOrigin, u));
+    // Each request is a new (course, author) pair: request n goes to course n (a random published
+    // course), written by reviewer n mod W, shifted by one after every pass over the list.
+    const { rows } = await courseDb.query<{ id: string }>(`SELECT id FROM courses WHERE status = 'published' ORDER BY random() LIMIT 40000`);
+    const courseIds = rows.map((r) => r.id);
+    ratingChecksum = await ratingSums();
+    let n = 0;
+    const next = (): RequestSpec => {
+      const i = n++;
+      const w = (i + Math.floor(i / courseIds.length)) % tokens.length;
+      return {
+        method: 'POST',
+        path: `/api/v1/courses/${courseIds[i % courseIds.length]}/reviews`,
+        headers: { authorization: `Bearer ${tokens[w]!.accessToken}` },
+        body: JSON.stringify({ rating: 1 + (i % 5), title: `Bench review ${i}`, body: 'Clear explanations and good exercises; the pace suits evenings after work.' }),
+      };
+    };
+    const r = await scenario('writes', `review writes (${WRITERS} writers)`, course, { connections: WRITERS, next, warmupS: Math.min(WARMUP, 2) });
+    r.target = { text: 'p95 <= 15 ms', pass: r.latencyMs.p95 <= 15 && r.errors + r.timeouts + r.non2xx === 0 };
+    r.note = `closed loop: ${WRITERS} writers, each posts again as soon as answered (Little: mean latency = ${WRITERS} / ${r.rps} per s)`;
+    show(r);
+    // The same writers at a steady rate well under that throughput: the latency of one write itself.
+    const paced = await scenario('writes', `review writes @${WRITE_RATE}/s (${WRITERS} writers)`, course, { connections: 0, rate: WRITE_RATE, next, warmupS: 1 });
+    paced.note = 'open loop at a steady rate (diagnostic: the write path without queueing)';
+    show(paced);
+  }
+} finally {
+  // --- clean up the review writes (through the API, so the aggregates are kept exact) --------------
+  if (ratingChecksum) {
+    const tokens = new Map<string, string>();
+    for (const u of reviewers) tokens.set(u.id, (await login(authOrigin, u)).accessToken);
+    const { rows } = await courseDb.query<{ id: string; author_id: string }>('SELECT id, author_id FROM reviews WHERE author_id = ANY($1::uuid[])', [reviewers.map((u) => u.id)]);
+    process.stdout.write(`\ncleaning up: deleting ${rows.length} bench reviews through the API ... `);
+    let failed = 0;
+    await pool(rows, 10, async (row) => {
+      const res = await fetch(`${course.origin}/api/v1/reviews/${row.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${tokens.get(row.author_id)}` } });
+      await res.arrayBuffer();
+      if (res.status !== 204) failed++;
+    });
+    reviewIds.push(...rows.map((r) => r.id));
+    await courseDb.query(`DELETE FROM course_outbox WHERE type = 'review_created' AND payload->>'reviewId' = ANY($1::text[])`, [reviewIds]);
+    const after = await ratingSums();
+    const same = after.count === ratingChecksum.count && after.sum === ratingChecksum.sum;
+    console.log(`${failed ? `${failed} failed; ` : ''}rating aggregates ${same ? 'back to what they were' : `DIFFER (before ${JSON.stringify(ratingChecksum)}, after ${JSON.stringify(after)})`}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 4. Memory, shutdown, report.
+
+const peakUnderLoad: Record<string, number> = {};
+for (const r of results) {
+  for (const [name, rss] of Object.entries(r.peakRss ?? {})) peakUnderLoad[name] = Math.max(peakUnderLoad[name] ?? 0, rss);
+}
+const hwm: Record<string, number> = {};
+for (const c of children) hwm[c.name] = memoryOf(c.pid)?.hwm ?? NaN;
+watch.stop();
+const warnings = Object.fromEntries(children.map((c) => [c.name, c.warnings()]));
+await stopAll();
+await courseDb.end();
+rmSync(varDir, { recursive: true, force: true });
+
+// This run's Redis keys (the cache's version counters never expire by design).
+const redis = new Redis(values['redis-url'], { lazyConnect: true, maxRetriesPerRequest: 1 });
+try {
+  await redis.connect();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `bench:${runId}:*`, 'COUNT', 1000);
+    if (keys.length) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+} finally {
+  redis.disconnect();
+}
+
+const memoryRows = ['auth-service', 'course-service', 'course-service (cache off)']
+  .filter((name) => rest[name] !== undefined || peakUnderLoad[name] !== undefined)
+  .map((name) => {
+    const peak = peakUnderLoad[name] ?? NaN;
+    return { name, restMiB: round((rest[name] ?? NaN) / MiB, 1), peakUnderLoadMiB: round(peak / MiB, 1), hwmMiB: round((hwm[name] ?? NaN) / MiB, 1), pass: peak < 200 * MiB };
+  });
+
+const ms = (x: number) => x.toFixed(2);
+console.log('\n' + table(
+  ['scenario', 'conn', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'errors', 'non-2xx', 'target', 'result'],
+  [
+    ...results.map((r) => [
+      r.name,
+      r.rate ? `@${r.rate}/s` : r.connections,
+      r.rps,
+      ms(r.latencyMs.p50),
+      ms(r.latencyMs.p95),
+      ms(r.latencyMs.p99),
+      r.errors + r.timeouts,
+      r.non2xx,
+      r.target?.text ?? '',
+      r.target ? (r.target.pass ? 'pass' : 'FAIL') : '',
+    ]),
+    ...memoryRows.map((m) => [`memory ${m.name}`, '', '', '', '', '', '', '', `peak RSS under load < 200 MiB`, m.pass ? 'pass' : 'FAIL']),
+  ],
+));
+console.log('\n' + table(['service', 'start to ready ms', 'RSS at rest MiB', 'peak RSS under load MiB', 'VmHWM MiB'], Object.keys(startToReady).map((name) => {
+  const m = memoryRows.find((x) => x.name === name);
+  return [name, startToReady[name]!, m?.restMiB ?? round((rest[name] ?? NaN) / MiB, 1), m?.peakUnderLoadMiB ?? '', m?.hwmMiB ?? round((hwm[name] ?? NaN) / MiB, 1)];
+})));
+for (const r of results.filter((x) => x.note || x.eventLoopP99Ms)) {
+  console.log(`  ${r.name}: ${r.note ?? ''}${r.eventLoopP99Ms ? `; event-loop delay p99 ${Object.entries(r.eventLoopP99Ms).map(([k, v]) => `${k} ${v} ms`).join(', ')}` : ''}`);
+}
+for (const [name, w] of Object.entries(warnings)) {
+  if (w.count) console.log(`  ${name}: ${w.count} log lines at warn or above (${w.errors} errors); last: ${w.last.slice(-2).join(' | ')}`);
+}
+
+const allTargets = [...results.filter((r) => r.target).map((r) => r.target!.pass), ...memoryRows.map((m) => m.pass)];
+const passed = allTargets.filter(Boolean).length;
+console.log(`\ntargets: ${passed} of ${allTargets.length} met`);
+
+mkdirSync(values.out, { recursive: true });
+const file = join(values.out, `bench-${timestamp()}.json`);
+writeFileSync(
+  file,
+  JSON.stringify(
+    {
+      runId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model,
+        memoryMiB: Math.round(totalmem() / MiB),
+        node: process.version,
+        loadavgBefore: loadBefore,
+        loadavgAfter: loadavg(),
+        // Inherited by the services when set in the caller's environment.
+        mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
+        uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? null,
+      },
+      settings: { duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, dbConnections: DB_CONNECTIONS, writers: WRITERS, floodConnections: FLOOD_CONNECTIONS, readRate: READ_RATE, writeRate: WRITE_RATE, courseDb: values['course-db'], authDb: values['auth-db'] },
+      catalogue,
+      startToReadyMs: startToReady,
+      memory: memoryRows,
+      scenarios: results,
+      warnings,
+      targets: { met: passed, total: allTargets.length },
+    },
+    null,
+    2,
+  ),
+);
+console.log(`wrote ${file}`);
