@@ -13,26 +13,14 @@ import { PasswordHasher } from '../../internal/auth-service/services/password_ha
 import { newId } from '../../internal/shared/utils/ids.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
-import { ResponseChecker } from './openapi.js';
+import { ResponseChecker, caller, type CallOptions, type CallResult } from './openapi.js';
 import { REDIS_URL, hasRedis } from './services.js';
 import { TestSmtp } from './smtp.js';
 
 export const CHEAP_HASH = { memoryCostKiB: 1024, timeCost: 1, parallelism: 1 };
 export const SERVICE_CLIENT = { id: 'course-service', secret: 'test-course-service-secret-0123456789' };
 
-export interface CallOptions {
-  body?: unknown;
-  token?: string;
-  headers?: Record<string, string>;
-  form?: Record<string, string>;
-}
-
-export interface CallResult<T = any> {
-  status: number;
-  headers: Record<string, string | string[] | number | undefined>;
-  body: T;
-  text: string;
-}
+export type { CallOptions, CallResult };
 
 let counter = 0;
 
@@ -76,20 +64,7 @@ export async function startAuth(overrides: Record<string, unknown> = {}, existin
   const checker = new ResponseChecker(built.app.swagger() as never);
   const hasher = new PasswordHasher(CHEAP_HASH);
 
-  async function call<T>(method: string, url: string, options: CallOptions = {}): Promise<CallResult<T>> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const res = await built.app.inject({
-      method: method as 'GET',
-      url,
-      headers,
-      ...(options.form ? { payload: new URLSearchParams(options.form).toString(), headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } } : {}),
-      ...(options.body !== undefined ? { payload: options.body as object } : {}),
-    });
-    checker.check(method, url, res);
-    const isJson = String(res.headers['content-type'] ?? '').includes('json');
-    return { status: res.statusCode, headers: res.headers, body: (isJson && res.body ? JSON.parse(res.body) : res.body) as T, text: res.body };
-  }
+  const call = caller(built.app, checker);
 
   return {
     ...built,

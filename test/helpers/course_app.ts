@@ -15,7 +15,7 @@ import { loadCourseConfig, type CourseConfig } from '../../internal/course-servi
 import type { TokenVerifier } from '../../internal/shared/utils/jwt.js';
 import { createLogger, type Logger } from '../../internal/shared/utils/logging.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
-import { ResponseChecker } from './openapi.js';
+import { ResponseChecker, caller } from './openapi.js';
 import { REDIS_URL, hasRedis } from './services.js';
 import { SERVICE_CLIENT, startAuth, type AuthHarness, type CallOptions, type CallResult } from './auth_app.js';
 
@@ -92,19 +92,7 @@ export async function startCourse(options: StartCourseOptions = {}): Promise<Cou
   await built.app.ready();
   const checker = new ResponseChecker(built.app.swagger() as never);
 
-  async function call<T>(method: string, url: string, callOptions: CallOptions = {}): Promise<CallResult<T>> {
-    const headers: Record<string, string> = { ...callOptions.headers };
-    if (callOptions.token) headers.authorization = `Bearer ${callOptions.token}`;
-    const res = await built.app.inject({
-      method: method as 'GET',
-      url,
-      headers,
-      ...(callOptions.body !== undefined ? { payload: callOptions.body as object } : {}),
-    });
-    checker.check(method, url, res);
-    const isJson = String(res.headers['content-type'] ?? '').includes('json');
-    return { status: res.statusCode, headers: res.headers, body: (isJson && res.body ? JSON.parse(res.body) : res.body) as T, text: res.body };
-  }
+  const call = caller(built.app, checker);
 
   return {
     ...built,

@@ -64,3 +64,40 @@ export class ResponseChecker {
     this.checked++;
   }
 }
+
+export interface CallOptions {
+  body?: unknown;
+  token?: string;
+  headers?: Record<string, string>;
+  form?: Record<string, string>;
+}
+
+export interface CallResult<T = any> {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: T;
+  text: string;
+}
+
+interface Injectable {
+  inject(options: { method: 'GET'; url: string; headers: Record<string, string>; payload?: string | object }): Promise<InjectedResponse>;
+}
+
+/** `app.inject` with a bearer token, JSON or form bodies, every answer checked against the document. */
+export function caller(app: Injectable, checker: ResponseChecker) {
+  return async function call<T = any>(method: string, url: string, options: CallOptions = {}): Promise<CallResult<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let payload: string | object | undefined;
+    if (options.form) {
+      payload = new URLSearchParams(options.form).toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    } else if (options.body !== undefined) {
+      payload = options.body as object;
+    }
+    const res = await app.inject({ method: method as 'GET', url, headers, ...(payload !== undefined ? { payload } : {}) });
+    checker.check(method, url, res);
+    const isJson = String(res.headers['content-type'] ?? '').includes('json');
+    return { status: res.statusCode, headers: res.headers, body: (isJson && res.body ? JSON.parse(res.body) : res.body) as T, text: res.body };
+  };
+}
