@@ -204,6 +204,33 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       expect((await courses.list({ q: 'the' })).items).toEqual([]);
     });
 
+    it('keeps the search table in step with publishing, edits, archiving and deletes', async () => {
+      const owner = instructor();
+      const ids = async (q: string) => (await courses.list({ q })).items.map((c) => c.id);
+      const searchRow = async (id: string) =>
+        (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM course_search WHERE course_id = $1', [id])).rows[0]!.n;
+      const draft = await courses.create(owner, newCourseInput({ title: 'Xylophonix draft' }));
+      expect(await searchRow(draft.id)).toBe(0);
+      expect(await ids('xylophonix')).toEqual([]);
+
+      const c = await publishedCourse(courses, owner, { title: 'Xylophonix basics' });
+      expect(await ids('xylophonix')).toEqual([c.id]);
+      await courses.update(owner, c.id, { title: 'Marimbaquest basics' });
+      expect(await ids('xylophonix')).toEqual([]);
+      expect(await ids('marimbaquest')).toEqual([c.id]);
+      await t.db.query('UPDATE courses SET rating_count = 1, rating_sum = 5, rating_5 = 1 WHERE id = $1', [c.id]);
+      expect(await ids('marimbaquest')).toEqual([c.id]);
+      await courses.update(owner, c.id, { status: 'archived' });
+      expect(await searchRow(c.id)).toBe(0);
+      expect(await ids('marimbaquest')).toEqual([]);
+
+      const gone = await publishedCourse(courses, owner, { title: 'Marimbaquest advanced' });
+      expect(await ids('marimbaquest')).toEqual([gone.id]);
+      await courses.delete(admin(), gone.id);
+      expect(await searchRow(gone.id)).toBe(0);
+      expect(await ids('marimbaquest')).toEqual([]);
+    });
+
     it('refuses garbage cursors and cursors from another sort with 400 invalid_cursor', async () => {
       const owner = instructor();
       for (let i = 0; i < 3; i++) await publishedCourse(courses, owner);

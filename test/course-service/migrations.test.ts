@@ -25,16 +25,25 @@ describe.skipIf(!hasPostgres)('course-service migrations', () => {
 
   it('up, down to nothing, up again', async () => {
     const migrator = new Migrator(t.db, 'course-service', migrationsDir('course-service'));
-    expect(await migrator.up()).toEqual([1, 2, 3, 4]);
+    expect(await migrator.up()).toEqual([1, 2, 3, 4, 5]);
     const created = await objects();
     const { rows } = await t.db.query<{ attstorage: string }>(
       "SELECT attstorage FROM pg_attribute WHERE attrelid = 'courses'::regclass AND attname = 'search_vector'",
     );
     expect(rows[0]!.attstorage).toBe('m');
-    expect(created).toEqual(expect.arrayContaining(['courses', 'reviews', 'course_outbox', 'courses_search_idx', 'courses_before_write']));
-    expect(await migrator.down(4)).toEqual([4, 3, 2, 1]);
+    const { rows: narrow } = await t.db.query<{ attstorage: string }>(
+      "SELECT attstorage FROM pg_attribute WHERE attrelid = 'course_search'::regclass AND attname = 'search_vector'",
+    );
+    expect(narrow[0]!.attstorage).toBe('m');
+    expect(created).toEqual(
+      expect.arrayContaining([
+        'courses', 'reviews', 'course_outbox', 'courses_search_idx', 'courses_before_write',
+        'course_search', 'course_search_pkey', 'course_search_idx', 'courses_sync_search',
+      ]),
+    );
+    expect(await migrator.down(5)).toEqual([5, 4, 3, 2, 1]);
     expect(await objects()).toEqual([]);
-    expect(await migrator.up()).toEqual([1, 2, 3, 4]);
+    expect(await migrator.up()).toEqual([1, 2, 3, 4, 5]);
     expect(await objects()).toEqual(created);
   });
 });
