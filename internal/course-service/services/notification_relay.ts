@@ -79,7 +79,8 @@ export class NotificationRelay {
         await this.outbox.markFailed(this.db, row.id, `unknown event type ${row.type}`);
         continue;
       }
-      const outcome = await this.client.notify(request);
+      // The event id doubles as the request id, so auth-service's logs name the event they serve.
+      const outcome = await this.client.notify(request, row.id);
       if (outcome.kind === 'accepted') {
         await this.outbox.markDelivered(this.db, row.id);
         accepted++;
