@@ -153,6 +153,19 @@ describe('CacheService when the store fails', () => {
   });
 });
 
+describe('CacheService entries', () => {
+  it('keeps strings as raw text (no JSON wrapper) and other values as JSON, both round-tripping exactly', async () => {
+    const store = new MemoryStore();
+    const cache = new CacheService(store, TTL);
+    const text = '#"tag"\n{"a":"x\\ny"}';
+    expect(await cache.getOrLoad(['s'], 'text', 1000, async () => text)).toEqual({ value: text, hit: false });
+    expect(await cache.getOrLoad(['s'], 'text', 1000, async () => 'unused')).toEqual({ value: text, hit: true });
+    const object = { title: '#not raw', n: 1 };
+    await cache.getOrLoad(['s'], 'object', 1000, async () => object);
+    expect(await cache.getOrLoad(['s'], 'object', 1000, async () => ({}))).toEqual({ value: object, hit: true });
+  });
+});
+
 describe('CacheService with a failing store', () => {
   it('skips the store for storeRetryMs after a failure instead of paying its timeout on every request', async () => {
     let calls = 0;

@@ -45,10 +45,17 @@ export interface CachePolicy {
 
 export type CacheOutcome = 'HIT' | 'MISS' | 'BYPASS';
 
-/** What a cache entry holds: the JSON text of the answer and its strong ETag. */
-interface RenderedAnswer {
-  body: string;
-  etag: string;
+/**
+ * What a cache entry holds: the strong ETag, a newline, then the JSON text of the answer (JSON text
+ * never holds a raw newline), stored as a plain string so a hit needs no parsing at all.
+ */
+function renderAnswer(body: string): string {
+  return `"${etagHash(body)}"\n${body}`;
+}
+
+function splitAnswer(entry: string): { etag: string; body: string } {
+  const cut = entry.indexOf('\n');
+  return { etag: entry.slice(0, cut), body: entry.slice(cut + 1) };
 }
 
 /** How the OpenAPI document describes the headers of a cached GET answer. */
@@ -123,13 +130,13 @@ export class ResponseCache {
   }
 
   /**
-   * The entry key: the route pattern and a hash of its normalised parameters. `v2`: entries hold a
-   * RenderedAnswer (v1 held the DTO), so replicas of both versions sharing one Redis never read each
-   * other's entries during a rolling update.
+   * The entry key: the route pattern and a hash of its normalised parameters. `v3`: entries hold the
+   * tag and text as one raw string (v2 a JSON object, v1 the DTO), so replicas of different versions
+   * sharing one Redis never read each other's entries during a rolling update.
    */
   static key(route: string, input: CacheInput): string {
     const digest = createHash('sha256').update(JSON.stringify(input)).digest('base64url').slice(0, 32);
-    return `v2 GET ${route}#${digest}`;
+    return `v3 GET ${route}#${digest}`;
   }
 
   /**
@@ -151,12 +158,10 @@ export class ResponseCache {
         // serialiser sends (DTO order; see etagOf), which the BYPASS path above still uses.
         const route = request.routeOptions.url ?? request.url.split('?')[0]!;
         const input = ResponseCache.input(request);
-        const result = await this.cache.getOrLoad<RenderedAnswer>(policy.scopes(input), ResponseCache.key(route, input), this.cache.ttl[policy.ttl], async () => {
-          const body = JSON.stringify(await handler(request));
-          return { body, etag: `"${etagHash(body)}"` };
-        });
-        answer = result.value.body;
-        tag = result.value.etag;
+        const result = await this.cache.getOrLoad<string>(policy.scopes(input), ResponseCache.key(route, input), this.cache.ttl[policy.ttl], async () =>
+          renderAnswer(JSON.stringify(await handler(request))),
+        );
+        ({ body: answer, etag: tag } = splitAnswer(result.value));
         outcome = result.hit ? 'HIT' : 'MISS';
         reply.type('application/json; charset=utf-8');
       }

@@ -41,6 +41,8 @@ export interface CacheResult<T> {
 const VERSION_PREFIX = 'cache:ver:';
 const DATA_PREFIX = 'cache:data:';
 const EPOCH_SCOPE = '*';
+/** Marks an entry stored as raw text (see trySet). */
+const RAW_MARK = '#';
 /** How long requests skip a failing store before one tries it again. */
 const STORE_RETRY_MS = 1000;
 
@@ -155,7 +157,8 @@ export class CacheService implements CacheInvalidator {
 
   private async trySet(key: string, value: unknown, ttlMs: number): Promise<void> {
     try {
-      await this.store.set(key, JSON.stringify({ v: value }), ttlMs);
+      // A string is stored as it is behind a marker no JSON text starts with: a hit then costs no parse.
+      await this.store.set(key, typeof value === 'string' ? RAW_MARK + value : JSON.stringify({ v: value }), ttlMs);
     } catch (err) {
       this.failed(err);
     }
@@ -184,6 +187,7 @@ export class CacheService implements CacheInvalidator {
 }
 
 function parseEntry(text: string): { v: unknown } | undefined {
+  if (text.startsWith(RAW_MARK)) return { v: text.slice(RAW_MARK.length) };
   try {
     const parsed = JSON.parse(text) as unknown;
     return typeof parsed === 'object' && parsed !== null && 'v' in parsed ? (parsed as { v: unknown }) : undefined;
