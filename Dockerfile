@@ -40,10 +40,13 @@ LABEL org.opencontainers.image.title="course-platform-backend" \
 # mount a volume there to keep them (docker run -v course-platform-var:/var/lib/course-platform ...).
 # MALLOC_ARENA_MAX: glibc keeps a 19 MiB argon2 block per libuv thread arena; two arenas hold
 # auth-service near 160 MiB instead of 200+ under a login flood, at the same speed (npm run bench).
+# --max-semi-space-size=8: a smaller young generation keeps course-service under 200 MiB while serving
+# cached lists at full rate (peak 253 -> 184 MiB, same req/s in npm run bench).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     VAR_DIR=/var/lib/course-platform \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \

@@ -86,7 +86,8 @@ const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 4
 export async function startChild(options: SpawnOptions): Promise<Child> {
   const origin = `http://127.0.0.1:${options.port}`;
   const started = performance.now();
-  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), join(PROJECT_ROOT, 'dist', options.script), ...(options.args ?? [])], {
+  // The services run with the Docker image's V8 setting (--max-semi-space-size=8) and, below, its MALLOC_ARENA_MAX.
+  const proc = spawn(process.execPath, ['--max-semi-space-size=8', ...(options.nodeArgs ?? []), join(PROJECT_ROOT, 'dist', options.script), ...(options.args ?? [])], {
     // The services run as the Docker image runs them (MALLOC_ARENA_MAX=2), unless the caller says otherwise.
     env: { MALLOC_ARENA_MAX: '2', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
