@@ -156,14 +156,14 @@ export class NotificationService {
       throw HttpError.badRequest('invalid_status', `Unknown notification status "${String(query.status)}"`);
     }
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 20) || 1, 1), MAX_PAGE);
-    const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, CURSOR_KIND, isIdCursor).id;
+    const afterId = decodeCursor(query.cursor, CURSOR_KIND, ['uuid'])?.[0] as string | undefined;
     // One extra row tells whether another page exists, so the last page has no dangling cursor.
     const rows = await this.notifications.list({ status: query.status, afterId, limit: limit + 1 });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
       items: page.map(toNotificationView),
-      nextCursor: rows.length > limit && last ? encodeCursor(CURSOR_KIND, { id: last.id }) : null,
+      nextCursor: rows.length > limit && last ? encodeCursor(CURSOR_KIND, [last.id]) : null,
     };
   }
 
@@ -179,7 +179,3 @@ export class NotificationService {
   }
 }
 
-function isIdCursor(v: unknown): v is { id: string } {
-  const id = (v as { id?: unknown }).id;
-  return typeof id === 'string' && isUuid(id);
-}

@@ -2,7 +2,7 @@
 import type { Database } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
-import { isUuid, newId } from '../../shared/utils/ids.js';
+import { newId } from '../../shared/utils/ids.js';
 import type { Principal, UserRole } from '../../shared/utils/jwt.js';
 import { decodeCursor, encodeCursor } from '../../shared/utils/cursor.js';
 import { normaliseEmail, toAdminUser, toProfile, type AdminUser, type Locale, type Profile } from '../models/user.js';
@@ -69,11 +69,11 @@ export class UserService {
 
   async adminList(query: { q?: string; role?: UserRole; limit?: number; cursor?: string }): Promise<{ items: AdminUser[]; nextCursor: string | null }> {
     const limit = query.limit ?? DEFAULT_PAGE;
-    const after = query.cursor ? decodeCursor(query.cursor, 'users', isIdCursor) : undefined;
-    const rows = await this.users.search({ q: query.q, role: query.role, afterId: after?.id, limit: limit + 1 });
+    const afterId = decodeCursor(query.cursor, 'users', ['uuid'])?.[0] as string | undefined;
+    const rows = await this.users.search({ q: query.q, role: query.role, afterId, limit: limit + 1 });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return { items: page.map(toAdminUser), nextCursor: rows.length > limit && last ? encodeCursor('users', { id: last.id }) : null };
+    return { items: page.map(toAdminUser), nextCursor: rows.length > limit && last ? encodeCursor('users', [last.id]) : null };
   }
 
   /** Changes a role or disables an account (which ends its sessions); the last admin stays an admin. */
@@ -126,7 +126,3 @@ export class UserService {
 }
 
 /** A users cursor names the last id of a page; anything else (a forged cursor) is 400, not a cast error. */
-function isIdCursor(v: unknown): v is { id: string } {
-  const id = (v as { id?: unknown }).id;
-  return typeof id === 'string' && isUuid(id);
-}

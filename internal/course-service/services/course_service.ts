@@ -31,7 +31,7 @@ import {
 } from '../repository/course_repository.js';
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache_scopes.js';
-import { decodeCursor, encodeCursor, type CursorValueKind } from './cursor.js';
+import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from './etag.js';
 import { nextSlug, slugify } from './slug.js';
 import { inTransaction } from './transactions.js';

@@ -1,23 +1,63 @@
 /**
- * Opaque page cursors: base64url JSON tagged with the list (and sort) they belong to, so a cursor from
- * another list or sort, or a forged one, is a clear 400 `invalid_cursor` rather than a wrong page.
+ * Opaque keyset cursors: base64url of `{"s": <list and sort>, "k": [<keyset values>]}`. The values are
+ * the sort columns of the last row of a page, id last (the tiebreaker). A cursor is checked strictly
+ * before any SQL sees it: wrong shape, a different list or sort, or a value of the wrong type is
+ * 400 `invalid_cursor`, never a database cast error.
  */
 import { HttpError } from './errors.js';
+import { isUuid } from './ids.js';
 
-export function encodeCursor(kind: string, values: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify({ k: kind, v: values })).toString('base64url');
+/** The type of one keyset value; all travel as JSON strings or integers. */
+export type CursorValueKind = 'uuid' | 'timestamp' | 'decimal' | 'float' | 'int' | 'text';
+
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const DECIMAL = /^\d{1,3}(?:\.\d{1,4})?$/;
+const FLOAT = /^-?\d+(?:\.\d+)?(?:e[-+]?\d+)?$/i;
+
+function valid(kind: CursorValueKind, v: unknown): boolean {
+  switch (kind) {
+    case 'uuid':
+      return typeof v === 'string' && isUuid(v);
+    case 'timestamp':
+      return typeof v === 'string' && ISO_MS.test(v) && !Number.isNaN(Date.parse(v));
+    case 'decimal':
+      return typeof v === 'string' && DECIMAL.test(v);
+    case 'float':
+      return typeof v === 'string' && v.length <= 32 && FLOAT.test(v);
+    case 'int':
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= -2147483648 && v <= 2147483647;
+    case 'text':
+      return typeof v === 'string' && v.length <= 400;
+  }
 }
 
-export function decodeCursor<T>(cursor: string, kind: string, isValid: (v: unknown) => v is T): T {
-  const bad = () => HttpError.badRequest('invalid_cursor', 'The cursor is not valid for this list', [{ path: 'querystring.cursor', message: 'is not a valid cursor' }]);
-  if (!/^[A-Za-z0-9_-]{1,512}$/.test(cursor)) throw bad();
+export function encodeCursor(sort: string, values: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify({ s: sort, k: values }), 'utf8').toString('base64url');
+}
+
+function invalid(detail: string): HttpError {
+  return HttpError.badRequest('invalid_cursor', detail);
+}
+
+/**
+ * Decodes a cursor made by `encodeCursor(sort, ...)` for the same `sort`, checking each value against
+ * `kinds`. Returns undefined when there is no cursor (the first page).
+ */
+export function decodeCursor(cursor: string | undefined, sort: string, kinds: readonly CursorValueKind[]): (string | number)[] | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  if (cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid('The cursor is not one this API issued');
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw bad();
+    throw invalid('The cursor is not one this API issued');
   }
-  const p = parsed as { k?: unknown; v?: unknown } | null;
-  if (!p || typeof p !== 'object' || p.k !== kind || typeof p.v !== 'object' || p.v === null || !isValid(p.v)) throw bad();
-  return p.v;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid('The cursor is not one this API issued');
+  const { s, k } = parsed as { s?: unknown; k?: unknown };
+  if (typeof s !== 'string' || !Array.isArray(k)) throw invalid('The cursor is not one this API issued');
+  if (s !== sort) throw invalid('The cursor belongs to a different list or sort order; start again without it');
+  if (k.length !== kinds.length || !kinds.every((kind, i) => valid(kind, k[i]))) {
+    throw invalid('The cursor is not one this API issued');
+  }
+  return k as (string | number)[];
 }
