@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
-import { etagOf } from '../../internal/course-service/services/etag.js';
+import { etagOf } from '../../internal/shared/utils/etag.js';
 import { newId } from '../../internal/shared/utils/ids.js';
 import { newCourseInput } from './factories.js';
 

@@ -5,7 +5,7 @@ import { HttpError } from '../../internal/shared/utils/errors.js';
 import type { Principal } from '../../internal/shared/utils/jwt.js';
 import type { CourseService } from '../../internal/course-service/services/course_service.js';
 import type { ReviewService } from '../../internal/course-service/services/review_service.js';
-import { etagOf } from '../../internal/course-service/services/etag.js';
+import { etagOf } from '../../internal/shared/utils/etag.js';
 import { admin, instructor, newCourseInput, publishedCourse, refusal, services, student, walk } from './factories.js';
 
 describe.skipIf(!hasPostgres)('ReviewService', () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../internal/shared/utils/errors.js';
 import { decodeCursor, encodeCursor } from '../../internal/shared/utils/cursor.js';
-import { checkIfMatch, etagOf } from '../../internal/course-service/services/etag.js';
+import { checkIfMatch, etagOf } from '../../internal/shared/utils/etag.js';
 import { nextSlug, slugify } from '../../internal/course-service/services/slug.js';
 import { ratingDelta } from '../../internal/course-service/services/review_service.js';
 

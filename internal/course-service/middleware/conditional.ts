@@ -6,7 +6,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import { IfMatchHeader } from '../../shared/utils/http_schemas.js';
-import { etagOf } from '../services/etag.js';
+import { etagOf } from '../../shared/utils/etag.js';
 
 export const IfMatchHeaders = IfMatchHeader;
 export type IfMatchHeaders = { 'if-match'?: string };

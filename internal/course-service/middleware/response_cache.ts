@@ -23,8 +23,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { isUuid } from '../../shared/utils/ids.js';
 import type { CacheService } from '../services/cache_service.js';
-import { etagOf } from '../services/etag.js';
-import { etagHash } from '../../shared/utils/etag.js';
+import { etagHash, etagOf } from '../../shared/utils/etag.js';
 
 export type CacheTtl = 'course' | 'list' | 'reviews' | 'categories';
 

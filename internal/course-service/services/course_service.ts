@@ -32,12 +32,11 @@ import {
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache_scopes.js';
 import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
-import { checkIfMatch, etagOf } from './etag.js';
+import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { nextSlug, slugify } from './slug.js';
 import { inTransaction } from './transactions.js';
 import { fieldError, validateInput } from './validation.js';
 
-export { etagOf } from './etag.js';
 
 export interface CourseServiceDeps {
   db: Database;

@@ -43,7 +43,7 @@ import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js
 import { CacheScopes, type CacheInvalidator } from './cache_scopes.js';
 import { DEFAULT_PAGE_SIZE, type ConditionalOptions } from './course_service.js';
 import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
-import { checkIfMatch, etagOf } from './etag.js';
+import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { inTransaction } from './transactions.js';
 import { validateInput } from './validation.js';
 
