@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
 import { encodeCursor } from '../../internal/shared/utils/cursor.js';
-import { etagOf, type CourseService } from '../../internal/course-service/services/course_service.js';
+import type { CourseService } from '../../internal/course-service/services/course_service.js';
+import { etagOf } from '../../internal/shared/utils/etag.js';
 import { admin, instructor, newCourseInput, principal, publishedCourse, refusal, services, student } from './factories.js';
 
 describe.skipIf(!hasPostgres)('CourseService', () => {

@@ -37,7 +37,6 @@ import { nextSlug, slugify } from './slug.js';
 import { inTransaction } from './transactions.js';
 import { fieldError, validateInput } from './validation.js';
 
-
 export interface CourseServiceDeps {
   db: Database;
   courses?: CourseRepository;
