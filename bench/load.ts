@@ -14,6 +14,7 @@ import { Agent, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { PasswordHasher, type HashParams } from '../internal/auth-service/services/password_hasher.js';
 import { newId } from '../internal/shared/utils/ids.js';
@@ -624,4 +625,20 @@ export function table(head: string[], rows: (string | number)[][]): string {
 
 export function timestamp(): string {
   return new Date().toISOString().replaceAll(':', '-').replaceAll('.', '-');
+}
+
+/** Deletes a run's Redis keys (the cache's version counters never expire by design). */
+export async function deleteRedisKeys(url: string, pattern: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }

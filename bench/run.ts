@@ -42,7 +42,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../internal/shared/utils/paths.js';
 import {
@@ -70,6 +69,7 @@ import {
   type Child,
   type LoadResult,
   type RequestSpec,
+  deleteRedisKeys,
 } from './load.js';
 
 const { values } = parseArgs({
@@ -536,19 +536,7 @@ await stopAll();
 await courseDb.end();
 rmSync(varDir, { recursive: true, force: true });
 
-// This run's Redis keys (the cache's version counters never expire by design).
-const redis = new Redis(values['redis-url'], { lazyConnect: true, maxRetriesPerRequest: 1 });
-try {
-  await redis.connect();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `bench:${runId}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-} finally {
-  redis.disconnect();
-}
+await deleteRedisKeys(values['redis-url'], `bench:${runId}:*`);
 
 const memoryRows = ['auth-service', 'course-service', 'course-service (cache off)']
   .filter((name) => rest[name] !== undefined || peakUnderLoad[name] !== undefined)

@@ -32,7 +32,6 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../internal/shared/utils/paths.js';
 import {
@@ -55,6 +54,7 @@ import {
   type BenchUser,
   type Child,
   type Tokens,
+  deleteRedisKeys,
 } from './load.js';
 
 const { values } = parseArgs({
@@ -394,18 +394,7 @@ await authDb.end();
 const warnings = Object.fromEntries(children.map((c) => [c.name, c.warnings()]));
 await Promise.all(children.map((c) => c.stop()));
 rmSync(varDir, { recursive: true, force: true });
-const redis = new Redis(values['redis-url'], { lazyConnect: true, maxRetriesPerRequest: 1 });
-try {
-  await redis.connect();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `soak:${runId}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-} finally {
-  redis.disconnect();
-}
+await deleteRedisKeys(values['redis-url'], `soak:${runId}:*`);
 
 // ---------------------------------------------------------------------------------------------------
 // Verdicts and report.
