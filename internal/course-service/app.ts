@@ -69,6 +69,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     reviewsTtlMs: config.cache.reviewsTtlMs,
     categoriesTtlMs: config.cache.categoriesTtlMs,
     storeRetryMs: config.cache.storeRetryMs,
+    near: { maxBytes: config.cache.nearMaxBytes, trustMs: config.cache.nearTrustMs },
     onError: (err) =>
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'response cache unavailable; answering from the database'),
     onRecover: () => logger.info('response cache available again'),
@@ -130,6 +131,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
 
   app.addHook('onClose', async () => {
     await relay.stop();
+    await cache.close();
     await store.close().catch(() => undefined);
     if (!options.db) await db.close();
   });

@@ -27,6 +27,18 @@ export const CourseSettings = Type.Object({
     reviewsTtlMs: Type.Integer({ minimum: 1, default: 30_000, description: 'Review lists' }),
     categoriesTtlMs: Type.Integer({ minimum: 1, default: 60_000, description: 'Categories with counts' }),
     storeRetryMs: Type.Integer({ minimum: 0, default: 1000, description: 'While Redis fails, requests skip it this long before one tries again' }),
+    nearMaxBytes: Type.Integer({
+      minimum: 0,
+      default: 16 * 1024 * 1024,
+      description: 'With Redis: bytes of cached answers also kept in this process (hits without a round trip; 0 turns it off)',
+    }),
+    nearTrustMs: Type.Integer({
+      minimum: 1,
+      default: 1000,
+      description:
+        'With Redis: how long this process trusts a cache version it read before reading it again (bumps arrive by pub/sub; ' +
+        'this bounds staleness if that channel silently stalls)',
+    }),
   }, { default: {} }),
   relay: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'Deliver outbox events to auth-service from this process' }),

@@ -13,7 +13,7 @@ import etag from '@fastify/etag';
 import { Ajv, type Options as AjvOptions } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { Registry } from 'prom-client';
-import type { Logger } from './utils/logging.js';
+import { lazyChildLoggerFactory, type Logger } from './utils/logging.js';
 import { ProblemSchema, problems } from './utils/http_schemas.js';
 import { etagHash } from './utils/etag.js';
 import { registerErrorHandling, sendProblem, toProblem } from './middleware/error_handler.js';
@@ -59,6 +59,8 @@ function makeAjv(options: AjvOptions): Ajv {
 export async function createServer(options: ServerOptions): Promise<App> {
   const fastifyOptions: FastifyServerOptions = {
     loggerInstance: options.logger,
+    // The per-request child logger is made on its first line, not for every request (logging.ts).
+    childLoggerFactory: lazyChildLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
     bodyLimit: options.http.bodyLimit,
     trustProxy: options.http.trustProxy,
     genReqId: (req) => {
@@ -93,15 +95,32 @@ export async function createServer(options: ServerOptions): Promise<App> {
   app.addHook('onRoute', (route) => documentRoute(route.method, route.url, route.schema as Record<string, unknown> | undefined));
   registerErrorHandling(app);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // The hooks every request passes are callback-style: an async hook costs a promise and a turn.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   // preParsing: after the routes' own onRequest hooks (authentication), before the body is read.
-  app.addHook('preParsing', refuseUndocumentedBodyType);
-  app.addHook('preValidation', refuseUnstorableText);
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    try {
+      refuseUndocumentedBodyType(request);
+      done(null, payload);
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+  app.addHook('preValidation', (request, _reply, done) => {
+    try {
+      refuseUnstorableText(request);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
 
   await registerCors(app, options.http.corsOrigins);

@@ -77,23 +77,31 @@ export function cachedAnswer<T extends object>(schema: T, description: string) {
 /** The 304 of a GET route (`If-None-Match` matched the current ETag). */
 export const NotModified = { description: 'Not Modified: the If-None-Match tag is current; no body', type: 'null' } as const;
 
+/** Sorted keys, no undefined members, UUIDs lower-cased: equal inputs give equal JSON text. */
 function canonical(value: unknown): unknown {
-  if (typeof value === 'string') return isUuid(value) ? value.toLowerCase() : value;
+  if (typeof value === 'string') return value.length === 36 && isUuid(value) ? value.toLowerCase() : value;
   if (Array.isArray(value)) return value.map(canonical);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = canonical(v);
+    }
+    return out;
   }
   return value;
 }
 
+/** Longer normalised inputs are hashed in the key (Redis keys stay short); shorter ones are the key. */
+const KEY_TEXT_MAX = 160;
+
 /** Adds `Authorization` to `Vary` without dropping what CORS put there. */
 function varyOnAuthorization(reply: FastifyReply): void {
   const current = reply.getHeader('vary');
+  if (current === undefined) {
+    reply.header('vary', 'Authorization');
+    return;
+  }
   const list = (Array.isArray(current) ? current.join(',') : String(current ?? ''))
     .split(',')
     .map((v) => v.trim())
@@ -104,6 +112,8 @@ function varyOnAuthorization(reply: FastifyReply): void {
 
 export class ResponseCache {
   private readonly outcomes: Counter<'route' | 'result'> | undefined;
+  /** Counter children by `<outcome> <route>` (inc through a label object hashes it each time). */
+  private readonly outcomeSeries = new Map<string, { inc(): void }>();
 
   constructor(
     private readonly cache: CacheService,
@@ -120,6 +130,17 @@ export class ResponseCache {
       : undefined;
   }
 
+  private count(route: string, result: CacheOutcome): void {
+    if (!this.outcomes) return;
+    const key = `${result} ${route}`;
+    let child = this.outcomeSeries.get(key);
+    if (child === undefined) {
+      child = this.outcomes.labels({ route, result });
+      this.outcomeSeries.set(key, child);
+    }
+    child.inc();
+  }
+
   /** The normalised key inputs of a request (after validation). */
   static input(request: FastifyRequest): CacheInput {
     return {
@@ -129,13 +150,15 @@ export class ResponseCache {
   }
 
   /**
-   * The entry key: the route pattern and a hash of its normalised parameters. `v3`: entries hold the
-   * tag and text as one raw string (v2 a JSON object, v1 the DTO), so replicas of different versions
-   * sharing one Redis never read each other's entries during a rolling update.
+   * The entry key: the route pattern and its normalised parameters as JSON text, or a hash of that text
+   * when it is long. `v3`: entries hold the tag and text as one raw string (v2 a JSON object, v1 the
+   * DTO), so replicas of different versions sharing one Redis never read each other's entries during a
+   * rolling update. The text starts with `{` and the digest with `=`, so the two forms never collide.
    */
   static key(route: string, input: CacheInput): string {
-    const digest = createHash('sha256').update(JSON.stringify(input)).digest('base64url').slice(0, 32);
-    return `v3 GET ${route}#${digest}`;
+    const text = JSON.stringify(input);
+    if (text.length <= KEY_TEXT_MAX) return `v3 GET ${route}#${text}`;
+    return `v3 GET ${route}#=${createHash('sha256').update(text).digest('base64url')}`;
   }
 
   /**
@@ -164,7 +187,7 @@ export class ResponseCache {
         outcome = result.hit ? 'HIT' : 'MISS';
         reply.type('application/json; charset=utf-8');
       }
-      this.outcomes?.inc({ route: request.routeOptions.url ?? 'unmatched', result: outcome });
+      this.count(request.routeOptions.url ?? 'unmatched', outcome);
       reply.header('x-cache', outcome);
       reply.header('etag', tag);
       reply.header('cache-control', 'no-cache');

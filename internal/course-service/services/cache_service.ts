@@ -13,11 +13,18 @@
  *   every request its timeout). An invalidation lost during an outage is made up for by bumping a
  *   global epoch, which every key also embeds, as soon as the store answers again.
  *
+ * - Near cache (when `near` is set and the store can publish, i.e. Redis): versions and entries are also
+ *   kept in this process and a hit costs no round trip. Over Redis every bump is published to the
+ *   replicas and a write waits until each has applied it (cache_bus.ts); the rules that keep the near
+ *   copy exact are in near_cache.ts.
+ *
  * Keys: `cache:ver:<scope>` (counters) and `cache:data:<scope>@<v>|...|*@<epoch>:<key>` (entries). The
  * store's own key prefix (config `redis.keyPrefix`) keeps deployments apart.
  */
 import type { KeyValueStore } from '../../shared/utils/redis.js';
 import type { CacheInvalidator } from './cache_scopes.js';
+import { NearCache, type NearCacheOptions } from './near_cache.js';
+import { CacheBus, canPublish } from './cache_bus.js';
 
 export interface CacheServiceOptions {
   courseTtlMs: number;
@@ -30,6 +37,10 @@ export interface CacheServiceOptions {
   onError?: (err: unknown) => void;
   /** Called once when the store answers again after a failure. */
   onRecover?: () => void;
+  /** Keep a near cache in this process (only over a store that can publish: Redis). */
+  near?: NearCacheOptions;
+  /** How long a write waits for the replicas to acknowledge its bump (default 200 ms). */
+  ackTimeoutMs?: number;
 }
 
 export interface CacheResult<T> {
@@ -41,6 +52,8 @@ export interface CacheResult<T> {
 const VERSION_PREFIX = 'cache:ver:';
 const DATA_PREFIX = 'cache:data:';
 const EPOCH_SCOPE = '*';
+/** How long a write waits for the replicas to acknowledge its bump before it answers anyway. */
+const ACK_TIMEOUT_MS = 200;
 /** Marks an entry stored as raw text (see trySet). */
 const RAW_MARK = '#';
 /** How long requests skip a failing store before one tries it again. */
@@ -60,6 +73,8 @@ export class CacheService implements CacheInvalidator {
   private skipStoreUntil = 0;
   /** Bumped by every local invalidate, so a degraded-mode flight started before a write is not joined after it. */
   private localGeneration = 0;
+  private readonly near: NearCache | undefined;
+  private readonly bus: CacheBus | undefined;
 
   constructor(
     private readonly store: KeyValueStore,
@@ -71,6 +86,23 @@ export class CacheService implements CacheInvalidator {
       reviews: options.reviewsTtlMs,
       categories: options.categoriesTtlMs,
     };
+    if (canPublish(store)) {
+      this.near = options.near && options.near.maxBytes > 0 ? new NearCache(options.near) : undefined;
+      this.bus = new CacheBus(store, this.near, {
+        ackTimeoutMs: options.ackTimeoutMs ?? ACK_TIMEOUT_MS,
+        onStoreError: (err) => this.failed(err),
+      });
+    }
+  }
+
+  /** The near cache's state (tests, metrics); undefined when there is none. */
+  get nearState(): { live: boolean; entries: number; bytes: number; versions: number } | undefined {
+    return this.near ? { live: this.near.live, ...this.near.size } : undefined;
+  }
+
+  /** Stops listening for invalidations (the store itself is closed by its owner). */
+  async close(): Promise<void> {
+    await this.bus?.close();
   }
 
   /** True while the store is failing (the service answers from the database). */
@@ -84,7 +116,9 @@ export class CacheService implements CacheInvalidator {
    * The value must be JSON-serialisable.
    */
   async getOrLoad<T>(scopes: readonly string[], key: string, ttlMs: number, loader: () => Promise<T>): Promise<CacheResult<T>> {
-    const found = await this.lookup<T>(scopes, key);
+    const near = this.nearHit<T>(scopes, key);
+    if (near) return near;
+    const found = await this.lookup<T>(scopes, key, ttlMs);
     if (found?.hit) return { value: found.value, hit: true };
     const entryKey = found?.entryKey;
 
@@ -113,21 +147,44 @@ export class CacheService implements CacheInvalidator {
    * is failing. While it fails, the store is skipped for a moment at a time: a slow or dead Redis must
    * not cost every request its timeout.
    */
-  private async lookup<T>(scopes: readonly string[], key: string): Promise<{ hit: true; value: T } | { hit: false; entryKey: string } | undefined> {
+  private async lookup<T>(
+    scopes: readonly string[],
+    key: string,
+    ttlMs: number,
+  ): Promise<{ hit: true; value: T } | { hit: false; entryKey: string } | undefined> {
     if (this.failing && Date.now() < this.skipStoreUntil) return undefined;
     try {
       await this.settleEpoch();
       const allScopes = [...scopes, EPOCH_SCOPE];
-      const versions = await this.store.mget(allScopes.map((s) => VERSION_PREFIX + s));
-      const entryKey = DATA_PREFIX + allScopes.map((s, i) => `${s}@${versions[i] ?? '0'}`).join('|') + ':' + key;
+      const changesBefore = this.near?.changeCount ?? 0;
+      const versions = (await this.store.mget(allScopes.map((s) => VERSION_PREFIX + s))).map((v) => v ?? '0');
+      const entryKey = entryKeyOf(allScopes, versions, key);
       const cached = await this.store.get(entryKey);
       this.succeeded();
+      this.near?.learn(allScopes, versions, changesBefore);
       const parsed = cached === null ? undefined : parseEntry(cached);
-      return parsed ? { hit: true, value: parsed.v as T } : { hit: false, entryKey };
+      if (!parsed) return { hit: false, entryKey };
+      this.near?.set(entryKey, parsed.v, cached!.length, ttlMs);
+      return { hit: true, value: parsed.v as T };
     } catch (err) {
       this.failed(err);
       return undefined;
     }
+  }
+
+  /**
+   * A hit from the near cache, or undefined. It is served only while the store is healthy, the
+   * subscription live (NearCache) and no invalidation of this process is pending. No later message
+   * can be missed here: a write is answered only after every replica has applied its bump (CacheBus).
+   */
+  private nearHit<T>(scopes: readonly string[], key: string): CacheResult<T> | undefined {
+    const near = this.near;
+    if (near === undefined || this.failing || this.epochBumpPending) return undefined;
+    const allScopes = [...scopes, EPOCH_SCOPE];
+    const versions = near.versionsOf(allScopes);
+    if (versions === undefined) return undefined;
+    const entry = near.get(entryKeyOf(allScopes, versions, key));
+    return entry === undefined ? undefined : { value: entry.value as T, hit: true };
   }
 
   /** Makes every entry that depends on any of `scopes` stale, on every replica. Never throws. */
@@ -141,7 +198,7 @@ export class CacheService implements CacheInvalidator {
     }
     try {
       await this.settleEpoch();
-      await Promise.all(unique.map((s) => this.store.incr(VERSION_PREFIX + s)));
+      await this.bump(unique);
       this.succeeded();
     } catch (err) {
       this.epochBumpPending = true;
@@ -151,14 +208,23 @@ export class CacheService implements CacheInvalidator {
 
   private async settleEpoch(): Promise<void> {
     if (!this.epochBumpPending) return;
-    await this.store.incr(VERSION_PREFIX + EPOCH_SCOPE);
+    await this.bump([EPOCH_SCOPE]);
     this.epochBumpPending = false;
+  }
+
+  /** INCR of each scope's version; over Redis published to every replica's near cache and acknowledged. */
+  private async bump(scopes: string[]): Promise<void> {
+    const keys = scopes.map((s) => VERSION_PREFIX + s);
+    if (this.bus) await this.bus.bump(keys, scopes);
+    else await Promise.all(keys.map((k) => this.store.incr(k)));
   }
 
   private async trySet(key: string, value: unknown, ttlMs: number): Promise<void> {
     try {
       // A string is stored as it is behind a marker no JSON text starts with: a hit then costs no parse.
-      await this.store.set(key, typeof value === 'string' ? RAW_MARK + value : JSON.stringify({ v: value }), ttlMs);
+      const text = typeof value === 'string' ? RAW_MARK + value : JSON.stringify({ v: value });
+      await this.store.set(key, text, ttlMs);
+      this.near?.set(key, value, text.length, ttlMs);
     } catch (err) {
       this.failed(err);
     }
@@ -184,6 +250,12 @@ export class CacheService implements CacheInvalidator {
       // As above.
     }
   }
+}
+
+function entryKeyOf(scopes: readonly string[], versions: readonly string[], key: string): string {
+  let out = DATA_PREFIX;
+  for (let i = 0; i < scopes.length; i++) out += (i ? '|' : '') + scopes[i] + '@' + versions[i];
+  return out + ':' + key;
 }
 
 function parseEntry(text: string): { v: unknown } | undefined {

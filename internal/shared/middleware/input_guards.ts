@@ -7,7 +7,7 @@ import { HttpError, type FieldError } from '../utils/errors.js';
  * form is a "simple" cross-site request that skips the CORS preflight. Routes that take forms say so
  * in their schema's `consumes`.
  */
-export async function refuseUndocumentedBodyType(request: { headers: Record<string, unknown>; routeOptions: { schema?: unknown } }): Promise<void> {
+export function refuseUndocumentedBodyType(request: { headers: Record<string, unknown>; routeOptions: { schema?: unknown } }): void {
   const schema = request.routeOptions.schema as { body?: unknown; consumes?: string[] } | undefined;
   const type = request.headers['content-type'];
   if (!schema?.body || typeof type !== 'string') return;
@@ -25,7 +25,7 @@ const unstorable = (s: string): boolean => s.includes('\u0000') || LONE_SURROGAT
  * PostgreSQL cannot store NUL in text, and an unpaired surrogate is not Unicode (it fails as jsonb and
  * is silently replaced in text): such strings in a body, path or query are a 400, not a database error.
  */
-export async function refuseUnstorableText(request: { body: unknown; params: unknown; query: unknown; routeOptions: { schema?: unknown } }): Promise<void> {
+export function refuseUnstorableText(request: { body: unknown; params: unknown; query: unknown; routeOptions: { schema?: unknown } }): void {
   const schema = request.routeOptions.schema as { querystring?: unknown } | undefined;
   if (!schema) return;
   const errors: FieldError[] = [];

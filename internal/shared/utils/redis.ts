@@ -18,9 +18,28 @@ export interface KeyValueStore {
   incrWindow(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
   /** Increments a counter that never expires (cache versions). */
   incr(key: string): Promise<number>;
+  /**
+   * Increments each counter (cache versions) and, in the same atomic step, publishes on `channel` the
+   * line `header` followed by one `<name> <value>` line per counter (`names[i]` for `keys[i]`). Returns
+   * the new values and how many subscribers received the message. Only stores shared between processes
+   * have it: a replica's near cache (services/near_cache.ts) learns of other replicas' writes this way.
+   */
+  incrAndPublish?(keys: string[], names: string[], channel: string, header: string): Promise<{ values: number[]; receivers: number }>;
+  /** Publishes on `channel` (not prefixed). */
+  publish?(channel: string, text: string): Promise<void>;
+  /** Listens on `channels` over a connection of its own (see RedisStore.subscribe). */
+  subscribe?(channels: string[], onMessage: (channel: string, text: string) => void, onLive: (live: boolean) => void): Subscription;
+  /** Channel names are not prefixed by the store: this prefix keeps deployments' channels apart. */
+  readonly channelPrefix?: string;
   /** True when the store answers now. */
   healthy(): boolean;
   ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A pub/sub subscription with its own connection; `live` is true only while messages are sure to arrive. */
+export interface Subscription {
+  readonly live: boolean;
   close(): Promise<void>;
 }
 
@@ -98,11 +117,34 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}`;
 
+// INCR each key, then PUBLISH the new values in one message: atomic, so every subscriber hears of a
+// bump no later than the writer gets its reply. ARGV[1] is the channel, ARGV[2] the first line of the
+// message, ARGV[3..] the names. Returns the receivers, then the values.
+const INCR_AND_PUBLISH = `
+local lines = {ARGV[2]}
+local values = {}
+for i, key in ipairs(KEYS) do
+  local v = redis.call('INCR', key)
+  values[i] = v
+  lines[i + 1] = ARGV[i + 2] .. ' ' .. v
+end
+local receivers = redis.call('PUBLISH', ARGV[1], table.concat(lines, '\\n'))
+table.insert(values, 1, receivers)
+return values`;
+
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
+  readonly channelPrefix: string;
+  /** Subscriber connections, closed with the store. */
+  private readonly subscriptions = new Set<Redis>();
 
-  constructor(url: string, keyPrefix = '', onStateChange?: (up: boolean, err?: Error) => void) {
+  constructor(
+    private readonly url: string,
+    keyPrefix = '',
+    onStateChange?: (up: boolean, err?: Error) => void,
+  ) {
+    this.channelPrefix = keyPrefix;
     this.client = new Redis(url, {
       keyPrefix,
       lazyConnect: false,
@@ -116,6 +158,7 @@ export class RedisStore implements KeyValueStore {
       retryStrategy: (times) => Math.min(100 * times, 2000),
     });
     this.client.defineCommand('incrWindow', { numberOfKeys: 1, lua: INCR_WINDOW });
+    this.client.defineCommand('incrAndPublish', { lua: INCR_AND_PUBLISH });
     let up = false;
     this.client.on('ready', () => {
       if (!up) onStateChange?.(true);
@@ -153,6 +196,61 @@ export class RedisStore implements KeyValueStore {
   async incr(key: string): Promise<number> {
     return this.client.incr(key);
   }
+  async incrAndPublish(keys: string[], names: string[], channel: string, header: string): Promise<{ values: number[]; receivers: number }> {
+    const command = (this.client as unknown as { incrAndPublish(n: number, ...args: string[]): Promise<number[]> }).incrAndPublish;
+    const [receivers, ...values] = await command.call(this.client, keys.length, ...keys, channel, header, ...names);
+    return { values, receivers: receivers! };
+  }
+
+  async publish(channel: string, text: string): Promise<void> {
+    await this.client.publish(channel, text);
+  }
+
+  /**
+   * Subscribes `channels` (not prefixed) on a connection of its own. `onLive(true)` comes once the
+   * subscription is confirmed, `onLive(false)` as soon as the connection is lost: messages sent in
+   * between are lost, so a listener must forget what it learnt from the channel when it goes down.
+   * ioredis reconnects by itself; the channels are subscribed again on every `ready`.
+   */
+  subscribe(channels: string[], onMessage: (channel: string, text: string) => void, onLive: (live: boolean) => void): Subscription {
+    const sub = new Redis(this.url, {
+      lazyConnect: false,
+      enableOfflineQueue: true,
+      autoResubscribe: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+    });
+    const state = { live: false, closed: false };
+    this.subscriptions.add(sub);
+    const setLive = (live: boolean) => {
+      if (state.live === live) return;
+      state.live = live;
+      onLive(live);
+    };
+    sub.on('ready', () => {
+      sub.subscribe(...channels).then(
+        () => setLive(!state.closed),
+        () => sub.disconnect(true),
+      );
+    });
+    sub.on('message', (channel: string, text: string) => onMessage(channel, text));
+    sub.on('close', () => setLive(false));
+    // Connection errors are followed by 'close' and a reconnect; the data connection reports them.
+    sub.on('error', () => undefined);
+    return {
+      get live() {
+        return state.live;
+      },
+      close: async () => {
+        state.closed = true;
+        setLive(false);
+        this.subscriptions.delete(sub);
+        sub.disconnect();
+      },
+    };
+  }
+
   healthy(): boolean {
     return this.client.status === 'ready';
   }
@@ -160,6 +258,8 @@ export class RedisStore implements KeyValueStore {
     await this.client.ping();
   }
   async close(): Promise<void> {
+    for (const sub of this.subscriptions) sub.disconnect();
+    this.subscriptions.clear();
     this.client.disconnect();
   }
 }
