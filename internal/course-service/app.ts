@@ -17,7 +17,7 @@ import { coursePaths, type CourseConfig } from './config.js';
 import { CourseRepository } from './repository/course_repository.js';
 import { ReviewRepository } from './repository/review_repository.js';
 import { OutboxRepository } from './repository/outbox_repository.js';
-import { CacheService } from './services/cache_service.js';
+import { CacheService, registerNearCacheMetrics } from './services/cache_service.js';
 import { CourseService } from './services/course_service.js';
 import { ReviewService } from './services/review_service.js';
 import { CourseController } from './controllers/course_controller.js';
@@ -127,6 +127,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     { ...config.relay, publicUrl: config.publicUrl },
   );
   registerRelayMetrics(app.metrics, db, outbox);
+  registerNearCacheMetrics(app.metrics, cache);
   if (config.relay.enabled) relay.start();
 
   app.addHook('onClose', async () => {

@@ -299,6 +299,9 @@ describe.skipIf(!hasPostgres || !hasRedis)('course-service HTTP: response cache'
     const res = await p.course.call('GET', '/metrics');
     expect(res.status).toBe(200);
     expect(res.text).toMatch(/course_cache_answers_total\{[^}]*route="\/api\/v1\/courses\/:id"[^}]*result="HIT"[^}]*\} [1-9]/);
+    // The near cache is live and holds what the tests above read.
+    expect(res.text).toMatch(/course_near_cache_live\{[^}]*\} 1/);
+    expect(res.text).toMatch(/course_near_cache_entries\{[^}]*\} [1-9]/);
   });
 
   it('checked every answer against the served OpenAPI document', () => {

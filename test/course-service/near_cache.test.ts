@@ -179,6 +179,27 @@ describe.skipIf(!hasRedis)('CacheService with near caches over Redis', () => {
     expect(after).toEqual({ value: 'y', hit: false });
   });
 
+  it('answers a write after the acknowledgement timeout when a replica is slow to hear it, and that replica catches up', async () => {
+    const load = vi.fn(async () => 'v');
+    await b.getOrLoad(['course:n5'], 'k5', 10_000, load);
+    expect((await b.getOrLoad(['course:n5'], 'k5', 10_000, load)).hit).toBe(true);
+    proxy.delay(400);
+    try {
+      const start = Date.now();
+      await a.invalidate(['course:n5']);
+      const waited = Date.now() - start;
+      // B's acknowledgement cannot come within 400 ms: A answers at its 200 ms deadline.
+      expect(waited).toBeGreaterThanOrEqual(180);
+      expect(waited).toBeLessThan(380);
+      // The delayed message reaches B after 400 ms; B then serves the new version.
+      await sleep(600);
+      proxy.delay(0);
+      expect(await b.getOrLoad(['course:n5'], 'k5', 10_000, async () => 'w')).toEqual({ value: 'w', hit: false });
+    } finally {
+      proxy.delay(0);
+    }
+  });
+
   it('reads a version from Redis again after trustMs, so a missed message costs at most that long', async () => {
     const store = new RedisStore(REDIS_URL, prefix);
     const c = new CacheService(store, { ...OPTIONS, near: { maxBytes: 1 << 20, trustMs: 50 } });

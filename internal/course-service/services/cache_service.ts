@@ -21,6 +21,7 @@
  * Keys: `cache:ver:<scope>` (counters) and `cache:data:<scope>@<v>|...|*@<epoch>:<key>` (entries). The
  * store's own key prefix (config `redis.keyPrefix`) keeps deployments apart.
  */
+import { Gauge, type Registry } from 'prom-client';
 import type { KeyValueStore } from '../../shared/utils/redis.js';
 import type { CacheInvalidator } from './cache_scopes.js';
 import { NearCache, type NearCacheOptions } from './near_cache.js';
@@ -250,6 +251,16 @@ export class CacheService implements CacheInvalidator {
       // As above.
     }
   }
+}
+
+/** The near cache's state on /metrics (nothing when there is no near cache). */
+export function registerNearCacheMetrics(registry: Registry, cache: CacheService): void {
+  if (cache.nearState === undefined) return;
+  const gauge = (name: string, help: string, pick: (s: NonNullable<CacheService['nearState']>) => number) =>
+    new Gauge({ name, help, registers: [registry], collect() { this.set(pick(cache.nearState!)); } });
+  gauge('course_near_cache_live', '1 while the invalidation channel is live (the near cache serves)', (s) => Number(s.live));
+  gauge('course_near_cache_entries', 'Cached answers held in this process', (s) => s.entries);
+  gauge('course_near_cache_bytes', 'Size of the cached answers held in this process (text length)', (s) => s.bytes);
 }
 
 function entryKeyOf(scopes: readonly string[], versions: readonly string[], key: string): string {
