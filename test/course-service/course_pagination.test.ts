@@ -30,11 +30,12 @@ describe.skipIf(!hasPostgres)('course list pagination', () => {
   let t: TestDatabase;
   let courses: CourseService;
   let published: string[];
+  let owners: ReturnType<typeof instructor>[];
 
   beforeAll(async () => {
     t = await createTestDatabase('course-service');
     ({ courses } = services(t.db));
-    const owners = [instructor(), instructor()];
+    owners = [instructor(), instructor()];
     published = [];
     for (let i = 0; i < 60; i++) {
       const c = await courses.create(
@@ -43,6 +44,9 @@ describe.skipIf(!hasPostgres)('course list pagination', () => {
           title: `Paging course ${['alpha', 'beta', 'gamma'][i % 3]}`,
           description: i % 4 === 0 ? 'paging paging paging' : 'nothing special',
           category: i % 2 ? 'Odd' : 'Even',
+          level: (['beginner', 'intermediate', 'advanced'] as const)[i % 3],
+          language: i % 5 ? 'en' : 'de',
+          tags: i % 4 === 1 ? ['paging', 'extra'] : ['paging'],
           status: 'published',
         }),
       );
@@ -104,6 +108,29 @@ describe.skipIf(!hasPostgres)('course list pagination', () => {
     // The courses with the word in the description as well rank first.
     const boosted = new Set(published.filter((_, i) => i % 4 === 0));
     expect(new Set(ids.slice(0, boosted.size))).toEqual(boosted);
+  });
+
+  // Relevance with filters ranks on course_search (facets in its index), or on courses with an
+  // instructor or a rating: the same rows and order either way.
+  it('walks relevance order under every filter, alone and combined', async () => {
+    const rank = `ts_rank(search_vector, websearch_to_tsquery('english', 'paging')) DESC, id DESC`;
+    const match = `search_vector @@ websearch_to_tsquery('english', 'paging')`;
+    const cases: [CourseListInput, string, unknown[]][] = [
+      [{ category: 'Odd' }, 'category = $1', ['Odd']],
+      [{ level: 'advanced' }, 'level = $1', ['advanced']],
+      [{ language: 'de' }, 'language = $1', ['de']],
+      [{ tag: 'extra' }, `tags @> ARRAY['extra']`, []],
+      [{ instructorId: owners[1]!.sub }, 'instructor_id = $1', [owners[1]!.sub]],
+      [{ minRating: 4.5 }, 'rating_avg >= 4.5', []],
+      [{ category: 'Even', level: 'intermediate', minRating: 3 }, `category = 'Even' AND level = 'intermediate' AND rating_avg >= 3`, []],
+      [{ tag: 'extra', language: 'en', instructorId: owners[1]!.sub }, `tags @> ARRAY['extra'] AND language = 'en' AND instructor_id = $1`, [owners[1]!.sub]],
+      [{ category: 'None' }, 'false', []],
+    ];
+    for (const [filter, where, params] of cases) {
+      const { ids } = await all({ q: 'paging', ...filter });
+      expect(ids, JSON.stringify(filter)).toEqual(await expected(rank, `${match} AND ${where}`, params));
+      if (where !== 'false') expect(ids.length, JSON.stringify(filter)).toBeGreaterThan(0);
+    }
   });
 
   it('ends with a null cursor and never returns an empty middle page', async () => {

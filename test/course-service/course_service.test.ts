@@ -3,6 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
 import { encodeCursor } from '../../internal/shared/utils/cursor.js';
 import type { CourseService } from '../../internal/course-service/services/course_service.js';
+import type { CourseListInput } from '../../internal/course-service/models/course.js';
 import { etagOf } from '../../internal/shared/utils/etag.js';
 import { admin, instructor, newCourseInput, principal, publishedCourse, refusal, services, student } from './factories.js';
 
@@ -230,6 +231,21 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       await courses.delete(admin(), gone.id);
       expect(await searchRow(gone.id)).toBe(0);
       expect(await ids('marimbaquest')).toEqual([]);
+    });
+
+    it('keeps the search facets in step with edits to category, level, language and tags', async () => {
+      const owner = instructor();
+      const found = async (filter: Partial<CourseListInput>) => (await courses.list({ q: 'glockenspieler', ...filter })).items.map((c) => c.id);
+      const c = await publishedCourse(courses, owner, { title: 'Glockenspieler', category: 'Music', level: 'beginner', language: 'en', tags: ['percussion'] });
+      expect(await found({ category: 'Music', level: 'beginner', language: 'en', tag: 'percussion' })).toEqual([c.id]);
+      await courses.update(owner, c.id, { category: 'Art', level: 'advanced', language: 'de', tags: ['mallets'] });
+      for (const stale of [{ category: 'Music' }, { level: 'beginner' as const }, { language: 'en' }, { tag: 'percussion' }]) {
+        expect(await found(stale)).toEqual([]);
+      }
+      expect(await found({ category: 'Art', level: 'advanced', language: 'de', tag: 'mallets' })).toEqual([c.id]);
+      // A category is matched whole: no prefix or other facet kind can stand in for it.
+      expect(await found({ category: 'Ar' })).toEqual([]);
+      expect(await found({ category: 'advanced' })).toEqual([]);
     });
 
     it('refuses garbage cursors and cursors from another sort with 400 invalid_cursor', async () => {

@@ -42,8 +42,10 @@ function expectedIndex(label: string): RegExp | undefined {
   const sorted = /^list (category )?sort=(\w+)/.exec(label);
   if (sorted) return new RegExp(`^courses_${sorted[1] ? 'category' : 'published'}_${sorted[2]}_idx$`);
   if (label.startsWith('list instructorId')) return /^courses_instructor_idx$/;
-  // Words alone match on the narrow course_search table (with a filter, on courses).
-  if (/^search (relevance|two words|rare phrase)/.test(label)) return /^course_search_idx$/;
+  // Relevance matches on the narrow course_search table, words and facets in one index; with an
+  // instructor, on that instructor's courses.
+  if (/^search (relevance|two words|rare phrase|category|level|language|tag|facets)/.test(label)) return /^course_search_match_idx$/;
+  if (label.startsWith('search instructorId')) return /^courses_instructor_idx$/;
   if (label === 'course by id') return /^courses_pkey$/;
   if (label === 'course by slug') return /^courses_slug_key$/;
   if (label.startsWith('reviews ')) return /^reviews_course_(newest|rating_desc|rating_asc)_idx$/;
@@ -138,6 +140,12 @@ describe.skipIf(!hasPostgres)('query plans of the catalogue reads (20k courses, 
     await listTwoPages('search sort=newest', { q: 'kubernetes', sort: 'newest' });
     await listTwoPages('search sort=rating', { q: 'react', sort: 'rating' });
     await listTwoPages('search category', { q: 'postgresql', category: 'databases' });
+    await listTwoPages('search level', { q: 'python', level: 'beginner' });
+    await listTwoPages('search language', { q: 'react', language: 'de' });
+    await listTwoPages('search tag', { q: 'kubernetes', tag: f.tag });
+    await listTwoPages('search facets', { q: 'machine learning', category: f.category, level: 'advanced', language: 'en' });
+    await listTwoPages('search instructorId', { q: 'python', instructorId: f.instructor });
+    await listTwoPages('search minRating', { q: 'python', minRating: 4 });
     await listTwoPages('search rare phrase', { q: '"penetration testing" -cloud' });
 
     // One course, by id and by slug.

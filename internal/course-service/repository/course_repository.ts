@@ -171,6 +171,10 @@ export class CourseRepository {
     limit: number,
     q: Queryable = this.db,
   ): Promise<CourseListRow[]> {
+    if (sort === 'relevance') {
+      if (filter.q === undefined) throw new Error('relevance sort needs a query');
+      return this.listByRelevance({ ...filter, q: filter.q }, after, limit, q);
+    }
     const params: unknown[] = [];
     const p = (value: unknown): string => {
       params.push(value);
@@ -191,17 +195,9 @@ export class CourseRepository {
     if (filter.tag !== undefined) where.push(`c.tags @> ARRAY[${p(filter.tag)}]::text[]`);
     if (filter.instructorId !== undefined) where.push(`c.instructor_id = ${p(filter.instructorId)}::uuid`);
     if (filter.minRating !== undefined) where.push(`c.rating_avg >= ${p(filter.minRating)}::numeric`);
-    // Only the status and the match: no other filter.
-    const searchOnly = filter.q !== undefined && where.length === 2;
 
     let orderBy: string;
     switch (sort) {
-      case 'relevance':
-        if (filter.q === undefined) throw new Error('relevance sort needs a query');
-        orderBy = 'ts_rank(c.search_vector, query) DESC, c.id DESC';
-        // The rank travels as the text PostgreSQL printed (shortest exact float4), so it compares equal.
-        if (after) where.push(`(ts_rank(c.search_vector, query), c.id) < (${p(after[0])}::real, ${p(after[1])}::uuid)`);
-        break;
       case 'newest':
         orderBy = 'c.published_at DESC, c.id DESC';
         if (after) where.push(`(c.published_at, c.id) < (${p(after[0])}::timestamptz, ${p(after[1])}::uuid)`);
@@ -223,44 +219,65 @@ export class CourseRepository {
         if (after) where.push(`(c.title, c.id) > (${p(after[0])}::text, ${p(after[1])}::uuid)`);
         break;
     }
-    if (sort === 'relevance' && searchOnly && filter.q !== undefined) {
-      // Search alone: match and rank on course_search (published courses' vectors only, ~4x narrower
-      // rows than courses), then read the page's courses. Same keys (rank from the same vector, id),
-      // so cursors are interchangeable with the path below. Any other filter takes that path, so the
-      // filter applies before the limit.
-      const searchParams: unknown[] = [filter.q];
-      const sp = (value: unknown): string => {
-        searchParams.push(value);
-        return `$${searchParams.length}`;
-      };
-      const keyset = after ? ` AND (ts_rank(s.search_vector, query), s.course_id) < (${sp(after[0])}::real, ${sp(after[1])}::uuid)` : '';
-      const { rows } = await q.query<CourseListRow>(
-        `SELECT ${COLUMNS}, top.rank::text AS rank
-           FROM (SELECT s.course_id, ts_rank(s.search_vector, query) AS rank
-                   FROM course_search s, websearch_to_tsquery('english', $1) AS query
-                  WHERE s.search_vector @@ query${keyset}
-                  ORDER BY rank DESC, s.course_id DESC LIMIT ${sp(limit)}) top
-           JOIN courses c ON c.id = top.course_id
-          ORDER BY top.rank DESC, c.id DESC`,
-        searchParams,
-      );
-      return rows;
-    }
-    if (sort === 'relevance') {
-      // Rank each match once and sort only (rank, id); the wide columns are read for the page's rows
-      // alone. Sorting every match with all its columns, ranking twice, cost ~2x at 100k courses.
-      const { rows } = await q.query<CourseListRow>(
-        `SELECT ${COLUMNS}, top.rank::text AS rank
-           FROM (SELECT c.id, ts_rank(c.search_vector, query) AS rank FROM ${from}
-                  WHERE ${where.join(' AND ')} ORDER BY rank DESC, c.id DESC LIMIT ${p(limit)}) top
-           JOIN courses c ON c.id = top.id
-          ORDER BY top.rank DESC, c.id DESC`,
-        params,
-      );
-      return rows;
-    }
     const { rows } = await q.query<CourseListRow>(
       `SELECT ${COLUMNS}, ${rank} AS rank FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${p(limit)}`,
+      params,
+    );
+    return rows;
+  }
+
+  /**
+   * The relevance sort: match and rank on course_search (published courses only: the vector and the
+   * filterable values, ~0.9 kB a row against ~1.8 kB on courses), then read the page's courses alone.
+   * Words, category, level, language and tag are one scan of course_search_match_idx, so only the rows
+   * that pass every filter are ranked. With instructorId or minRating it ranks on `courses` instead
+   * (course_search has neither). Keys: ts_rank of the course's vector (the same on both tables), then
+   * id, so a cursor means the same on either path.
+   */
+  private async listByRelevance(
+    filter: CourseListFilter & { q: string },
+    after: readonly (string | number)[] | undefined,
+    limit: number,
+    q: Queryable,
+  ): Promise<CourseListRow[]> {
+    const params: unknown[] = [filter.q];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    // course_search holds neither the instructor nor the rating: with either, rank on courses, where
+    // the instructor's few courses come from courses_instructor_idx and the rating is on the row.
+    const onCourses = filter.instructorId !== undefined || filter.minRating !== undefined;
+    const from = `websearch_to_tsquery('english', $1) AS query, ${onCourses ? 'courses' : 'course_search'} s`;
+    const id = onCourses ? 's.id' : 's.course_id';
+    const where = ['s.search_vector @@ query'];
+    if (onCourses) {
+      where.push(`s.status = 'published'`);
+      if (filter.category !== undefined) where.push(`s.category = ${p(filter.category)}`);
+      if (filter.level !== undefined) where.push(`s.level = ${p(filter.level)}`);
+      if (filter.language !== undefined) where.push(`s.language = ${p(filter.language)}`);
+      if (filter.tag !== undefined) where.push(`s.tags @> ARRAY[${p(filter.tag)}]::text[]`);
+      if (filter.instructorId !== undefined) where.push(`s.instructor_id = ${p(filter.instructorId)}::uuid`);
+      if (filter.minRating !== undefined) where.push(`s.rating_avg >= ${p(filter.minRating)}::numeric`);
+    } else {
+      // The same strings as course_search_facets() (migration 0007) makes of a course.
+      const facets: string[] = [];
+      if (filter.category !== undefined) facets.push(`'cat:' || ${p(filter.category)}`);
+      if (filter.level !== undefined) facets.push(`'lvl:' || ${p(filter.level)}`);
+      if (filter.language !== undefined) facets.push(`'lang:' || ${p(filter.language)}`);
+      if (filter.tag !== undefined) facets.push(`'tag:' || ${p(filter.tag)}`);
+      if (facets.length) where.push(`s.facets @> ARRAY[${facets.join(', ')}]`);
+    }
+    // The rank travels as the text PostgreSQL printed (shortest exact float4), so it compares equal.
+    if (after) where.push(`(ts_rank(s.search_vector, query), ${id}) < (${p(after[0])}::real, ${p(after[1])}::uuid)`);
+    const { rows } = await q.query<CourseListRow>(
+      `SELECT ${COLUMNS}, top.rank::text AS rank
+         FROM (SELECT ${id} AS course_id, ts_rank(s.search_vector, query) AS rank
+                 FROM ${from}
+                WHERE ${where.join(' AND ')}
+                ORDER BY rank DESC, ${id} DESC LIMIT ${p(limit)}) top
+         JOIN courses c ON c.id = top.course_id
+        ORDER BY top.rank DESC, c.id DESC`,
       params,
     );
     return rows;
