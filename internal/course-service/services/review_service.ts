@@ -5,8 +5,9 @@
  * - O(1): one `UPDATE courses SET rating_count = rating_count + ...` per write, never a recount.
  * - Exact under concurrency: an edit, hide, unhide or delete first locks the review row (FOR UPDATE),
  *   then computes the delta from the locked (current) values, so two writers of one review serialise
- *   and each applies the delta from the state the other left. Creates need no lock: the unique
- *   constraint lets one insert win and the others fail with 409 `review_exists`.
+ *   and each applies the delta from the state the other left. Creates need no review lock: the unique
+ *   constraint lets one insert win and the others fail with 409 `review_exists`. A create is one
+ *   statement (insert, aggregate, outbox event: ReviewRepository.insertCounted), one round trip.
  * - Only visible reviews count: hiding subtracts, unhiding adds back, editing a hidden review's rating
  *   moves nothing.
  *
