@@ -16,8 +16,10 @@ export interface QueryResult<T> {
 
 /**
  * `name`: prepare the statement once per connection under this name and reuse it (no parse or plan
- * per call). Only for hot statements whose best plan does not depend on the parameters (after five
- * runs PostgreSQL may switch a prepared statement to a generic plan); one name, one SQL text.
+ * per call; planning the review create statement costs ~3 ms, running it ~0.7 ms). Only for hot
+ * statements whose best plan does not depend on the parameters (after five runs PostgreSQL may switch a
+ * prepared statement to a generic plan); one name, one SQL text. Needs session-level connections: a
+ * pooler in transaction mode in front of PostgreSQL (PgBouncer before 1.21) would lose them.
  */
 export interface QueryOptions {
   name?: string;
