@@ -3,7 +3,7 @@
  * returning the real result: the benchmark uses it to attribute time to SQL and to EXPLAIN exactly
  * what the service ran, the EXPLAIN test to collect the service's statements.
  */
-import type { Database, Queryable, QueryResult, Session } from '../internal/shared/utils/database.js';
+import type { Database, Queryable, QueryOptions, QueryResult, Session } from '../internal/shared/utils/database.js';
 
 export interface RecordedStatement {
   sql: string;
@@ -13,9 +13,9 @@ export interface RecordedStatement {
 
 function wrap<Q extends Queryable>(target: Q, record: (s: RecordedStatement) => void): Queryable {
   return {
-    async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+    async query<T = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<QueryResult<T>> {
       const t0 = performance.now();
-      const result = await target.query<T>(sql, params);
+      const result = await target.query<T>(sql, params, options);
       record({ sql, params, ms: performance.now() - t0 });
       return result;
     },

@@ -1,4 +1,4 @@
--- Back to 0005: the vector alone, its own GIN index, and the trigger that syncs only status and vector.
+-- Back to 0006: the vector alone, its own GIN index, and the trigger that syncs only status and vector.
 DROP TRIGGER courses_sync_search_update ON courses;
 
 CREATE OR REPLACE FUNCTION courses_sync_search() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -14,7 +14,7 @@ END;
 $$;
 
 CREATE TRIGGER courses_sync_search_update
-  AFTER UPDATE ON courses
+  AFTER UPDATE OF status, search_vector, title, tags, summary, description ON courses
   FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.search_vector IS DISTINCT FROM NEW.search_vector)
   EXECUTE FUNCTION courses_sync_search();
 

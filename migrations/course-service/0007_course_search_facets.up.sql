@@ -41,10 +41,10 @@ BEGIN
 END;
 $$;
 
--- Rating updates still change none of these columns and skip the function.
+-- UPDATE OF (as 0006 made it): rating updates name none of these columns and skip even the WHEN.
 DROP TRIGGER courses_sync_search_update ON courses;
 CREATE TRIGGER courses_sync_search_update
-  AFTER UPDATE ON courses
+  AFTER UPDATE OF status, search_vector, title, tags, summary, description, category, level, language ON courses
   FOR EACH ROW WHEN (
     OLD.status IS DISTINCT FROM NEW.status OR OLD.search_vector IS DISTINCT FROM NEW.search_vector
     OR OLD.category IS DISTINCT FROM NEW.category OR OLD.level IS DISTINCT FROM NEW.level

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
@@ -50,6 +51,31 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     return rows.map((r) => r.payload);
   }
 
+  /** A second connection, for holding row locks while the service runs. */
+  async function otherClient(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: t.url });
+    await client.connect();
+    return client;
+  }
+
+  /** Resolves once some statement in this test database waits for a lock (the service's, here). */
+  async function lockWait(): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await t.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE NOT l.granted AND a.datname = current_database()`,
+      );
+      if (rows[0]!.n > 0) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('no statement waited for a lock');
+  }
+
+  async function reviewCount(courseId: string): Promise<number> {
+    const { rows } = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM reviews WHERE course_id = $1', [courseId]);
+    return rows[0]!.n;
+  }
+
   describe('create', () => {
     it('creates a review, moves the aggregate and queues review_created in the same transaction', async () => {
       const owner = instructor();
@@ -98,6 +124,66 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       expect(await refusal(reviews.create(student(), 'nope', { rating: 5 }))).toMatchObject({ status: 404 });
       expect(await aggregate(course.id)).toMatchObject({ rating_count: 0 });
       expect(await outbox('review_created', course.id)).toEqual([]);
+    });
+
+    it('a course unpublished while a create waits for its row lock: 409 course_not_published, nothing written', async () => {
+      const course = await publishedCourse(courses, instructor());
+      const before = await aggregate(course.id);
+      const other = await otherClient();
+      try {
+        await other.query('BEGIN');
+        await other.query(`UPDATE courses SET status = 'draft' WHERE id = $1`, [course.id]);
+        // The create's snapshot still says published: it inserts, then waits for the course's row lock.
+        const pending = refusal(reviews.create(student(), course.id, { rating: 5 }));
+        await lockWait();
+        await other.query('COMMIT');
+        expect(await pending).toMatchObject({ status: 409, code: 'course_not_published' });
+      } finally {
+        await other.end();
+      }
+      expect(await aggregate(course.id)).toEqual(before);
+      expect(await reviewCount(course.id)).toBe(0);
+      expect(await outbox('review_created', course.id)).toEqual([]);
+    });
+
+    it('a create behind a delete of the same author\'s review waits without holding the course lock (no deadlock)', async () => {
+      const course = await publishedCourse(courses, instructor());
+      const author = student();
+      const old = await reviews.create(author, course.id, { rating: 2 });
+      const other = await otherClient();
+      try {
+        // A delete as the service runs it: the review row first, then the aggregate under the course lock.
+        await other.query('BEGIN');
+        // Shorter than deadlock_timeout: a create holding the course lock fails the test, not a retry.
+        await other.query(`SET LOCAL lock_timeout = '300ms'`);
+        await other.query('DELETE FROM reviews WHERE id = $1', [old.id]);
+        const pending = reviews.create(author, course.id, { rating: 4 });
+        await lockWait(); // on the unique check, behind the uncommitted delete
+        await other.query('UPDATE courses SET rating_count = rating_count - 1, rating_sum = rating_sum - 2, rating_2 = rating_2 - 1 WHERE id = $1', [course.id]);
+        await other.query('COMMIT');
+        expect(await pending).toMatchObject({ rating: 4, authorId: author.sub });
+      } finally {
+        await other.end();
+      }
+      expect(await aggregate(course.id)).toEqual(await recount(course.id));
+      expect(await aggregate(course.id)).toMatchObject({ rating_count: 1, rating_4: 1 });
+    });
+
+    it('moves the course version with the aggregate and leaves its search vector alone', async () => {
+      const course = await publishedCourse(courses, instructor(), { title: 'Versioned vectors' });
+      const row = async () =>
+        (await t.db.query<{ version: number; v: string; s: string }>(
+          `SELECT c.version, c.search_vector::text AS v, s.search_vector::text AS s FROM courses c JOIN course_search s ON s.course_id = c.id WHERE c.id = $1`,
+          [course.id],
+        )).rows[0]!;
+      const before = await row();
+      const etag = etagOf(await courses.get(undefined, course.id));
+      await reviews.create(student(), course.id, { rating: 3 });
+      const after = await row();
+      expect(after.version).toBe(before.version + 1);
+      expect(after.v).toBe(before.v);
+      expect(after.s).toBe(before.v);
+      expect(etagOf(await courses.get(undefined, course.id))).not.toBe(etag);
     });
 
     it('50 concurrent creates by one user on one course: exactly one wins, 49 get 409 review_exists', async () => {

@@ -299,18 +299,30 @@ export class CourseRepository {
    * published, so a review cannot land on a course unpublished meanwhile. Null when nothing matched.
    */
   async applyRatingDelta(courseId: string, delta: RatingDelta, q: Queryable, options: { requirePublished?: boolean } = {}): Promise<RatedCourse | null> {
-    const [b1, b2, b3, b4, b5] = delta.buckets;
     const { rows } = await q.query<RatedCourse>(
-      `UPDATE courses SET
-         rating_count = rating_count + $2, rating_sum = rating_sum + $3,
-         rating_1 = rating_1 + $4, rating_2 = rating_2 + $5, rating_3 = rating_3 + $6,
-         rating_4 = rating_4 + $7, rating_5 = rating_5 + $8
+      `UPDATE courses SET ${ratingDeltaSet(2)}
        WHERE id = $1${options.requirePublished ? ` AND status = 'published'` : ''}
        RETURNING id, title, slug, instructor_id`,
-      [courseId, delta.count, delta.sum, b1, b2, b3, b4, b5],
+      [courseId, ...ratingDeltaParams(delta)],
     );
     return rows[0] ?? null;
   }
+}
+
+/**
+ * The SET list of an UPDATE of `courses` that moves the rating aggregate by a delta passed as seven
+ * parameters from `$first` on, in the order of `ratingDeltaParams`. Shared with the review create
+ * statement (ReviewRepository.insertCounted), so the arithmetic lives in one place.
+ */
+export function ratingDeltaSet(first: number): string {
+  const $ = (i: number) => `$${first + i}::int`;
+  return `rating_count = rating_count + ${$(0)}, rating_sum = rating_sum + ${$(1)},
+         rating_1 = rating_1 + ${$(2)}, rating_2 = rating_2 + ${$(3)}, rating_3 = rating_3 + ${$(4)},
+         rating_4 = rating_4 + ${$(5)}, rating_5 = rating_5 + ${$(6)}`;
+}
+
+export function ratingDeltaParams(delta: RatingDelta): number[] {
+  return [delta.count, delta.sum, ...delta.buckets];
 }
 
 /** The cursor values of a row for a sort, in the order `listPublished` expects them back. */

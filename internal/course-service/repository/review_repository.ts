@@ -3,14 +3,70 @@
  * driver errors (e.g. the unique violation of reviews_course_author_key) thrown for the service to name.
  */
 import type { Queryable } from '../../shared/utils/database.js';
+import type { ReviewCreatedEvent } from '../models/events.js';
 import type { CourseStatus } from '../models/course.js';
 import type { ReviewRow, ReviewSort, ReviewStatus } from '../models/review.js';
+import { ratingDeltaParams, ratingDeltaSet, type RatingDelta } from './course_repository.js';
 
 const COLUMNS = `r.id, r.course_id, r.author_id, r.author_name, r.rating, r.title, r.body, r.status,
   r.response_body, r.responded_at, r.created_at, r.updated_at`;
 const RETURNING = COLUMNS.replace(/r\./g, '');
 
 export const REVIEW_UNIQUE_CONSTRAINT = 'reviews_course_author_key';
+
+/**
+ * The `review_created` payload as `insertCounted` builds it in SQL, key by key (the event type's keys,
+ * checked by the compiler): from the course row the UPDATE returned, the review the INSERT returned and
+ * the event id.
+ */
+const REVIEW_CREATED_PAYLOAD: Record<keyof ReviewCreatedEvent, string> = {
+  eventId: '$8::uuid',
+  courseId: 'course.id',
+  courseTitle: 'course.title',
+  courseSlug: 'course.slug',
+  instructorId: 'course.instructor_id',
+  reviewId: 'review.id',
+  rating: 'review.rating',
+  title: 'review.title',
+  body: 'review.body',
+  authorName: 'review.author_name',
+};
+
+/** Raised (by review_counted(), migration 0006) when the course stopped being published before the aggregate moved. */
+export const REVIEW_COURSE_PUBLISHED = 'review_course_published';
+
+/**
+ * A review, the course's aggregate and the outbox event in one statement: one statement is one
+ * transaction, so all three commit or none does. The order is the one separate statements had, and it
+ * matters: first the INSERT (whose unique check may wait for a concurrent edit or delete of the same
+ * author's review), only then the course's row lock (the UPDATE, gated by the InitPlan on `review`).
+ * Taking the course lock first deadlocks with a review delete, which holds the review and waits for the
+ * course. The INSERT reads the course in the statement's snapshot ("published, not your own"); the
+ * UPDATE re-checks "published" under the row lock, and when that fails review_counted() raises, which
+ * undoes the insert. A second review by the same author violates reviews_course_author_key. Named, so
+ * each pooled connection plans it once: its plan (primary-key lookups) does not depend on the parameters.
+ */
+const INSERT_COUNTED = {
+  name: 'review_insert_counted',
+  text: `WITH review AS (
+           INSERT INTO reviews (id, course_id, author_id, author_name, rating, title, body)
+           SELECT $1::uuid, c.id, $3::uuid, $4::text, $5::smallint, $6::text, $7::text
+             FROM courses c
+            WHERE c.id = $2::uuid AND c.status = 'published' AND c.instructor_id <> $3::uuid
+           RETURNING ${RETURNING}
+         ), course AS (
+           UPDATE courses SET ${ratingDeltaSet(9)}
+            WHERE id = $2::uuid AND status = 'published' AND EXISTS (SELECT FROM review)
+           RETURNING id, title, slug, instructor_id
+         ), event AS (
+           INSERT INTO course_outbox (id, type, payload)
+           SELECT $8::uuid, 'review_created',
+                  jsonb_build_object(${Object.entries(REVIEW_CREATED_PAYLOAD).map(([k, v]) => `'${k}', ${v}`).join(', ')})
+             FROM course, review
+         )
+         SELECT ${RETURNING.replace(/(\w+)/g, 'review.$1')}, review_counted(course.id IS NOT NULL) AS counted
+           FROM review LEFT JOIN course ON true`,
+};
 
 export interface NewReview {
   id: string;
@@ -44,6 +100,23 @@ export class ReviewRepository {
       [review.id, review.courseId, review.authorId, review.authorName, review.rating, review.title, review.body],
     );
     return rows[0]!;
+  }
+
+  /**
+   * Creates a review of a published course by someone other than its instructor, moves the course's
+   * rating aggregate by `delta` and adds the `review_created` event `eventId`, in one round trip (see
+   * INSERT_COUNTED). Null when the course is missing, not published or the author's own; the caller
+   * looks at the course to say which. A duplicate throws the unique violation of
+   * REVIEW_UNIQUE_CONSTRAINT; a course unpublished meanwhile, an error with REVIEW_COURSE_PUBLISHED as
+   * its constraint.
+   */
+  async insertCounted(review: NewReview, delta: RatingDelta, eventId: string, q: Queryable = this.db): Promise<ReviewRow | null> {
+    const { rows } = await q.query<ReviewRow>(
+      INSERT_COUNTED.text,
+      [review.id, review.courseId, review.authorId, review.authorName, review.rating, review.title, review.body, eventId, ...ratingDeltaParams(delta)],
+      { name: INSERT_COUNTED.name },
+    );
+    return rows[0] ?? null;
   }
 
   /** `forUpdate` locks the row until the transaction ends (the base for exact aggregate deltas). */

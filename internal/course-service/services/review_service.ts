@@ -5,8 +5,9 @@
  * - O(1): one `UPDATE courses SET rating_count = rating_count + ...` per write, never a recount.
  * - Exact under concurrency: an edit, hide, unhide or delete first locks the review row (FOR UPDATE),
  *   then computes the delta from the locked (current) values, so two writers of one review serialise
- *   and each applies the delta from the state the other left. Creates need no lock: the unique
- *   constraint lets one insert win and the others fail with 409 `review_exists`.
+ *   and each applies the delta from the state the other left. Creates need no review lock: the unique
+ *   constraint lets one insert win and the others fail with 409 `review_exists`. A create is one
+ *   statement (insert, aggregate, outbox event: ReviewRepository.insertCounted), one round trip.
  * - Only visible reviews count: hiding subtracts, unhiding adds back, editing a hidden review's rating
  *   moves nothing.
  *
@@ -38,13 +39,13 @@ import {
 } from '../models/review.js';
 import { CourseRepository, type RatedCourse, type RatingDelta } from '../repository/course_repository.js';
 import { OutboxRepository } from '../repository/outbox_repository.js';
-import { REVIEW_UNIQUE_CONSTRAINT, ReviewRepository, reviewKeysetValues, type ReviewChanges } from '../repository/review_repository.js';
+import { REVIEW_COURSE_PUBLISHED, REVIEW_UNIQUE_CONSTRAINT, ReviewRepository, reviewKeysetValues, type ReviewChanges } from '../repository/review_repository.js';
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache_scopes.js';
 import { DEFAULT_PAGE_SIZE, type ConditionalOptions } from './course_service.js';
 import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
-import { inTransaction } from './transactions.js';
+import { inTransaction, retryOnConflict } from './transactions.js';
 import { validateInput } from './validation.js';
 
 export interface ReviewServiceDeps {
@@ -112,57 +113,50 @@ export class ReviewService {
     this.cache = deps.cache;
   }
 
-  /** A verified user, not the course's instructor, on a published course, once per course. */
+  /**
+   * A verified user, not the course's instructor, on a published course, once per course. The review,
+   * the aggregate delta and the `review_created` event are one statement (ReviewRepository.insertCounted),
+   * one round trip; only a refused write reads the course to say why.
+   */
   async create(principal: Principal | undefined, courseId: string, input: ReviewCreateInput): Promise<ReviewDto> {
     const user = requireUser(principal);
     requireVerified(user);
     const body = validateInput(ReviewCreateBody, input);
     if (!isUuid(courseId)) throw courseNotFound();
-    const course = await this.courses.findById(courseId);
-    if (!course || !canSeeCourse(user, course)) throw courseNotFound();
-    if (course.instructor_id === user.sub) throw HttpError.forbidden('own_course', 'You cannot review your own course');
-    if (course.status !== 'published') throw courseNotPublished();
 
-    let row: ReviewRow;
+    const review = {
+      id: newId(),
+      courseId,
+      authorId: user.sub,
+      authorName: user.name,
+      rating: body.rating,
+      title: optionalText(body.title) ?? null,
+      body: optionalText(body.body) ?? null,
+    };
+    let row: ReviewRow | null;
     try {
-      row = await inTransaction(this.db, async (tx) => {
-        const inserted = await this.reviews.insert(
-          {
-            id: newId(),
-            courseId: course.id,
-            authorId: user.sub,
-            authorName: user.name,
-            rating: body.rating,
-            title: optionalText(body.title) ?? null,
-            body: optionalText(body.body) ?? null,
-          },
-          tx,
-        );
-        // Also re-checks, under the row lock, that the course is still published.
-        const rated = await this.courses.applyRatingDelta(course.id, ratingDelta(null, body.rating), tx, { requirePublished: true });
-        if (!rated) throw courseNotPublished();
-        await this.outbox.add(tx, 'review_created', {
-          courseId: rated.id,
-          courseTitle: rated.title,
-          courseSlug: rated.slug,
-          instructorId: rated.instructor_id,
-          reviewId: inserted.id,
-          rating: Number(inserted.rating),
-          title: inserted.title,
-          body: inserted.body,
-          authorName: inserted.author_name,
-        });
-        return inserted;
-      });
+      row = await retryOnConflict(() => this.reviews.insertCounted(review, ratingDelta(null, body.rating), newId()));
     } catch (err) {
       // The constraint decides, not a pre-check: concurrent creates cannot both pass.
       if (pgErrorCode(err) === PgCode.uniqueViolation && pgConstraint(err) === REVIEW_UNIQUE_CONSTRAINT) {
         throw HttpError.conflict('review_exists', 'You have already reviewed this course; edit that review instead');
       }
+      // Unpublished between the statement's snapshot and the course's row lock.
+      if (pgConstraint(err) === REVIEW_COURSE_PUBLISHED) throw courseNotPublished();
       throw err;
     }
+    if (!row) throw await this.refusal(user, courseId);
     await this.invalidate(row, true);
     return toReviewDto(row);
+  }
+
+  /** Why a create wrote nothing, in the order the rules are checked: visible, not one's own, published. */
+  private async refusal(user: Principal, courseId: string): Promise<HttpError> {
+    const course = await this.courses.findById(courseId);
+    if (!course || !canSeeCourse(user, course)) return courseNotFound();
+    if (course.instructor_id === user.sub) return HttpError.forbidden('own_course', 'You cannot review your own course');
+    // Published now but not when the write looked: it was published in between, and the write's view stands.
+    return courseNotPublished();
   }
 
   /** Visible reviews of visible courses to all; hidden ones (or ones of hidden courses) to the author and admins. */

@@ -14,8 +14,19 @@ export interface QueryResult<T> {
   rowCount: number;
 }
 
+/**
+ * `name`: prepare the statement once per connection under this name and reuse it (no parse or plan
+ * per call; planning the review create statement costs ~3 ms, running it ~0.7 ms). Only for hot
+ * statements whose best plan does not depend on the parameters (after five runs PostgreSQL may switch a
+ * prepared statement to a generic plan); one name, one SQL text. Needs session-level connections: a
+ * pooler in transaction mode in front of PostgreSQL (PgBouncer before 1.21) would lose them.
+ */
+export interface QueryOptions {
+  name?: string;
+}
+
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<T>>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
@@ -67,8 +78,8 @@ class PgDatabase implements Database {
   readonly kind = 'postgres' as const;
   constructor(private readonly pool: pg.Pool) {}
 
-  async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-    const res = await this.pool.query(sql, params as unknown[]);
+  async query<T>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<T>> {
+    const res = await this.pool.query({ text: sql, values: params as unknown[], name: options.name });
     return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
   }
 
@@ -103,8 +114,8 @@ class PgDatabase implements Database {
 }
 
 function pgSession(client: pg.PoolClient): Session {
-  const query = async <T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> => {
-    const res = await client.query(sql, params as unknown[]);
+  const query = async <T>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<T>> => {
+    const res = await client.query({ text: sql, values: params as unknown[], name: options.name });
     return { rows: res.rows as T[], rowCount: res.rowCount ?? 0 };
   };
   const exec = async (sql: string): Promise<void> => {
@@ -132,6 +143,7 @@ function pgSession(client: pg.PoolClient): Session {
 /**
  * PGlite is one connection in this process. A plain query issued while another caller's transaction is
  * open would run inside that transaction, so every use takes one lock: a query, a transaction or a session.
+ * Statement names (`QueryOptions`) are ignored: there is no network round trip to save.
  */
 class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
