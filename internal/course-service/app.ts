@@ -63,6 +63,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   const store = openStore(config.redis.url, config.redis.keyPrefix, (up, err) =>
     up ? logger.info('redis connected') : logger.info({ err: err?.message }, 'redis connection lost; reconnecting'),
   );
+  let lastAckWarning = 0;
   const cache = new CacheService(store, {
     courseTtlMs: config.cache.courseTtlMs,
     listTtlMs: config.cache.listTtlMs,
@@ -73,6 +74,12 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     onError: (err) =>
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'response cache unavailable; answering from the database'),
     onRecover: () => logger.info('response cache available again'),
+    onAckTimeout: (missing) => {
+      // At most one line a minute; /metrics counts them all (course_cache_ack_timeouts_total).
+      if (Date.now() - lastAckWarning < 60_000) return;
+      lastAckWarning = Date.now();
+      logger.warn({ missing }, 'a write answered before every replica acknowledged its cache invalidation');
+    },
   });
 
   const courseRepository = new CourseRepository(db);

@@ -41,7 +41,12 @@ export class CacheBus {
   constructor(
     private readonly store: PublishingStore,
     private readonly near: NearCache | undefined,
-    private readonly options: { ackTimeoutMs: number; onStoreError: (err: unknown) => void },
+    private readonly options: {
+      ackTimeoutMs: number;
+      onStoreError: (err: unknown) => void;
+      /** A bump answered at the deadline: `missing` replicas had not acknowledged it. */
+      onAckTimeout?: (missing: number) => void;
+    },
   ) {
     this.channel = `${store.channelPrefix ?? ''}cache:invalidate`;
     this.ackChannel = `${this.channel}:ack:${this.writer}`;
@@ -67,7 +72,10 @@ export class CacheBus {
     const acknowledged = new Promise<void>((resolve) => {
       const bump: PendingBump = { acks: 0, receivers: Infinity, done: resolve };
       this.pending.set(id, bump);
-      timer = setTimeout(resolve, this.options.ackTimeoutMs);
+      timer = setTimeout(() => {
+        if (Number.isFinite(bump.receivers)) this.options.onAckTimeout?.(bump.receivers - bump.acks);
+        resolve();
+      }, this.options.ackTimeoutMs);
     });
     try {
       const { values, receivers } = await this.store.incrAndPublish(keys, scopes, this.channel, id);

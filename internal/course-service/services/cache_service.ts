@@ -21,7 +21,7 @@
  * Keys: `cache:ver:<scope>` (counters) and `cache:data:<scope>@<v>|...|*@<epoch>:<key>` (entries). The
  * store's own key prefix (config `redis.keyPrefix`) keeps deployments apart.
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { KeyValueStore } from '../../shared/utils/redis.js';
 import type { CacheInvalidator } from './cache_scopes.js';
 import { NearCache, type NearCacheOptions } from './near_cache.js';
@@ -42,6 +42,8 @@ export interface CacheServiceOptions {
   near?: NearCacheOptions;
   /** How long a write waits for the replicas to acknowledge its bump (default 200 ms). */
   ackTimeoutMs?: number;
+  /** A write answered at that deadline, `missing` replicas short (count it, log it now and then). */
+  onAckTimeout?: (missing: number) => void;
 }
 
 export interface CacheResult<T> {
@@ -76,6 +78,8 @@ export class CacheService implements CacheInvalidator {
   private localGeneration = 0;
   private readonly near: NearCache | undefined;
   private readonly bus: CacheBus | undefined;
+  /** Writes that answered at the acknowledgement deadline (see CacheBus). */
+  ackTimeouts = 0;
 
   constructor(
     private readonly store: KeyValueStore,
@@ -92,6 +96,10 @@ export class CacheService implements CacheInvalidator {
       this.bus = new CacheBus(store, this.near, {
         ackTimeoutMs: options.ackTimeoutMs ?? ACK_TIMEOUT_MS,
         onStoreError: (err) => this.failed(err),
+        onAckTimeout: (missing) => {
+          this.ackTimeouts++;
+          options.onAckTimeout?.(missing);
+        },
       });
     }
   }
@@ -171,6 +179,11 @@ export class CacheService implements CacheInvalidator {
       this.failed(err);
       return undefined;
     }
+  }
+
+  /** The near cache's value of `key` under `scopes`, if it has a current one (no I/O, no promise). */
+  peek<T>(scopes: readonly string[], key: string): T | undefined {
+    return this.nearHit<T>(scopes, key)?.value;
   }
 
   /**
@@ -261,6 +274,15 @@ export function registerNearCacheMetrics(registry: Registry, cache: CacheService
   gauge('course_near_cache_live', '1 while the invalidation channel is live (the near cache serves)', (s) => Number(s.live));
   gauge('course_near_cache_entries', 'Cached answers held in this process', (s) => s.entries);
   gauge('course_near_cache_bytes', 'Size of the cached answers held in this process (text length)', (s) => s.bytes);
+  new Counter({
+    name: 'course_cache_ack_timeouts_total',
+    help: 'Writes answered before every replica had acknowledged their cache invalidation (a slow or stuck replica)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(cache.ackTimeouts);
+    },
+  });
 }
 
 function entryKeyOf(scopes: readonly string[], versions: readonly string[], key: string): string {

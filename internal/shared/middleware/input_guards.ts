@@ -1,4 +1,5 @@
 /** Request guards that run before validation: refusals the schemas cannot express. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError, type FieldError } from '../utils/errors.js';
 
 /**
@@ -7,8 +8,7 @@ import { HttpError, type FieldError } from '../utils/errors.js';
  * form is a "simple" cross-site request that skips the CORS preflight. Routes that take forms say so
  * in their schema's `consumes`.
  */
-export function refuseUndocumentedBodyType(request: { headers: Record<string, unknown>; routeOptions: { schema?: unknown } }): void {
-  const schema = request.routeOptions.schema as { body?: unknown; consumes?: string[] } | undefined;
+export function refuseUndocumentedBodyType(schema: { body?: unknown; consumes?: string[] } | undefined, request: { headers: Record<string, unknown> }): void {
   const type = request.headers['content-type'];
   if (!schema?.body || typeof type !== 'string') return;
   const accepted = schema.consumes ?? ['application/json'];
@@ -25,8 +25,7 @@ const unstorable = (s: string): boolean => s.includes('\u0000') || LONE_SURROGAT
  * PostgreSQL cannot store NUL in text, and an unpaired surrogate is not Unicode (it fails as jsonb and
  * is silently replaced in text): such strings in a body, path or query are a 400, not a database error.
  */
-export function refuseUnstorableText(request: { body: unknown; params: unknown; query: unknown; routeOptions: { schema?: unknown } }): void {
-  const schema = request.routeOptions.schema as { querystring?: unknown } | undefined;
+export function refuseUnstorableText(schema: { querystring?: unknown } | undefined, request: { body: unknown; params: unknown; query: unknown }): void {
   if (!schema) return;
   const errors: FieldError[] = [];
   const parts: [string, unknown][] = [['body', request.body], ['params', request.params]];
@@ -48,3 +47,37 @@ export function refuseUnstorableText(request: { body: unknown; params: unknown; 
   }
   if (errors.length) throw HttpError.badRequest('validation_failed', 'The request does not match the schema', errors);
 }
+
+type HookList<H> = H | H[] | undefined;
+const prepend = <H>(hook: H, list: HookList<H>): H[] => [hook, ...(list === undefined ? [] : Array.isArray(list) ? list : [list])];
+
+/**
+ * Adds both guards to a route as its first own hooks (an `onRoute` hook calls it): a route's schema is
+ * known here, so a request does not look it up, and a route without a body gets no body guard at all.
+ * preParsing runs after the route's onRequest hooks (authentication), before the body is read.
+ */
+export function guardRoute(route: { schema?: unknown; preParsing?: HookList<PreParsingHook>; preValidation?: HookList<PreValidationHook> }): void {
+  const schema = route.schema as { body?: unknown; consumes?: string[]; querystring?: unknown } | undefined;
+  if (!schema) return;
+  if (schema.body) {
+    route.preParsing = prepend<PreParsingHook>((request, _reply, payload, done) => {
+      try {
+        refuseUndocumentedBodyType(schema, request);
+        done(null, payload);
+      } catch (err) {
+        done(err as Error);
+      }
+    }, route.preParsing);
+  }
+  route.preValidation = prepend<PreValidationHook>((request, _reply, done) => {
+    try {
+      refuseUnstorableText(schema, request);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }, route.preValidation);
+}
+
+type PreParsingHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err?: Error | null, payload?: unknown) => void) => void;
+type PreValidationHook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
