@@ -37,10 +37,13 @@ describe.skipIf(!hasPostgres)('operations', () => {
   it('/metrics speaks Prometheus and counts requests by route pattern', async () => {
     const u = await h.newUser();
     await h.call('GET', `/api/v1/admin/users/${u.id}/sessions`);
+    expect((await h.call('GET', `/api/v1/nothing-here/${u.id}`)).status).toBe(404);
     const res = await h.call('GET', '/metrics');
     expect(res.status).toBe(200);
     expect(String(res.headers['content-type'])).toMatch(/^text\/plain/);
     expect(res.text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/healthz"/);
+    // A request no route matched is counted under one label, whatever its URL.
+    expect(res.text).toMatch(/http_request_duration_seconds_count\{[^}]*route="unmatched"[^}]*status_code="404"[^}]*\} [1-9]/);
     expect(res.text).toContain('service="auth-service"');
     // Ids never become label values.
     expect(res.text).not.toContain(u.id);

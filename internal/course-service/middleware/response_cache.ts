@@ -168,12 +168,14 @@ export class ResponseCache {
    * else goes through `CacheService.getOrLoad`.
    */
   route<Req extends FastifyRequest, T>(policy: CachePolicy, handler: (request: Req) => Promise<T>) {
+    // This handler serves one route: its pattern is read once (routeOptions builds an object each time).
+    let pattern: string | undefined;
     return (request: Req, reply: FastifyReply): Promise<T | string> | undefined => {
-      if (!this.enabled || (policy.perViewer && request.headers.authorization !== undefined)) return this.bypass(request, reply, policy, handler);
+      const route = (pattern ??= request.routeOptions.url!);
+      if (!this.enabled || (policy.perViewer && request.headers.authorization !== undefined)) return this.bypass(request, reply, route, policy, handler);
       // The entry is the answer as sent (its JSON text and tag), so a hit is sent as it is: no
       // parsing, serialising or hashing again. JSON.stringify of the DTO is what the schema
       // serialiser sends (DTO order; see etagOf), which the BYPASS path still uses.
-      const route = request.routeOptions.url ?? request.url.split('?')[0]!;
       const input = ResponseCache.input(request);
       const scopes = policy.scopes(input);
       const key = ResponseCache.key(route, input);
@@ -188,9 +190,15 @@ export class ResponseCache {
     };
   }
 
-  private async bypass<Req extends FastifyRequest, T>(request: Req, reply: FastifyReply, policy: CachePolicy, handler: (request: Req) => Promise<T>): Promise<T> {
+  private async bypass<Req extends FastifyRequest, T>(
+    request: Req,
+    reply: FastifyReply,
+    route: string,
+    policy: CachePolicy,
+    handler: (request: Req) => Promise<T>,
+  ): Promise<T> {
     const answer = await handler(request);
-    this.headers(reply, request.routeOptions.url ?? 'unmatched', policy, 'BYPASS', etagOf(answer));
+    this.headers(reply, route, policy, 'BYPASS', etagOf(answer));
     return answer;
   }
 
