@@ -100,11 +100,8 @@ export async function createServer(options: ServerOptions): Promise<App> {
   registerErrorHandling(app);
 
   // The hooks every request passes are callback-style: an async hook costs a promise and a turn.
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
-    done();
-  });
-  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     done(null, payload);

@@ -24,6 +24,10 @@ export type PrincipalCheck = (principal: Principal) => Promise<void>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type PreHandler = (request: FastifyRequest<any, any, any, any, any, any, any, any>) => Promise<void>;
 
+/** The same in callback style (no promise for a request that has nothing to check). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type CallbackHook = (request: FastifyRequest<any, any, any, any, any, any, any, any>, reply: unknown, done: (err?: Error) => void) => void;
+
 export function authenticator(verifier: TokenVerifier, check?: PrincipalCheck) {
   async function authenticate(request: FastifyRequest): Promise<Principal | undefined> {
     const token = bearerToken(request.headers.authorization);
@@ -34,9 +38,13 @@ export function authenticator(verifier: TokenVerifier, check?: PrincipalCheck) {
     return principal;
   }
 
-  /** Any valid token; anonymous callers are let through with `principal` undefined. */
-  const optionalUser: PreHandler = async function (request) {
-    await authenticate(request);
+  /**
+   * Any valid token; anonymous callers are let through with `principal` undefined. Callback style: an
+   * anonymous read (the cached catalogue) goes on in the same turn, without a promise.
+   */
+  const optionalUser: CallbackHook = function (request, _reply, done) {
+    if (request.headers.authorization === undefined) return done();
+    authenticate(request).then(() => done(), done);
   };
 
   /** A valid token of one of the roles (any role when none are given). */
