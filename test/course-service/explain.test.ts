@@ -10,6 +10,7 @@
  * ~2,400 rows; without reviews_author_newest_idx, an author's reviews scan all of
  * reviews_course_author_key). So the reads that have exactly one right index also name it.
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog, type LoadResult } from '../../bench/catalog_loader.js';
@@ -106,7 +107,7 @@ describe.skipIf(!hasPostgres)('query plans of the catalogue reads (20k courses, 
     return first.items.length;
   }
 
-  it('runs every catalogue read the services offer without a sequential scan of courses or reviews', async () => {
+  it('runs every catalogue read the services offer, and the review writes, without a sequential scan of courses or reviews', async () => {
     const { rows: facts } = await database.db.query<{ category: string; tag: string; instructor: string; popular: string; few: string }>(
       `SELECT (SELECT category FROM courses WHERE status = 'published' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS category,
               (SELECT t FROM courses, unnest(tags) t WHERE status = 'published' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS tag,
@@ -168,12 +169,22 @@ describe.skipIf(!hasPostgres)('query plans of the catalogue reads (20k courses, 
     if (own.nextCursor) await capture('author reviews, own, page 2', () => reviews.listByAuthor(principal(author), { authorId: author, limit: 2, cursor: own.nextCursor! }));
     expect(own.items.length).toBeGreaterThan(0);
 
+    // The review writes: create (one statement: insert, aggregate, outbox), edit, delete, on a popular
+    // course, by a new author. Their statements are EXPLAINed too (without ANALYZE: nothing runs again).
+    const writer = principal(randomUUID());
+    const written = await capture('review write: create', () => reviews.create(writer, f.popular, { rating: 4, title: 'Plan check', body: 'Written by the EXPLAIN test.' }));
+    await capture('review write: edit', () => reviews.update(writer, written.id, { rating: 2 }));
+    await capture('review write: delete', () => reviews.delete(writer, written.id));
+
     // EXPLAIN each distinct statement as it was run (the same parameters: custom plans, like the driver's).
     const seen = new Set<string>();
+    let writesExplained = 0;
     const failures: string[] = [];
     let explained = 0;
     for (const { label: name, statement } of recorded) {
-      if (!name || !/^\s*(SELECT|\()/i.test(statement.sql)) continue;
+      const isWrite = name.startsWith('review write');
+      if (!name || !(isWrite ? /^\s*(SELECT|WITH|INSERT|UPDATE|DELETE|\()/i : /^\s*(SELECT|\()/i).test(statement.sql)) continue;
+      if (isWrite) writesExplained++;
       const key = statement.sql + JSON.stringify(statement.params);
       if (seen.has(key)) continue;
       seen.add(key);
@@ -193,6 +204,7 @@ describe.skipIf(!hasPostgres)('query plans of the catalogue reads (20k courses, 
     }
     expect(loaded.courses.length).toBe(20_000);
     expect(explained).toBeGreaterThan(50);
+    expect(writesExplained).toBeGreaterThanOrEqual(3);
     expect(failures, failures.join('\n\n')).toEqual([]);
   });
 });
