@@ -40,6 +40,12 @@ export const AuthSettings = Type.Object({
       default: 0,
       description: 'Hashes computed at once, the rest wait in line (0 = cores - 1, at least 1): a login flood leaves the event loop a core',
     }),
+    threadNiceness: Type.Integer({
+      minimum: 0,
+      maximum: 19,
+      default: 10,
+      description: 'Linux: nice value of the thread pool that hashes (0 = unchanged), so a login flood yields the CPU to other work on the host',
+    }),
   }, { default: {} }),
   auth: Type.Object({
     requireEmailVerification: Type.Boolean({ default: true, description: 'Refuse login until the e-mail is verified' }),
