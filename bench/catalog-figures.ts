@@ -32,6 +32,7 @@ import { TokenVerifier } from '../internal/shared/utils/jwt.js';
 import { createLogger } from '../internal/shared/utils/logging.js';
 import { PROJECT_ROOT } from '../internal/shared/utils/paths.js';
 import { recordingDatabase, type RecordedStatement } from './recording_db.js';
+import { sampleCatalogue } from './catalog_sample.js';
 
 const { values } = parseArgs({
   options: {
@@ -97,25 +98,8 @@ const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
 // The requests: realistic filter combinations and search words, from what the database holds.
 
 const LEVELS = ['beginner', 'intermediate', 'advanced'];
-const { rows: categoryRows } = await base.query<{ category: string }>(
-  `SELECT category FROM courses WHERE status = 'published' GROUP BY category ORDER BY count(*) DESC`,
-);
-const categories = categoryRows.map((r) => r.category);
-if (categories.length === 0) throw new Error('No published courses: load a catalogue with generate.ts first');
-const { rows: tagRows } = await base.query<{ tag: string }>(
-  `SELECT tag FROM (SELECT unnest(tags) AS tag FROM courses TABLESAMPLE SYSTEM (5) WHERE status = 'published') t
-    GROUP BY tag ORDER BY count(*) DESC LIMIT 12`,
-);
-const tags = tagRows.map((r) => r.tag);
-const { rows: instructorRows } = await base.query<{ id: string }>(
-  `SELECT instructor_id AS id FROM courses WHERE status = 'published' GROUP BY instructor_id ORDER BY count(*) DESC LIMIT 5`,
-);
 // Popular courses are the ones people open; a mix of a few very popular and some ordinary ones.
-const { rows: detailRows } = await base.query<{ id: string }>(
-  `(SELECT id FROM courses WHERE status = 'published' ORDER BY rating_count DESC LIMIT 10)
-   UNION ALL (SELECT id FROM courses TABLESAMPLE SYSTEM (1) WHERE status = 'published' LIMIT 40)`,
-);
-const detailIds = detailRows.map((r) => r.id);
+const { categories, tags, instructorIds, detailIds } = await sampleCatalogue((sql) => base.query(sql).then((r) => r.rows), 5);
 
 const qs = (params: Record<string, string | number>) => new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
 
@@ -138,7 +122,7 @@ const otherLists: string[] = [
   `/api/v1/courses?${qs({ tag: tag(2), sort: 'newest' })}`,
   `/api/v1/courses?${qs({ minRating: 4.5, sort: 'newest' })}`,
   `/api/v1/courses?${qs({ minRating: 4, category: cat(3), sort: 'popular' })}`,
-  `/api/v1/courses?${qs({ instructorId: instructorRows[0]?.id ?? '00000000-0000-7000-8000-000000000000' })}`,
+  `/api/v1/courses?${qs({ instructorId: instructorIds[0] ?? '00000000-0000-7000-8000-000000000000' })}`,
   `/api/v1/courses?${qs({ category: cat(4), level: 'advanced', language: 'ru', sort: 'newest' })}`,
   `/api/v1/courses?${qs({ category: cat(5), tag: tag(3), sort: 'rating' })}`,
 ];

@@ -49,6 +49,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../internal/shared/utils/paths.js';
+import { sampleCatalogue } from './catalog_sample.js';
 import {
   CpuWindow,
   MemoryWatch,
@@ -222,23 +223,8 @@ const cpu = new CpuWindow(running);
 // 3. The requests: realistic filters, words and ids from what the catalogue holds.
 
 const qs = (params: Record<string, string | number>) => new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
-const { rows: categoryRows } = await courseDb.query<{ category: string }>(
-  `SELECT category FROM courses WHERE status = 'published' GROUP BY category ORDER BY count(*) DESC`,
-);
-const categories = categoryRows.map((r) => r.category);
-const { rows: tagRows } = await courseDb.query<{ tag: string }>(
-  `SELECT tag FROM (SELECT unnest(tags) AS tag FROM courses TABLESAMPLE SYSTEM (5) WHERE status = 'published') t
-    GROUP BY tag ORDER BY count(*) DESC LIMIT 12`,
-);
-const tags = tagRows.map((r) => r.tag);
-const { rows: instructorRows } = await courseDb.query<{ id: string }>(
-  `SELECT instructor_id AS id FROM courses WHERE status = 'published' GROUP BY instructor_id ORDER BY count(*) DESC LIMIT 3`,
-);
-const { rows: detailRows } = await courseDb.query<{ id: string }>(
-  `(SELECT id FROM courses WHERE status = 'published' ORDER BY rating_count DESC LIMIT 10)
-   UNION ALL (SELECT id FROM courses TABLESAMPLE SYSTEM (1) WHERE status = 'published' LIMIT 40)`,
-);
-const detailPaths = detailRows.map((r) => `/api/v1/courses/${r.id}`);
+const { categories, tags, instructorIds, detailIds } = await sampleCatalogue((sql) => courseDb.query(sql).then((r) => r.rows), 3);
+const detailPaths = detailIds.map((id) => `/api/v1/courses/${id}`);
 const cat = (i: number) => categories[i % categories.length]!;
 const tag = (i: number) => tags[i % Math.max(1, tags.length)] ?? 'python';
 const LEVELS = ['beginner', 'intermediate', 'advanced'];
@@ -264,7 +250,7 @@ const FILTERS: Record<string, string | number>[] = [
   { minRating: 4 },
   { minRating: 4.5, category: cat(6) },
   { minRating: 3.5, language: 'en', level: 'intermediate' },
-  { instructorId: instructorRows[0]?.id ?? '00000000-0000-7000-8000-000000000000' },
+  { instructorId: instructorIds[0] ?? '00000000-0000-7000-8000-000000000000' },
 ];
 const SORTS = ['newest', 'rating', 'popular', 'title'] as const;
 const WORDS = [
