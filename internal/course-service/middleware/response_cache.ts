@@ -165,7 +165,7 @@ export class ResponseCache {
    * A route handler that answers `handler(request)` through the cache. The handler stays a thin
    * controller method (one service call); this decides whether to use the cache and sets the headers.
    * A hit from the near cache is sent at once (no promise, no extra turn of the event loop); anything
-   * else goes through `CacheService.getOrLoad`.
+   * else goes to Redis and the database through `CacheService.fetchOrLoad`.
    */
   route<Req extends FastifyRequest, T>(policy: CachePolicy, handler: (request: Req) => Promise<T>) {
     // This handler serves one route: its pattern is read once (routeOptions builds an object each time).
@@ -185,7 +185,7 @@ export class ResponseCache {
         return undefined;
       }
       return this.cache
-        .getOrLoad<string>(scopes, key, this.cache.ttl[policy.ttl], async () => renderAnswer(JSON.stringify(await handler(request))))
+        .fetchOrLoad<string>(scopes, key, this.cache.ttl[policy.ttl], async () => renderAnswer(JSON.stringify(await handler(request))))
         .then((result) => this.answer(reply, route, policy, result.value, result.hit ? 'HIT' : 'MISS'));
     };
   }

@@ -127,6 +127,11 @@ export class CacheService implements CacheInvalidator {
   async getOrLoad<T>(scopes: readonly string[], key: string, ttlMs: number, loader: () => Promise<T>): Promise<CacheResult<T>> {
     const near = this.nearHit<T>(scopes, key);
     if (near) return near;
+    return this.fetchOrLoad(scopes, key, ttlMs, loader);
+  }
+
+  /** `getOrLoad` for a caller that has just looked in the near cache itself (`peek`) and missed. */
+  async fetchOrLoad<T>(scopes: readonly string[], key: string, ttlMs: number, loader: () => Promise<T>): Promise<CacheResult<T>> {
     const found = await this.lookup<T>(scopes, key, ttlMs);
     if (found?.hit) return { value: found.value, hit: true };
     const entryKey = found?.entryKey;
