@@ -431,7 +431,10 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       (r): r is PromiseRejectedResult => r.status === 'rejected' && !(r.reason instanceof HttpError && [404, 409].includes(r.reason.status)),
     );
     expect(unexpected.map((r) => String(r.reason))).toEqual([]);
-    expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThan(100);
+    // How many succeed depends on how the operations interleave (97–130 seen); enough must, and of each kind
+    // that changes the aggregate, for the recount below to mean something.
+    expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThan(50);
+    expect(creates).toBeGreaterThan(0);
 
     const agg = await aggregate(course.id);
     expect(agg).toEqual(await recount(course.id));
