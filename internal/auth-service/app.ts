@@ -55,6 +55,7 @@ export interface AuthApp {
   keys: KeyStore;
   worker: DeliveryWorker;
   users: UserService;
+  hasher: PasswordHasher;
 }
 
 /** The refresh-token HMAC secret: from settings, else a file under varDir made on first start. */
@@ -174,5 +175,5 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     await Promise.allSettled([mailer.close(), store.close()]);
     if (!options.db) await db.close();
   });
-  return { app, db, store, keys, worker, users: userService };
+  return { app, db, store, keys, worker, users: userService, hasher };
 }

@@ -46,6 +46,15 @@ export const AuthSettings = Type.Object({
       default: 10,
       description: 'Linux: nice value of the thread pool that hashes (0 = unchanged), so a login flood yields the CPU to other work on the host',
     }),
+    threadIdle: Type.Boolean({
+      default: true,
+      description: 'Linux: the hashing threads run as SCHED_IDLE (only on CPU nothing else wants) while the host has CPU to spare',
+    }),
+    slowHashMs: Type.Integer({
+      minimum: 0,
+      default: 250,
+      description: 'A hash still running after this long puts idle hashing threads back at threadNiceness for 30 s (0 = never)',
+    }),
   }, { default: {} }),
   auth: Type.Object({
     requireEmailVerification: Type.Boolean({ default: true, description: 'Refuse login until the e-mail is verified' }),

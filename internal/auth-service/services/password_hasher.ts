@@ -31,13 +31,26 @@ export class PasswordHasher {
     this.limit = params.maxConcurrent && params.maxConcurrent > 0 ? params.maxConcurrent : Math.max(1, availableParallelism() - 1);
   }
 
+  private slow: { afterMs: number; notify: () => void } | undefined;
+
+  /**
+   * Calls `notify` whenever a hash is still running `afterMs` after it started (time in line not
+   * counted): the sign that its thread gets no CPU (thread_priority.ts).
+   */
+  whenSlow(afterMs: number, notify: () => void): void {
+    this.slow = afterMs > 0 ? { afterMs, notify } : undefined;
+  }
+
   /** Runs `work` when a slot is free; a finished hash hands its slot to the next in line. */
   private async bounded<T>(work: () => Promise<T>): Promise<T> {
     if (this.active < this.limit) this.active++;
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    const slow = this.slow;
+    const timer = slow ? setTimeout(slow.notify, slow.afterMs).unref() : undefined;
     try {
       return await work();
     } finally {
+      clearTimeout(timer);
       const next = this.waiting.shift();
       if (next) next();
       else this.active--;
