@@ -64,6 +64,8 @@ export const COURSE_ENV: EnvBinding[] = [
   { path: 'auth.clientSecret', vars: ['COURSE_CLIENT_SECRET'] },
   { path: 'database.migrateOnStart', vars: ['MIGRATE_ON_START'] },
   { path: 'cache.enabled', vars: ['CACHE_ENABLED'] },
+  { path: 'cache.courseTtlMs', vars: ['CACHE_COURSE_TTL_MS'] },
+  { path: 'cache.listTtlMs', vars: ['CACHE_LIST_TTL_MS'] },
 ];
 
 export function loadCourseConfig(options: LoadConfigOptions = {}): CourseConfig {
