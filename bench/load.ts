@@ -83,14 +83,32 @@ export interface SpawnOptions {
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 
+const IMAGE_ENV_NAMES = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
+
+/**
+ * The runtime settings that the Docker image gives the services (ENV lines of the Dockerfile's last
+ * stage: the V8 heap flags and glibc's arenas), read from the Dockerfile so the two cannot drift apart.
+ */
+export function imageEnv(dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8')): Record<string, string> {
+  const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const text = lastStage.replace(/\\\n/g, ' ');
+  const env: Record<string, string> = {};
+  for (const name of IMAGE_ENV_NAMES) {
+    const m = new RegExp(`^ENV\\s.*?\\b${name}=("([^"]*)"|(\\S+))`, 'm').exec(text);
+    if (!m) throw new Error(`The Dockerfile's last stage sets no ${name}: the bench would not run the services as the image does`);
+    env[name] = m[2] ?? m[3]!;
+  }
+  return env;
+}
+
 /** Spawns `node dist/<script>` and waits until `readyPath` answers 200. */
 export async function startChild(options: SpawnOptions): Promise<Child> {
   const origin = `http://127.0.0.1:${options.port}`;
   const started = performance.now();
-  // The services run with the Docker image's V8 setting (--max-semi-space-size=8) and, below, its MALLOC_ARENA_MAX.
-  const proc = spawn(process.execPath, ['--max-semi-space-size=8', ...(options.nodeArgs ?? []), join(PROJECT_ROOT, 'dist', options.script), ...(options.args ?? [])], {
-    // The services run as the Docker image runs them (MALLOC_ARENA_MAX=2), unless the caller says otherwise.
-    env: { MALLOC_ARENA_MAX: '2', ...options.env },
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), join(PROJECT_ROOT, 'dist', options.script), ...(options.args ?? [])], {
+    // The services run as the Docker image runs them (its NODE_OPTIONS and MALLOC_ARENA_MAX), unless the
+    // caller says otherwise.
+    env: { ...imageEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail: string[] = [];

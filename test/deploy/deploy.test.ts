@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadAuthConfig, type AuthConfig } from '../../internal/auth-service/config.js';
 import { loadCourseConfig, type CourseConfig } from '../../internal/course-service/config.js';
 import { PROJECT_ROOT } from '../../internal/shared/utils/paths.js';
+import { imageEnv } from '../../bench/load.js';
 import {
   composeVariables,
   dockerStages,
@@ -228,6 +229,17 @@ describe('Dockerfile', () => {
     expect(last(final, 'ARG')).toBe('SERVICE=auth-service');
     expect((last(final, 'EXPOSE') ?? '').split(/\s+/)).toEqual(expect.arrayContaining(['8081', '8082']));
     expect(runs(final)).toMatch(/chown node:node \/var\/lib\/course-platform/);
+  });
+
+  it("bounds V8's heap, and npm run bench starts the services with the image's own settings", () => {
+    const env = final.instructions.filter((i) => i.getKeyword() === 'ENV').map((i) => i.getArgumentsContent()).join(' ');
+    const fromImage = imageEnv();
+    expect(env).toContain(`NODE_OPTIONS="${fromImage.NODE_OPTIONS}"`);
+    expect(env).toContain(`MALLOC_ARENA_MAX=${fromImage.MALLOC_ARENA_MAX}`);
+    const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(fromImage.NODE_OPTIONS!)?.[1]);
+    // Room for the young generation and the rest of the process under the pods' memory limit (256Mi).
+    expect(oldSpace).toBeGreaterThanOrEqual(128);
+    expect(oldSpace).toBeLessThanOrEqual(192);
   });
 
   describe('commands of the image, run here against stand-ins', () => {
