@@ -40,6 +40,12 @@ export const AuthSettings = Type.Object({
       default: 0,
       description: 'Hashes computed at once, the rest wait in line (0 = cores - 1, at least 1): a login flood leaves the event loop a core',
     }),
+    dutyPercent: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 50,
+      description: 'Share of time each of the maxConcurrent slots may spend hashing: after a hash, the slot rests in proportion before the next',
+    }),
     threadNiceness: Type.Integer({
       minimum: 0,
       maximum: 19,

@@ -1,4 +1,7 @@
-/** Password hashing threads at a lower CPU priority (services/thread_priority.ts, PasswordHasher.whenSlow). */
+/**
+ * Password hashing that leaves CPU to the rest of the host: threads at a lower priority
+ * (services/thread_priority.ts), PasswordHasher.whenSlow and its duty cycle.
+ */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it, vi } from 'vitest';
 import { PasswordHasher } from '../../internal/auth-service/services/password_hasher.js';
@@ -141,5 +144,26 @@ describe('PasswordHasher.whenSlow', () => {
     hasher.whenSlow(Math.max(30, oneMs * 3), notify);
     await Promise.all(Array.from({ length: 8 }, (_, i) => hasher.hash(`in line ${i}`)));
     expect(notify.mock.calls.length).toBeLessThanOrEqual(1);
+  });
+
+  it('at a duty of 25%, a slot rests three times each hash before the next in line, without delaying the answer', async () => {
+    const free = new PasswordHasher(params);
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await free.hash('one at a time');
+      times.push(performance.now() - t0);
+    }
+    const fastest = Math.min(...times);
+
+    const duty = new PasswordHasher({ ...params, dutyPercent: 25 });
+    const t0 = performance.now();
+    const done: number[] = [];
+    await Promise.all(Array.from({ length: 3 }, (_, i) => duty.hash(`in line ${i}`).then(() => done.push(performance.now() - t0))));
+    // Each of the first two hashes is followed by a rest of at least 3 x its own time (>= 3 x fastest),
+    // so the third answer comes after at least 3 hashes and 2 rests: 9 x fastest (timers round to 1 ms).
+    expect(done[2]!).toBeGreaterThanOrEqual(9 * fastest - 3);
+    // The first answer does not wait for its rest.
+    expect(done[0]!).toBeLessThan(done[1]! - 2 * fastest);
   });
 });

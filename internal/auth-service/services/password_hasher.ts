@@ -8,6 +8,14 @@
  * 19 MiB per hash in flight. `npm run bench` (login flood, bench/README.md) on 2 cores: with the pool
  * full, cached reads of a course-service on the same machine went from p99 5 ms to 97 ms; with one
  * hash at a time, to 10-17 ms, for about 40% fewer logins per second.
+ *
+ * Each slot also hashes at most `dutyPercent` of the time (default 50): after a hash of d ms the slot
+ * rests d * (100 / dutyPercent - 1) ms before the next in line starts. One login is not slowed (the
+ * rest comes after its answer); a flood is, to half the logins per second. A core that never rests
+ * slows everything else on a small VM even when the hashing threads yield at once (thread_priority.ts):
+ * an idle-priority busy loop alone doubled the p99 of course reads there, a half-time one did not
+ * (`npm run bench`, cached reads during a login flood: 1.6-2.0x the quiet p99 at 100%, 48-55 logins/s;
+ * 1.0-1.6x at 50%, 27 logins/s).
  */
 import argon2 from 'argon2';
 import { createRequire } from 'node:module';
@@ -19,6 +27,8 @@ export interface HashParams {
   parallelism: number;
   /** Hashes computed at once (0 or absent: cores - 1, at least 1). */
   maxConcurrent?: number;
+  /** Share of its time a slot may spend hashing, in percent (absent: 100): see the top of this file. */
+  dutyPercent?: number;
 }
 
 export class PasswordHasher {
@@ -27,8 +37,11 @@ export class PasswordHasher {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
 
+  private readonly duty: number;
+
   constructor(private readonly params: HashParams) {
     this.limit = params.maxConcurrent && params.maxConcurrent > 0 ? params.maxConcurrent : Math.max(1, availableParallelism() - 1);
+    this.duty = Math.min(100, Math.max(1, params.dutyPercent ?? 100));
   }
 
   private slow: { afterMs: number; notify: () => void } | undefined;
@@ -47,14 +60,22 @@ export class PasswordHasher {
     else await new Promise<void>((resolve) => this.waiting.push(resolve));
     const slow = this.slow;
     const timer = slow ? setTimeout(slow.notify, slow.afterMs).unref() : undefined;
+    const started = performance.now();
     try {
       return await work();
     } finally {
       clearTimeout(timer);
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
+      // At a duty below 100%, the slot rests in proportion to the hash it ran before the next may start.
+      const restMs = (performance.now() - started) * (100 / this.duty - 1);
+      if (restMs >= 1) setTimeout(() => this.release(), restMs).unref();
+      else this.release();
     }
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
   }
 
   hash(password: string): Promise<string> {
