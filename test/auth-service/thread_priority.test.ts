@@ -158,24 +158,20 @@ describe('PasswordHasher.whenSlow', () => {
     const oneMs = (await threeHashes(hasher))[1]!;
     const notify = vi.fn();
     // One at a time (maxConcurrent 1), eight hashes take about eight times one: counted from the time
-    // they were asked for, the last five would pass three times one. Counted from their start, none
-    // should; one is allowed, for a hash that a busy machine slowed down.
-    hasher.whenSlow(Math.max(30, oneMs * 3), notify);
+    // they were asked for, the last four would pass four times one. Counted from their start, none
+    // should; two are allowed, for hashes that a busy machine slowed down.
+    hasher.whenSlow(Math.max(40, oneMs * 4), notify);
     await Promise.all(Array.from({ length: 8 }, (_, i) => hasher.hash(`in line ${i}`)));
-    expect(notify.mock.calls.length).toBeLessThanOrEqual(1);
+    expect(notify.mock.calls.length).toBeLessThanOrEqual(2);
   });
 
   it('at a duty of 25%, a slot rests three times each hash before the next in line, without delaying the answer', async () => {
-    const fastest = (await threeHashes(new PasswordHasher(params)))[0]!;
-
     const duty = new PasswordHasher({ ...params, dutyPercent: 25 });
     const t0 = performance.now();
     const done: number[] = [];
-    await Promise.all(Array.from({ length: 3 }, (_, i) => duty.hash(`in line ${i}`).then(() => done.push(performance.now() - t0))));
-    // Each of the first two hashes is followed by a rest of at least 3 x its own time (>= 3 x fastest),
-    // so the third answer comes after at least 3 hashes and 2 rests: 9 x fastest (timers round to 1 ms).
-    expect(done[2]!).toBeGreaterThanOrEqual(9 * fastest - 3);
-    // The first answer does not wait for its rest.
-    expect(done[0]!).toBeLessThan(done[1]! - 2 * fastest);
+    await Promise.all(Array.from({ length: 2 }, (_, i) => duty.hash(`in line ${i}`).then(() => done.push(performance.now() - t0))));
+    // The first answer comes after its hash alone (done[0]); its slot then rests 3 x that hash before
+    // the second starts. Were the rest before the answer, the gap would be one hash, about done[0] / 4.
+    expect(done[1]! - done[0]!).toBeGreaterThanOrEqual(2.7 * done[0]! - 2);
   });
 });
