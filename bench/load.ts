@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { PasswordHasher, type HashParams } from '../internal/auth-service/services/password_hasher.js';
 import { newId } from '../internal/shared/utils/ids.js';
+import { imageEnv } from '../scripts/image_env.js';
 import { openDatabase } from '../internal/shared/utils/database.js';
 import { Migrator } from '../internal/shared/utils/migrations.js';
 import { PROJECT_ROOT, migrationsDir } from '../internal/shared/utils/paths.js';
@@ -82,24 +83,6 @@ export interface SpawnOptions {
 }
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
-
-const IMAGE_ENV_NAMES = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
-
-/**
- * The runtime settings that the Docker image gives the services (ENV lines of the Dockerfile's last
- * stage: the V8 heap flags and glibc's arenas), read from the Dockerfile so the two cannot drift apart.
- */
-export function imageEnv(dockerfile = readFileSync(join(PROJECT_ROOT, 'Dockerfile'), 'utf8')): Record<string, string> {
-  const lastStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-  const text = lastStage.replace(/\\\n/g, ' ');
-  const env: Record<string, string> = {};
-  for (const name of IMAGE_ENV_NAMES) {
-    const m = new RegExp(`^ENV\\s.*?\\b${name}=("([^"]*)"|(\\S+))`, 'm').exec(text);
-    if (!m) throw new Error(`The Dockerfile's last stage sets no ${name}: the bench would not run the services as the image does`);
-    env[name] = m[2] ?? m[3]!;
-  }
-  return env;
-}
 
 /** Spawns `node dist/<script>` and waits until `readyPath` answers 200. */
 export async function startChild(options: SpawnOptions): Promise<Child> {

@@ -17,6 +17,7 @@ import { Migrator } from '../internal/shared/utils/migrations.js';
 import { authPaths, loadAuthConfig, type AuthConfig } from '../internal/auth-service/config.js';
 import { coursePaths, loadCourseConfig, type CourseConfig } from '../internal/course-service/config.js';
 import { seedDemo, type DemoAccount } from './demo_data.js';
+import { imageEnv } from './image_env.js';
 
 const varDir = resolve(process.env.VAR_DIR ?? join(PROJECT_ROOT, 'var'));
 mkdirSync(varDir, { recursive: true });
@@ -42,8 +43,11 @@ const env = {
   COURSE_CLIENT_SECRET: secret,
   // Request logs would bury the start-up summary; LOG_LEVEL=info npm start shows them.
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  // As in the Docker image: fewer glibc arenas keep argon2's per-thread blocks from piling up.
-  MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2',
+  // As in the Docker image (its NODE_OPTIONS and MALLOC_ARENA_MAX, read from the Dockerfile): a bounded
+  // V8 heap and fewer glibc arenas. Settings in the environment win.
+  ...imageEnv(),
+  ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+  ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
 };
 delete (env as Record<string, string | undefined>).PORT;
 
@@ -91,8 +95,7 @@ const children: ChildProcess[] = [];
 let stopping = false;
 
 function run(service: string): ChildProcess {
-  // The memory settings of the Docker image (see Dockerfile): a smaller young generation.
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', join(PROJECT_ROOT, 'dist', 'cmd', service, 'main.js')], { env, stdio: 'inherit' });
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'cmd', service, 'main.js')], { env, stdio: 'inherit' });
   child.on('exit', (code, signal) => {
     if (stopping) return;
     console.error(`${service} stopped (${signal ?? `exit ${code}`}); stopping the other service`);

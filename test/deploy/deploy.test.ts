@@ -16,7 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadAuthConfig, type AuthConfig } from '../../internal/auth-service/config.js';
 import { loadCourseConfig, type CourseConfig } from '../../internal/course-service/config.js';
 import { PROJECT_ROOT } from '../../internal/shared/utils/paths.js';
-import { imageEnv } from '../../bench/load.js';
+import { imageEnv } from '../../scripts/image_env.js';
 import {
   composeVariables,
   dockerStages,
@@ -231,7 +231,7 @@ describe('Dockerfile', () => {
     expect(runs(final)).toMatch(/chown node:node \/var\/lib\/course-platform/);
   });
 
-  it("bounds V8's heap, and npm run bench starts the services with the image's own settings", () => {
+  it("bounds V8's heap, and npm start and npm run bench start the services with the image's own settings", () => {
     const env = final.instructions.filter((i) => i.getKeyword() === 'ENV').map((i) => i.getArgumentsContent()).join(' ');
     const fromImage = imageEnv();
     expect(env).toContain(`NODE_OPTIONS="${fromImage.NODE_OPTIONS}"`);
