@@ -8,12 +8,7 @@ import { HashThreads, type HashThreadLevel } from '../../internal/auth-service/s
 async function main(): Promise<void> {
   const config = loadAuthConfig();
   // Before anything else uses the thread pool (see thread_priority.ts); the app and its logger come later.
-  let onChange = (_level: HashThreadLevel, _reason: string): void => undefined;
-  const threads = await HashThreads.start({
-    niceness: config.passwords.threadNiceness,
-    idle: config.passwords.threadIdle,
-    onChange: (level, reason) => onChange(level, reason),
-  });
+  const threads = await HashThreads.start({ niceness: config.passwords.threadNiceness, idle: config.passwords.threadIdle });
   const { app, hasher } = await buildAuthApp(config);
 
   const levels: HashThreadLevel[] = ['normal', 'nice', 'idle'];
@@ -30,12 +25,12 @@ async function main(): Promise<void> {
     help: 'Times a slow hash moved the hashing threads from idle back to nice (the host had no spare CPU)',
     registers: [app.metrics],
   });
-  onChange = (level, reason) => {
+  threads.watch((level, reason) => {
     if (level === 'nice' && reason !== 'start') {
       starved.inc();
       app.log.warn({ level, reason }, 'password hashing threads back at nice priority');
     } else app.log.info({ level, reason }, 'password hashing threads changed priority');
-  };
+  });
   app.log.info({ threads: threads.tids.length, level: threads.current, niceness: config.passwords.threadNiceness }, 'password hashing threads at lower CPU priority');
   hasher.whenSlow(config.passwords.slowHashMs, () => threads.slowHash());
 

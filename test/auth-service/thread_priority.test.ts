@@ -88,6 +88,14 @@ describe('HashThreads', () => {
       expect(threads.current).toBe('idle');
       expect([...state.values()].every((s) => s.idle)).toBe(true);
       expect(changes).toEqual(['nice: start', 'idle: start', 'nice: a hash was slow: the host has no spare CPU', 'idle: hold over']);
+
+      // A listener set later (the app's logger) hears the changes from then on, instead of the first.
+      const watched: string[] = [];
+      threads.watch((level) => watched.push(level));
+      threads.slowHash();
+      await threads.settled();
+      expect(watched).toEqual(['nice']);
+      expect(changes).toHaveLength(4);
       threads.close();
     } finally {
       vi.useRealTimers();

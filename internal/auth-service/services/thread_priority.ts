@@ -84,6 +84,7 @@ export class HashThreads {
   private level: HashThreadLevel = 'normal';
   private holdTimer: NodeJS.Timeout | undefined;
   private switching: Promise<void> = Promise.resolve();
+  private listener: HashThreadOptions['onChange'];
   /** Times the threads went back from idle to nice because a hash was slow. */
   starvedCount = 0;
 
@@ -91,7 +92,9 @@ export class HashThreads {
     readonly tids: readonly number[],
     private readonly options: HashThreadOptions,
     private readonly hooks: ThreadPoolHooks | undefined,
-  ) {}
+  ) {
+    this.listener = options.onChange;
+  }
 
   /** Finds the pool's threads (see the top of this file) and lowers them as `options` say. */
   static async start(options: HashThreadOptions, hooks: ThreadPoolHooks | undefined = defaultHooks): Promise<HashThreads> {
@@ -144,6 +147,11 @@ export class HashThreads {
     });
   }
 
+  /** Tells `listener` about each later change of level (the app's logger and metrics come after start). */
+  watch(listener: (level: HashThreadLevel, reason: string) => void): void {
+    this.listener = listener;
+  }
+
   /** Waits for a level change in progress (tests). */
   settled(): Promise<void> {
     return this.switching;
@@ -161,7 +169,7 @@ export class HashThreads {
 
   private change(level: HashThreadLevel, reason: string): void {
     this.level = level;
-    this.options.onChange?.(level, reason);
+    this.listener?.(level, reason);
   }
 }
 
