@@ -189,12 +189,7 @@ export class CourseRepository {
       where.push('c.search_vector @@ query');
       rank = 'ts_rank(c.search_vector, query)::text';
     }
-    if (filter.category !== undefined) where.push(`c.category = ${p(filter.category)}`);
-    if (filter.level !== undefined) where.push(`c.level = ${p(filter.level)}`);
-    if (filter.language !== undefined) where.push(`c.language = ${p(filter.language)}`);
-    if (filter.tag !== undefined) where.push(`c.tags @> ARRAY[${p(filter.tag)}]::text[]`);
-    if (filter.instructorId !== undefined) where.push(`c.instructor_id = ${p(filter.instructorId)}::uuid`);
-    if (filter.minRating !== undefined) where.push(`c.rating_avg >= ${p(filter.minRating)}::numeric`);
+    where.push(...courseFilterTerms(filter, 'c', p));
 
     let orderBy: string;
     switch (sort) {
@@ -253,12 +248,7 @@ export class CourseRepository {
     const where = ['s.search_vector @@ query'];
     if (onCourses) {
       where.push(`s.status = 'published'`);
-      if (filter.category !== undefined) where.push(`s.category = ${p(filter.category)}`);
-      if (filter.level !== undefined) where.push(`s.level = ${p(filter.level)}`);
-      if (filter.language !== undefined) where.push(`s.language = ${p(filter.language)}`);
-      if (filter.tag !== undefined) where.push(`s.tags @> ARRAY[${p(filter.tag)}]::text[]`);
-      if (filter.instructorId !== undefined) where.push(`s.instructor_id = ${p(filter.instructorId)}::uuid`);
-      if (filter.minRating !== undefined) where.push(`s.rating_avg >= ${p(filter.minRating)}::numeric`);
+      where.push(...courseFilterTerms(filter, 's', p));
     } else {
       // The same strings as course_search_facets() (migration 0007) makes of a course.
       const facets: string[] = [];
@@ -307,6 +297,18 @@ export class CourseRepository {
     );
     return rows[0] ?? null;
   }
+}
+
+/** The WHERE terms of a catalogue filter on `courses` under `alias`; `p` adds a parameter. */
+function courseFilterTerms(filter: CourseListFilter, alias: string, p: (value: unknown) => string): string[] {
+  const terms: string[] = [];
+  if (filter.category !== undefined) terms.push(`${alias}.category = ${p(filter.category)}`);
+  if (filter.level !== undefined) terms.push(`${alias}.level = ${p(filter.level)}`);
+  if (filter.language !== undefined) terms.push(`${alias}.language = ${p(filter.language)}`);
+  if (filter.tag !== undefined) terms.push(`${alias}.tags @> ARRAY[${p(filter.tag)}]::text[]`);
+  if (filter.instructorId !== undefined) terms.push(`${alias}.instructor_id = ${p(filter.instructorId)}::uuid`);
+  if (filter.minRating !== undefined) terms.push(`${alias}.rating_avg >= ${p(filter.minRating)}::numeric`);
+  return terms;
 }
 
 /**
