@@ -10,9 +10,10 @@ export default defineConfig({
     globalSetup: ['test/global_setup.ts'],
     // A committed `.only` fails the run in CI (`.ci/run` sets CI=1), instead of silently skipping the rest.
     allowOnly: !process.env.CI,
-    // One file per core and one more: the files wait on PostgreSQL, Redis and SMTP much of the time,
-    // and each has its own database. (3 on the 2-core machines the suite was tuned on.)
-    poolOptions: { forks: { maxForks: availableParallelism() + 1, minForks: 1 } },
+    // One file per core and one more: the files wait on PostgreSQL, Redis and SMTP much of the time
+    // (3 on the 2-core machines the suite was tuned on). At most 6: each file opens PostgreSQL pools of
+    // its own, and a default server takes 100 connections.
+    poolOptions: { forks: { maxForks: Math.min(availableParallelism() + 1, 6), minForks: 1 } },
     pool: 'forks',
   },
 });
