@@ -28,7 +28,8 @@ function runPrefix(): string {
   return `test:${Date.now().toString(36)}-${randomBytes(4).toString('hex')}:`;
 }
 
-function runStartedAt(key: string): number | undefined {
+/** When the run that made `key` started, for keys under a run prefix. */
+export function runStartedAt(key: string): number | undefined {
   const m = /^test:([0-9a-z]{8,9})-[0-9a-f]{8}:/.exec(key);
   return m ? parseInt(m[1]!, 36) : undefined;
 }
@@ -70,6 +71,23 @@ async function unlinkAll(redis: Redis, pattern: string, pick: (key: string) => b
   return found;
 }
 
+/** Deletes every key of the run `prefix`; `left` counts keys there after that (something still writing). */
+export async function removeRunKeys(redis: Redis, prefix: string): Promise<{ keys: number; withoutTtl: number; left: number }> {
+  const removed = await unlinkAll(redis, `${prefix}*`);
+  let left = 0;
+  for await (const batch of scanAll(redis, `${prefix}*`)) left += batch.length;
+  return { ...removed, left };
+}
+
+/** Deletes the keys of runs that started more than a day before `now` (killed runs never reach their teardown). */
+export async function sweepStaleRuns(redis: Redis, now = Date.now()): Promise<number> {
+  const stale = await unlinkAll(redis, 'test:*', (key) => {
+    const started = runStartedAt(key);
+    return started !== undefined && now - started > STALE_RUN_MS;
+  });
+  return stale.keys;
+}
+
 /** Keys not under `test:` (a test that forgot the run prefix would leave its keys there). */
 async function outsideTest(redis: Redis): Promise<Set<string>> {
   const keys = new Set<string>();
@@ -84,30 +102,20 @@ export default async function setup(): Promise<() => Promise<void>> {
   process.env.TMPDIR = runTmp;
 
   const outsideBefore = await withRedis(outsideTest);
-  await withRedis(async (redis) => {
-    const stale = await unlinkAll(redis, 'test:*', (key) => {
-      const started = runStartedAt(key);
-      return started !== undefined && Date.now() - started > STALE_RUN_MS;
-    });
-    if (stale.keys > 0) console.error(`[test setup] removed ${stale.keys} Redis keys of earlier runs that did not clean up`);
-  });
+  const stale = await withRedis((redis) => sweepStaleRuns(redis));
+  if (stale) console.error(`[test setup] removed ${stale} Redis keys of earlier runs that did not clean up`);
 
   return async () => {
     rmSync(runTmp, { recursive: true, force: true });
-    const left = await withRedis(async (redis) => {
-      const removed = await unlinkAll(redis, `${prefix}*`);
-      let again = 0;
-      for await (const batch of scanAll(redis, `${prefix}*`)) again += batch.length;
-      return { removed, again };
-    });
-    if (!left) return;
-    console.error(`[test teardown] removed ${left.removed.keys} Redis keys under ${prefix}* (${left.removed.withoutTtl} without TTL)`);
+    const removed = await withRedis((redis) => removeRunKeys(redis, prefix));
+    if (!removed) return;
+    console.error(`[test teardown] removed ${removed.keys} Redis keys under ${prefix}* (${removed.withoutTtl} without TTL)`);
     // A warning only: on a shared Redis another process may have written them.
     const outsideAfter = await withRedis(outsideTest);
     const appeared = [...(outsideAfter ?? [])].filter((k) => !outsideBefore?.has(k));
     if (appeared.length > 0) {
       console.error(`[test teardown] warning: ${appeared.length} Redis keys outside test:* appeared during the run (a harness without the run prefix?): ${appeared.slice(0, 5).join(', ')}`);
     }
-    if (left.again > 0) throw new Error(`${left.again} Redis keys under ${prefix}* came back after the teardown deleted them: something outlived the run`);
+    if (removed.left > 0) throw new Error(`${removed.left} Redis keys under ${prefix}* came back after the teardown deleted them: something outlived the run`);
   };
 }

@@ -6,10 +6,13 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startAuth } from '../helpers/auth_app.js';
 import { startCourse } from '../helpers/course_app.js';
-import { REDIS_RUN_PREFIX, hasPostgres, hasRedis, redisTestPrefix } from '../helpers/services.js';
+import { REDIS_RUN_PREFIX, REDIS_URL, hasPostgres, hasRedis, redisTestPrefix } from '../helpers/services.js';
+import { removeRunKeys, runStartedAt, sweepStaleRuns } from '../global_setup.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -73,5 +76,38 @@ describe('keys and folders of a run', () => {
     await auth.close();
     await course.close();
     for (const d of dirs) expect(existsSync(d), d).toBe(false);
+  });
+});
+
+describe.skipIf(!hasRedis)('the teardown of a run', () => {
+  const redis = new Redis(REDIS_URL);
+  afterAll(() => redis.disconnect());
+  // Made-up runs, so that this run's own keys are left alone.
+  const run = (startedAt: number) => `test:${startedAt.toString(36)}-${randomBytes(4).toString('hex')}:`;
+
+  it('deletes every key under the run prefix, with and without TTL, and counts those without', async () => {
+    const prefix = run(Date.now());
+    expect(runStartedAt(`${prefix}x`)).toBeGreaterThan(Date.now() - 1000);
+    await redis.set(`${prefix}course:1:cache:ver:*`, '3');
+    await redis.set(`${prefix}auth:2:rl:login`, '1', 'PX', 60_000);
+    await redis.set(`${prefix}near:3:cache:data:x`, 'v');
+    const other = `${run(Date.now())}cache:ver:*`;
+    await redis.set(other, '1', 'PX', 60_000);
+    expect(await removeRunKeys(redis, prefix)).toEqual({ keys: 3, withoutTtl: 2, left: 0 });
+    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+    expect(await redis.exists(other)).toBe(1);
+    await redis.unlink(other);
+  });
+
+  it('sweeps the keys of runs more than a day old and leaves younger runs and other keys alone', async () => {
+    const now = Date.now();
+    const dead = run(now - 25 * 3600_000);
+    const live = run(now - 3600_000);
+    const unrelated = `test:${randomBytes(4).toString('hex')}:cache:ver:*`;
+    for (const key of [`${dead}a`, `${dead}b`, `${live}a`, unrelated]) await redis.set(key, '1', 'PX', 60_000);
+    expect(await sweepStaleRuns(redis, now)).toBeGreaterThanOrEqual(2);
+    expect(await redis.exists(`${dead}a`, `${dead}b`)).toBe(0);
+    expect(await redis.exists(`${live}a`, unrelated)).toBe(2);
+    await redis.unlink(`${live}a`, unrelated);
   });
 });
