@@ -3,6 +3,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { SERVICE_CLIENT, startAuth, type AuthHarness, type CallOptions } from '../helpers/auth_app.js';
+import { outboxesSettled } from '../helpers/outbox.js';
 
 const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 
@@ -90,7 +91,10 @@ describe.skipIf(!hasPostgres)('client_credentials', () => {
 
       const mail = await h.smtp.waitFor((m) => m.to.includes(instructor.email));
       expect(mail.subject).toContain('Rust for Beginners');
-      await new Promise((r) => setTimeout(r, 200));
+      // One notification for the key, and it is sent: no second mail can come.
+      await outboxesSettled({ auth: h.database.db });
+      const { rows } = await h.database.db.query<{ id: string; status: string }>('SELECT id, status FROM notifications WHERE user_id = $1', [instructor.id]);
+      expect(rows).toEqual([{ id: first.body.id, status: 'sent' }]);
       expect(h.smtp.to(instructor.email)).toHaveLength(1);
     });
 

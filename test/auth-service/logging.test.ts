@@ -2,11 +2,10 @@
  * No secrets in logs: the whole account story runs with an info-level logger whose output is kept,
  * and none of the passwords, tokens or client secrets it handled may appear in that output.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAuthApp, type AuthApp } from '../../internal/auth-service/app.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
-import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
+import { hasPostgres, hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/services.js';
 import { SERVICE_CLIENT, testAuthConfig } from '../helpers/auth_app.js';
 import { ResponseChecker } from '../helpers/openapi.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
@@ -25,7 +24,7 @@ describe.skipIf(!hasPostgres)('logging', () => {
     smtp = await new TestSmtp().start();
     const config = testAuthConfig({
       database: { url: database.url, migrateOnStart: false },
-      redis: { url: hasRedis ? REDIS_URL : '', keyPrefix: `test:${randomBytes(4).toString('hex')}:` },
+      redis: { url: hasRedis ? REDIS_URL : '', keyPrefix: redisTestPrefix('auth') },
       mail: { smtpUrl: smtp.url, pollIntervalMs: 30 },
       log: { level: 'info' },
     });

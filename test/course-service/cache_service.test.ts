@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
+import { hasPostgres, hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/services.js';
 import { MemoryStore, RedisStore, type KeyValueStore } from '../../internal/shared/utils/redis.js';
 import { CacheService, type CacheServiceOptions } from '../../internal/course-service/services/cache_service.js';
 import { CacheScopes } from '../../internal/course-service/services/cache_scopes.js';
@@ -31,7 +30,7 @@ describe.skipIf(!hasRedis)('CacheService over Redis', () => {
   let b: CacheService;
 
   beforeAll(async () => {
-    const prefix = `test:${randomBytes(4).toString('hex')}:`;
+    const prefix = redisTestPrefix('cache');
     storeA = await ready(new RedisStore(REDIS_URL, prefix));
     storeB = await ready(new RedisStore(REDIS_URL, prefix));
     a = new CacheService(storeA, TTL);
@@ -204,7 +203,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('services invalidate the cache after 
 
   beforeAll(async () => {
     t = await createTestDatabase('course-service');
-    const prefix = `test:${randomBytes(4).toString('hex')}:`;
+    const prefix = redisTestPrefix('cache');
     storeA = await ready(new RedisStore(REDIS_URL, prefix));
     storeB = await ready(new RedisStore(REDIS_URL, prefix));
   });

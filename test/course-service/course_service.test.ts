@@ -254,7 +254,11 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       const first = await courses.list({ sort: 'newest', limit: 1 });
       expect(first.nextCursor).toBeTypeOf('string');
       const cursor = first.nextCursor!;
-      await expect(courses.list({ sort: 'newest', limit: 1, cursor })).resolves.toBeTruthy();
+      // The cursor is good: the next page is the second course of the newest two.
+      const newestTwo = (await courses.list({ sort: 'newest', limit: 2 })).items.map((c) => c.id);
+      expect(first.items.map((c) => c.id)).toEqual(newestTwo.slice(0, 1));
+      const second = await courses.list({ sort: 'newest', limit: 1, cursor });
+      expect(second.items.map((c) => c.id)).toEqual(newestTwo.slice(1));
       for (const bad of ['garbage', '!!!', encodeCursor('courses:newest', ['yesterday', 'x']), Buffer.from('[1,2]').toString('base64url'),
         encodeCursor('courses:newest', ["2024-01-01T00:00:00.000Z'; DROP TABLE courses; --", '0190a0b0-0000-7000-8000-000000000000'])]) {
         expect(await refusal(courses.list({ sort: 'newest', cursor: bad }))).toMatchObject({ status: 400, code: 'invalid_cursor' });
@@ -263,8 +267,10 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
         expect(await refusal(courses.list({ sort, cursor }))).toMatchObject({ status: 400, code: 'invalid_cursor' });
       }
       expect(await refusal(courses.list({ q: 'testing', cursor }))).toMatchObject({ code: 'invalid_cursor' });
-      // relevance without q is newest, so the newest cursor still fits.
-      await expect(courses.list({ sort: 'relevance', cursor })).resolves.toBeTruthy();
+      // relevance without q is newest, so the newest cursor still fits: the same pages follow.
+      const asRelevance = await courses.list({ sort: 'relevance', cursor });
+      expect(asRelevance.items.map((c) => c.id)).toEqual((await courses.list({ sort: 'newest', cursor })).items.map((c) => c.id));
+      expect(asRelevance.items[0]!.id).toBe(second.items[0]!.id);
     });
 
     it('bounds limit to 1..100 and validates filters', async () => {

@@ -2,10 +2,9 @@
  * The near cache (services/near_cache.ts): its rules as a pure unit, then two CacheService replicas
  * with near caches over the real Redis, its pub/sub channel, and a proxy that cuts the subscription.
  */
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hasRedis, REDIS_URL } from '../helpers/services.js';
+import { hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcp_proxy.js';
 import { RedisStore } from '../../internal/shared/utils/redis.js';
 import { CacheService, type CacheServiceOptions } from '../../internal/course-service/services/cache_service.js';
@@ -93,7 +92,7 @@ describe.skipIf(!hasRedis)('CacheService with near caches over Redis', () => {
     categoriesTtlMs: 60_000,
     near: { maxBytes: 1 << 20, trustMs: 60_000 },
   };
-  const prefix = `test:${randomBytes(4).toString('hex')}:`;
+  const prefix = redisTestPrefix('near');
   const proxy = new TcpProxy(REDIS_URL);
   let storeA: RedisStore;
   let storeB: RedisStore;

@@ -21,15 +21,32 @@ describe.skipIf(!hasPostgres)('review mails through the outbox relay', () => {
   const outbox = new OutboxRepository();
   const logger = createLogger('silent', 'course-service');
 
-  const relayTo = (baseUrl: string, clientSecret = SERVICE_CLIENT.secret) =>
+  const relayTo = (baseUrl: string, clientSecret = SERVICE_CLIENT.secret, backoffMs = { backoffBaseMs: 1, backoffMaxMs: 5 }) =>
     new NotificationRelay(courseDb.db, outbox, new AuthClient({ baseUrl, clientId: SERVICE_CLIENT.id, clientSecret, timeoutMs: 2000 }), logger, {
       pollIntervalMs: 20,
       batchSize: 10,
-      backoffBaseMs: 1,
-      backoffMaxMs: 5,
+      ...backoffMs,
       leaseMs: 100,
       publicUrl: 'http://courses.test',
     });
+
+  interface EventRow {
+    id: string;
+    attempts: number;
+    last_error: string | null;
+    next_attempt_at: Date;
+    delivered_at: Date | null;
+    due_in_ms: number;
+  }
+  /** The outbox rows of one course's events, oldest first. */
+  async function eventsOf(courseId: string): Promise<EventRow[]> {
+    const { rows } = await courseDb.db.query<EventRow>(
+      `SELECT id, attempts, last_error, next_attempt_at, delivered_at, (extract(epoch FROM next_attempt_at - now()) * 1000)::float8 AS due_in_ms
+         FROM course_outbox WHERE payload->>'courseId' = $1 ORDER BY created_at, id`,
+      [courseId],
+    );
+    return rows;
+  }
 
   /** Runs the relay until nothing is pending, then waits for the mail worker to empty the outbox. */
   async function drain(relay: NotificationRelay): Promise<void> {
@@ -113,28 +130,55 @@ describe.skipIf(!hasPostgres)('review mails through the outbox relay', () => {
     const { teacher, course, reviews } = await setup();
     const writers = await Promise.all([1, 2, 3].map(() => auth.newUser()));
     for (const [i, w] of writers.entries()) await reviews.create(principal({ sub: w.id, name: w.displayName }), course.id, { rating: i + 2 });
-    // Nothing listens on this port: every delivery fails and is kept for later.
-    const down = relayTo('http://127.0.0.1:1');
-    await down.runOnce();
-    const pending = await outbox.stats(courseDb.db);
-    expect(pending.pending).toBeGreaterThanOrEqual(3);
-    const { rows } = await courseDb.db.query<{ last_error: string | null }>('SELECT last_error FROM course_outbox WHERE delivered_at IS NULL');
-    expect(rows.every((r) => r.last_error !== null)).toBe(true);
+    // Nothing listens on this port: every delivery fails and is put off by the backoff (0.75 to 1.5 s).
+    const down = relayTo('http://127.0.0.1:1', SERVICE_CLIENT.secret, { backoffBaseMs: 1500, backoffMaxMs: 1500 });
+    expect(await down.runOnce()).toBe(0);
+    const waiting = await eventsOf(course.id);
+    expect(waiting).toHaveLength(3);
+    for (const e of waiting) {
+      expect(e).toMatchObject({ attempts: 1, delivered_at: null });
+      expect(e.last_error).toMatch(/ECONNREFUSED|fetch failed/);
+      expect(e.due_in_ms).toBeGreaterThan(300);
+      expect(e.due_in_ms).toBeLessThanOrEqual(1500);
+    }
+
+    // auth-service answers again, but the events are not due yet: a relay run leaves them alone.
+    const up = relayTo(authUrl);
+    await up.runOnce();
+    expect((await eventsOf(course.id)).map((e) => [e.attempts, e.delivered_at])).toEqual(waiting.map(() => [1, null]));
     expect(auth.smtp.to(teacher.email)).toHaveLength(0);
-    await new Promise((r) => setTimeout(r, 20));
-    await drain(relayTo(authUrl));
-    expect(auth.smtp.to(teacher.email)).toHaveLength(3);
+
+    // Once due, each is delivered, on its second attempt and not before its retry time, and mailed once.
+    await drain(up);
+    const delivered = await eventsOf(course.id);
+    for (const [i, e] of delivered.entries()) {
+      expect(e.attempts).toBe(2);
+      expect(e.delivered_at!.getTime()).toBeGreaterThanOrEqual(waiting[i]!.next_attempt_at.getTime());
+    }
+    const mails = auth.smtp.to(teacher.email);
+    expect(mails).toHaveLength(3);
+    expect(mails.map((m) => /(\d)\/5/.exec(m.text)?.[1]).sort()).toEqual(['2', '3', '4']);
   });
 
   it('a relay that dies mid-batch loses nothing: after its lease another relay delivers', async () => {
     const { teacher, course, reviews, by } = await setup();
     await reviews.create(by, course.id, { rating: 3 });
-    const claimed = await outbox.claimDue(courseDb.db, 10, 100);
-    expect(claimed.length).toBeGreaterThanOrEqual(1);
-    // The claimer "dies" here; the events are invisible until the lease ends.
+    const claimed = await outbox.claimDue(courseDb.db, 10, 1000);
+    expect(claimed.map((e) => e.id)).toContain((await eventsOf(course.id))[0]!.id);
+    // The claimer "dies" here; the event is invisible until the lease ends.
+    const [held] = await eventsOf(course.id);
+    expect(held!.due_in_ms).toBeGreaterThan(300);
     expect((await outbox.claimDue(courseDb.db, 10, 100)).length).toBe(0);
-    await new Promise((r) => setTimeout(r, 150));
-    await drain(relayTo(authUrl));
+    const relay = relayTo(authUrl);
+    await relay.runOnce();
+    expect(await eventsOf(course.id)).toMatchObject([{ attempts: 1, delivered_at: null }]);
+    expect(auth.smtp.to(teacher.email)).toHaveLength(0);
+
+    // After the lease, another relay takes it over and delivers it, once.
+    await drain(relay);
+    const [done] = await eventsOf(course.id);
+    expect(done!.attempts).toBe(2);
+    expect(done!.delivered_at!.getTime()).toBeGreaterThanOrEqual(held!.next_attempt_at.getTime());
     expect(auth.smtp.to(teacher.email)).toHaveLength(1);
   });
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startPlatform, type Platform } from '../helpers/course_app.js';
+import { outboxesSettled } from '../helpers/outbox.js';
 
 describe.skipIf(!hasPostgres)('review mails end to end', () => {
   let p: Platform;
@@ -40,9 +41,14 @@ describe.skipIf(!hasPostgres)('review mails end to end', () => {
     const hiddenMail = await p.auth.smtp.waitFor((m) => m.to.includes(student.email));
     expect(hiddenMail.text).toContain('Mail-worthy Databases');
 
-    // Give the relay and the worker time for any duplicate to show up.
-    await new Promise((r) => setTimeout(r, 400));
+    // Every event delivered and every mail sent: no further mail can come, so the counts are final.
+    await outboxesSettled({ course: p.course.database.db, auth: p.auth.database.db });
     expect(p.auth.smtp.to(teacher.email)).toHaveLength(1);
     expect(p.auth.smtp.to(student.email)).toHaveLength(1);
+    const { rows } = await p.auth.database.db.query<{ template: string; n: number }>(
+      'SELECT template, count(*)::int AS n FROM notifications WHERE recipient = ANY($1) GROUP BY template ORDER BY template',
+      [[teacher.email, student.email]],
+    );
+    expect(rows).toEqual([{ template: 'review_created', n: 1 }, { template: 'review_hidden', n: 1 }]);
   });
 });

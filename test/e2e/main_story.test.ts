@@ -14,6 +14,7 @@ import { hasPostgres } from '../helpers/services.js';
 import { SERVICE_CLIENT, startAuth, type AuthHarness } from '../helpers/auth_app.js';
 import { startCourse, type CourseHarness } from '../helpers/course_app.js';
 import { tokenFrom } from '../helpers/smtp.js';
+import { outboxesSettled } from '../helpers/outbox.js';
 import type { ResponseChecker } from '../helpers/openapi.js';
 import { authClient, bearer, courseClient, type AuthClient, type CourseClient } from '../../clients/index.js';
 import type { Middleware } from 'openapi-fetch';
@@ -197,8 +198,11 @@ describe.skipIf(!hasPostgres)('main story through the typed clients (both servic
       const reviewMail = await auth.smtp.waitFor((m) => m.to.includes(teacher.email) && m.subject.includes(draft.title) && m.subject.includes(`${r.rating}/5`));
       expect(reviewMail.text).toContain(r.displayName);
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Every event delivered and every mail sent: no further mail can come, so the count is final.
+    await outboxesSettled({ course: course.database.db, auth: auth.database.db });
     expect(auth.smtp.to(teacher.email).filter((m) => m.subject.includes(draft.title))).toHaveLength(2);
+    const { rows: queued } = await auth.database.db.query<{ n: number }>("SELECT count(*)::int AS n FROM notifications WHERE recipient = $1 AND template = 'review_created'", [teacher.email]);
+    expect(queued[0]!.n).toBe(2);
     // Every answer above went through the OpenAPI check (see conformsTo).
     expect(auth.checker.checked).toBeGreaterThanOrEqual(10);
     expect(course.checker.checked).toBeGreaterThanOrEqual(10);

@@ -13,20 +13,19 @@
  * A restarted child is ready at once and the course takes writes again (no lock left behind).
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
+import { hasPostgres, hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { startAuth, type AuthHarness } from '../helpers/auth_app.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
 import { instructor, newCourseInput } from '../course-service/factories.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const MAIN = join(ROOT, 'dist', 'cmd', 'course-service', 'main.js');
 const USERS = 24;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -73,17 +72,22 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: course-service killed with SI
   let courseId: string;
   let port: number;
   let child: Child | undefined;
+  let buildDir: string | undefined;
+  let main: string;
   const varDir = mkdtempSync(join(tmpdir(), 'sigkill-course-'));
+  // The child's cache keys go under the run's prefix too (deleted when the run ends).
+  const redisPrefix = redisTestPrefix('sigkill');
   const writers: Writer[] = [];
 
   function startChild(): Child {
-    const proc = spawn(process.execPath, [MAIN], {
+    const proc = spawn(process.execPath, [main], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? '',
         DATABASE_URL: database.url,
         REDIS_URL,
+        REDIS_KEY_PREFIX: redisPrefix,
         COURSE_PORT: String(port),
         HOST: '127.0.0.1',
         JWKS_URL: jwksUrl,
@@ -124,13 +128,28 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: course-service killed with SI
   }
 
   beforeAll(async () => {
-    // The child runs the built service; tsc is incremental, so this is quick when nothing changed.
-    // A type error elsewhere in the tree still emits; only a missing entry point stops the test.
+    // The child runs the service built from these sources into a fresh folder, never whatever dist/
+    // holds (stale, or half-written by a concurrent `npm run build`). Only main.ts and what it imports
+    // are compiled. The folder is under dist/ because the service finds its config files and
+    // node_modules by walking up from its own file. A type error elsewhere in the tree still emits;
+    // only a missing entry point stops the test.
+    mkdirSync(join(ROOT, 'dist'), { recursive: true });
+    buildDir = mkdtempSync(join(ROOT, 'dist', 'test-sigkill-'));
+    writeFileSync(
+      join(buildDir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(ROOT, 'tsconfig.json'),
+        compilerOptions: { outDir: buildDir, rootDir: ROOT, sourceMap: false, incremental: false },
+        files: [join(ROOT, 'cmd', 'course-service', 'main.ts')],
+        include: [],
+      }),
+    );
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT }).catch((err: { stdout?: string }) => {
+    await promisify(execFile)(process.execPath, [tsc, '-p', join(buildDir, 'tsconfig.json')], { cwd: ROOT }).catch((err: { stdout?: string }) => {
       console.error(`[faults_sigkill] tsc reported errors; using what it emitted:\n${String(err.stdout ?? err).slice(0, 2000)}`);
     });
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} was not built`);
+    main = join(buildDir, 'cmd', 'course-service', 'main.js');
+    if (!existsSync(main)) throw new Error(`${main} was not built`);
 
     auth = await startAuth();
     jwksUrl = `${await auth.app.listen({ port: 0, host: '127.0.0.1' })}/.well-known/jwks.json`;
@@ -152,6 +171,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: course-service killed with SI
     await auth?.close();
     await database?.drop();
     rmSync(varDir, { recursive: true, force: true });
+    if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   });
 
   it('leaves no half-written review, an exact aggregate and a complete outbox, and restarts cleanly', async () => {

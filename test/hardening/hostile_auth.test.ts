@@ -158,6 +158,8 @@ describe.skipIf(!hasPostgres)('hostile input: auth-service', () => {
     const outcomes = await sendAll(h.app, h.checker, variants, () => admin.token);
     const after = await fingerprint(h.database.db);
     sent.refused = outcomes.length;
+    // A floor (4486 were sent when it was set): generators that silently stop producing fail here.
+    expect(outcomes.length).toBeGreaterThan(3000);
 
     const perOp = new Map<string, number>();
     for (const o of outcomes) perOp.set(o.variant.op.operationId, (perOp.get(o.variant.op.operationId) ?? 0) + 1);
@@ -185,11 +187,11 @@ describe.skipIf(!hasPostgres)('hostile input: auth-service', () => {
     dump('auth', outcomes);
     const findings = report(outcomes);
     expect(findings, findings.join('\n')).toEqual([]);
-    expect(outcomes.length).toBeGreaterThan(500);
+    expect(outcomes.length).toBeGreaterThan(1000); // 1372 when set
   }, 120_000);
 
-  it('reports its size', () => {
-    // Shown with --reporter=verbose; the counts are part of the hardening report.
+  // The size of the run for the hardening report (not a test: each test above asserts its own minimum).
+  afterAll(() => {
     console.error(`auth-service hostile input: ${sent.refused} refused-batch requests, ${sent.content} content probes, ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 });

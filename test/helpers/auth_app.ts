@@ -3,7 +3,7 @@
  * prefix), an SMTP server started by the test, cheap password hashing, and every answer checked
  * against the served OpenAPI document.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +14,7 @@ import { newId } from '../../internal/shared/utils/ids.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 import { ResponseChecker, caller, type CallOptions, type CallResult } from './openapi.js';
-import { REDIS_URL, hasRedis } from './services.js';
+import { REDIS_URL, hasRedis, redisTestPrefix } from './services.js';
 import { TestSmtp } from './smtp.js';
 
 export const CHEAP_HASH = { memoryCostKiB: 1024, timeCost: 1, parallelism: 1 };
@@ -55,7 +55,7 @@ export async function startAuth(overrides: Record<string, unknown> = {}, existin
   const smtp = existing?.smtp ?? (await new TestSmtp().start());
   const config = testAuthConfig({
     database: { url: database.url, migrateOnStart: false },
-    redis: { url: hasRedis ? REDIS_URL : '', keyPrefix: `test:${randomBytes(4).toString('hex')}:` },
+    redis: { url: hasRedis ? REDIS_URL : '', keyPrefix: redisTestPrefix('auth') },
     mail: { smtpUrl: smtp.url, pollIntervalMs: 30, backoffBaseMs: 30, backoffMaxMs: 200, leaseMs: 2000 },
     ...overrides,
   });
@@ -97,6 +97,8 @@ export async function startAuth(overrides: Record<string, unknown> = {}, existin
       await built.app.close();
       if (!existing?.smtp) await smtp.stop();
       if (!existing?.database) await database.drop();
+      // The folder this harness made (a varDir the test passed in is the test's to remove).
+      if (overrides.varDir === undefined) rmSync(config.varDir, { recursive: true, force: true });
     },
   };
 }

@@ -6,17 +6,16 @@
  * `startPlatform()` adds the real auth-service, listening on a port, whose JWKS course-service reads
  * and whose logins give the tokens (`platform.user({role: 'instructor'})`).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { buildCourseApp, type CourseApp } from '../../internal/course-service/app.js';
 import { loadCourseConfig, type CourseConfig } from '../../internal/course-service/config.js';
 import type { TokenVerifier } from '../../internal/shared/utils/jwt.js';
 import { createLogger, type Logger } from '../../internal/shared/utils/logging.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 import { ResponseChecker, caller } from './openapi.js';
-import { REDIS_URL, hasRedis } from './services.js';
+import { REDIS_URL, hasRedis, redisTestPrefix } from './services.js';
 import { SERVICE_CLIENT, startAuth, type AuthHarness, type CallOptions, type CallResult } from './auth_app.js';
 
 export type { CallOptions, CallResult };
@@ -74,7 +73,7 @@ export function testCourseConfig(overrides: Record<string, unknown>): CourseConf
 
 export async function startCourse(options: StartCourseOptions = {}): Promise<CourseHarness> {
   const database = options.database ?? (await createTestDatabase('course-service'));
-  const redisPrefix = options.redisPrefix ?? `test:course:${randomBytes(4).toString('hex')}:`;
+  const redisPrefix = options.redisPrefix ?? redisTestPrefix('course');
   const config = testCourseConfig(
     merge(
       {
@@ -104,6 +103,8 @@ export async function startCourse(options: StartCourseOptions = {}): Promise<Cou
     async close() {
       await built.app.close();
       if (!options.database) await database.drop();
+      // The folder this harness made (a varDir the test passed in is the test's to remove).
+      if (options.overrides?.varDir === undefined) rmSync(config.varDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,12 +1,11 @@
 /** The store behind caches and rate limits means the same in Redis and in memory, and fails fast. */
-import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStore, RedisStore, type KeyValueStore } from '../../internal/shared/utils/redis.js';
-import { REDIS_URL, hasRedis } from '../helpers/services.js';
+import { REDIS_URL, hasRedis, redisTestPrefix } from '../helpers/services.js';
 
 const stores: [string, () => KeyValueStore, boolean][] = [
   ['memory', () => new MemoryStore(), true],
-  ['redis', () => new RedisStore(REDIS_URL, `test:${randomBytes(4).toString('hex')}:`), hasRedis],
+  ['redis', () => new RedisStore(REDIS_URL, redisTestPrefix('store')), hasRedis],
 ];
 
 for (const [name, make, available] of stores) {

@@ -10,7 +10,7 @@ const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
     resetLink: 'https://app.test/password/forgot',
   },
   password_reset: { displayName: 'Ada', link: 'https://app.test/password/reset?token=abc' },
-  password_changed: { displayName: 'Ada', changedAt: '2025-03-12T14:05:00.000Z' },
+  password_changed: { displayName: 'Ada', changedAt: '2025-03-12T14:05:00.000Z', resetLink: 'https://app.test/password/forgot' },
   review_created: {
     displayName: 'Ada',
     courseTitle: 'TypeScript basics',
@@ -44,7 +44,7 @@ const LINK_FIELDS: Record<MailTemplate, string[]> = {
   verify_email: ['link'],
   account_exists: ['loginLink', 'resetLink'],
   password_reset: ['link'],
-  password_changed: [],
+  password_changed: ['resetLink'],
   review_created: ['courseLink', 'unsubscribeLink'],
   review_hidden: ['unsubscribeLink'],
 };
@@ -101,7 +101,7 @@ describe('renderMail', () => {
 
     it('renders its links as links and refuses non-http links', () => {
       const links = LINK_FIELDS[template];
-      if (links.length === 0) return;
+      expect(links, 'a template without links needs a test of its own').not.toHaveLength(0);
       const good = renderMail(template, 'en', SAMPLE[template]);
       for (const field of links) {
         expect(good.html).toContain(`href="${escapeHtml(String(SAMPLE[template][field]))}"`);
@@ -147,6 +147,10 @@ describe('renderMail', () => {
     const hidden = renderMail('review_hidden', 'en', { displayName: 'Ada', courseTitle: 'TS' });
     expect(hidden.text).not.toContain('Reason');
     expect(hidden.html).not.toContain('<a ');
+
+    const changed = renderMail('password_changed', 'en', without(SAMPLE.password_changed, 'resetLink'));
+    expect(changed.html).not.toContain('<a ');
+    expect(changed.text).not.toContain('Reset password');
   });
 
   it('formats changedAt in the locale and refuses a non-date', () => {
