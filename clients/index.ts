@@ -65,6 +65,8 @@ export interface SessionTokens {
   refreshToken: string;
 }
 
+const REFRESH_PATH = '/api/v1/auth/refresh';
+
 /** 401 codes that a new access token cures: expired, signed before a role change, or by a retired key. */
 export const REFRESHABLE_CODES: readonly string[] = ['token_expired', 'token_outdated', 'invalid_token'];
 
@@ -110,7 +112,7 @@ export class Session {
   private async rotate(): Promise<boolean> {
     const refreshToken = this.current?.refreshToken;
     if (!refreshToken) return false;
-    const { data, response } = await this.auth.POST('/api/v1/auth/refresh', { body: { refreshToken } });
+    const { data, response } = await this.auth.POST(REFRESH_PATH, { body: { refreshToken } });
     if (data) {
       this.set(data);
       return true;
@@ -122,9 +124,10 @@ export class Session {
 
   middleware(): Middleware {
     return {
-      onRequest: ({ request, id }) => {
+      onRequest: ({ request, schemaPath, id }) => {
         const token = this.current?.accessToken;
-        if (!token || request.headers.has('authorization')) return undefined;
+        // The refresh call carries no access token, so its answer can never ask for another refresh.
+        if (!token || request.headers.has('authorization') || schemaPath === REFRESH_PATH) return undefined;
         request.headers.set('authorization', `Bearer ${token}`);
         this.pending.set(id, request.clone());
         return request;
