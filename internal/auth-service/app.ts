@@ -21,6 +21,7 @@ import { SessionRepository } from './repository/session_repository.js';
 import { TokenRepository } from './repository/token_repository.js';
 import { NotificationRepository } from './repository/notification_repository.js';
 import { PasswordHasher } from './services/password_hasher.js';
+import { AppLinks } from './services/app_links.js';
 import { UnsubscribeTokens } from './services/unsubscribe_tokens.js';
 import { KeyStore } from './services/signing_keys.js';
 import { TokenService } from './services/token_service.js';
@@ -92,7 +93,8 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   const outbox = new NotificationRepository(db);
   const hasher = new PasswordHasher(config.passwords);
   const unsubscribe = new UnsubscribeTokens(secret);
-  const notificationService = new NotificationService({ db, notifications: outbox, users, publicUrl: config.publicUrl, unsubscribe });
+  const appLinks = new AppLinks(config.appUrl, config.links);
+  const notificationService = new NotificationService({ db, notifications: outbox, users, publicUrl: config.publicUrl, unsubscribe, appLinks });
   const pagesBase = `${config.publicUrl.replace(/\/$/, '')}/api/v1/auth/pages`;
   const authService = new AuthService({
     db,
@@ -111,7 +113,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
       links: {
         verifyEmail: config.auth.verifyEmailUrl || `${pagesBase}/verify-email`,
         resetPassword: config.auth.resetPasswordUrl || `${pagesBase}/reset-password`,
-        login: config.auth.loginUrl || config.publicUrl,
+        login: config.auth.loginUrl || appLinks.loginPage() || config.publicUrl,
       },
       rateLimits: config.rateLimits,
       clients: config.clients,

@@ -13,6 +13,16 @@ const Window = (limit: number, windowSec: number, what: string) =>
 export const AuthSettings = Type.Object({
   varDir: Type.String({ default: 'var', description: 'Where embedded data, keys and mail live' }),
   publicUrl: Type.String({ default: 'http://localhost:8081', description: 'Base URL of auth-service as clients see it (links in mails)' }),
+  appUrl: Type.String({
+    pattern: '^(https?://[^\\s/?#]+(/[^\\s?#]*)?)?$',
+    default: '',
+    description: 'Public address of the web front end; mail links to its pages are appUrl + a `links` template. Empty = no front end: review mails link to the course in the API',
+  }),
+  // Paths, not URLs: a front end moves with appUrl alone. `{name}` is replaced by the URL-encoded value.
+  links: Type.Object({
+    coursePage: Type.String({ pattern: '^/', default: '/courses/{slug}', description: 'Course page of the front end, for review mails; `{slug}` and `{id}` are the course\'s' }),
+    loginPage: Type.String({ pattern: '^/', default: '/login', description: 'Login page of the front end, for mails that say "log in" (when auth.loginUrl is empty)' }),
+  }, { default: {} }),
   http: Type.Object({ ...HttpSettings.properties, port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081, description: 'TCP port' }) }, { default: {} }),
   database: Type.Object(DatabaseSettings.properties, { default: {} }),
   redis: Type.Object(RedisSettings.properties, { default: {} }),
@@ -69,7 +79,7 @@ export const AuthSettings = Type.Object({
     resetTokenTtlMinutes: Type.Integer({ minimum: 1, default: 60, description: 'Password-reset token lifetime' }),
     verifyEmailUrl: Type.String({ default: '', description: 'Page for the verification link; empty = auth-service\'s own page' }),
     resetPasswordUrl: Type.String({ default: '', description: 'Page for the reset link; empty = auth-service\'s own page' }),
-    loginUrl: Type.String({ default: '', description: 'Login page named in mails; empty = the public URL' }),
+    loginUrl: Type.String({ default: '', description: 'Login page named in mails; empty = appUrl + links.loginPage, or the public URL without appUrl' }),
   }, { default: {} }),
   rateLimits: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'Switch every rate limit' }),
@@ -107,6 +117,7 @@ export const AUTH_ENV: EnvBinding[] = [
   ...SHARED_ENV,
   { path: 'http.port', vars: ['AUTH_PORT', 'PORT'] },
   { path: 'publicUrl', vars: ['AUTH_PUBLIC_URL'] },
+  { path: 'appUrl', vars: ['APP_URL'] },
   { path: 'http.corsOrigins', vars: ['CORS_ORIGINS'] },
   { path: 'mail.smtpUrl', vars: ['SMTP_URL'] },
   { path: 'mail.from', vars: ['MAIL_FROM'] },

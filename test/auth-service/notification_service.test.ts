@@ -13,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
 import { TestSmtp } from '../helpers/smtp.js';
 import { UnsubscribeTokens } from '../../internal/auth-service/services/unsubscribe_tokens.js';
+import { AppLinks } from '../../internal/auth-service/services/app_links.js';
 
 const PUBLIC_URL = 'https://auth.test.example/';
 const UNSUBSCRIBE = new UnsubscribeTokens(Buffer.from('test-secret-for-unsubscribe-links-000000'));
@@ -153,6 +154,33 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
       );
       expect(mail.raw).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
       expect(await count()).toBe(1);
+    });
+
+    it('with APP_URL links the review mail to the front end\'s course page instead of the caller\'s API address', async () => {
+      const user = await insertUser();
+      const withApp = new NotificationService({
+        db: t.db,
+        notifications: repo,
+        users: new UserRepository(t.db),
+        publicUrl: PUBLIC_URL,
+        unsubscribe: UNSUBSCRIBE,
+        appLinks: new AppLinks('https://app.test.example', { coursePage: '/courses/{slug}', loginPage: '/login' }),
+      });
+      const apiLink = 'https://courses.test.example/api/v1/courses/relational-databases';
+      const data = reviewData({ courseLink: apiLink, courseSlug: 'relational-databases', courseId: newId() });
+      const queued = await withApp.notifyUser({ userId: user.id, template: 'review_created', data, idempotencyKey: 'app-url-1' });
+      expect((await repo.findById(queued.id!))?.data.courseLink).toBe('https://app.test.example/courses/relational-databases');
+      // Without a slug (an older caller) the caller's link stays; without APP_URL it always does.
+      const noSlug = await withApp.notifyUser({ userId: user.id, template: 'review_created', data: reviewData({ courseLink: apiLink }), idempotencyKey: 'app-url-2' });
+      expect((await repo.findById(noSlug.id!))?.data.courseLink).toBe(apiLink);
+      const unset = await service.notifyUser({ userId: user.id, template: 'review_created', data, idempotencyKey: 'app-url-3' });
+      expect((await repo.findById(unset.id!))?.data.courseLink).toBe(apiLink);
+
+      expect(await worker.runOnce()).toBe(3);
+      const toFrontEnd = smtp.mails.filter((m) => m.text.includes('Open the course:\nhttps://app.test.example/courses/relational-databases\n'));
+      expect(toFrontEnd).toHaveLength(1);
+      expect(toFrontEnd[0]!.text).not.toContain('/api/v1/courses');
+      expect(toFrontEnd[0]!.html).not.toContain('/api/v1/courses');
     });
 
     it('scopes the key to the user: the same key for two users is two mails', async () => {

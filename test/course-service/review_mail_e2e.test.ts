@@ -35,6 +35,8 @@ describe.skipIf(!hasPostgres)('review mails end to end', () => {
     expect(mail.subject).toContain('Mail-worthy Databases');
     expect(mail.text).toContain('5/5');
     expect(mail.text).toContain(student.displayName);
+    // Without APP_URL the course link is course-service's address of the course, as before APP_URL.
+    expect(mail.text).toContain(`Open the course:\n${p.course.config.publicUrl}/api/v1/courses/${created.body.slug}\n`);
 
     const hidden = await p.course.call('PATCH', `/api/v1/reviews/${review.body.id}`, { token: admin.token, body: { status: 'hidden' } });
     expect(hidden.status).toBe(200);
@@ -50,5 +52,38 @@ describe.skipIf(!hasPostgres)('review mails end to end', () => {
       [[teacher.email, student.email]],
     );
     expect(rows).toEqual([{ template: 'review_created', n: 1 }, { template: 'review_hidden', n: 1 }]);
+  });
+});
+
+describe.skipIf(!hasPostgres)('review mails end to end, with APP_URL', () => {
+  const APP_URL = 'https://app.test.example/learn';
+  let p: Platform;
+  beforeAll(async () => {
+    p = await startPlatform({
+      auth: { appUrl: APP_URL, links: { coursePage: '/c/{slug}?ref=mail' } },
+      course: { overrides: { relay: { enabled: true, pollIntervalMs: 30, backoffBaseMs: 20, backoffMaxMs: 200 } } },
+    });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('links the new-review mail to the front end\'s course page, never to a JSON API address', async () => {
+    const teacher = await p.user({ role: 'instructor' });
+    const student = await p.user();
+    const created = await p.course.call('POST', '/api/v1/courses', {
+      token: teacher.token,
+      body: { title: 'Front-end Linked Course', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60, status: 'published' },
+    });
+    expect(created.status).toBe(201);
+    const review = await p.course.call('POST', `/api/v1/courses/${created.body.id}/reviews`, { token: student.token, body: { rating: 4 } });
+    expect(review.status).toBe(201);
+
+    const mail = await p.auth.smtp.waitFor((m) => m.to.includes(teacher.email));
+    const coursePage = `${APP_URL}/c/${created.body.slug}?ref=mail`;
+    expect(mail.text).toContain(`Open the course:\n${coursePage}\n`);
+    expect(mail.html).toContain(`href="${coursePage}"`);
+    expect(mail.text).not.toContain('/api/v1/courses');
+    expect(mail.html).not.toContain('/api/v1/courses');
   });
 });

@@ -133,8 +133,8 @@ export interface Platform {
  * The real auth-service (listening; unverified users may log in, so their tokens say
  * `emailVerified: false`) and course-service verifying its tokens through the JWKS over HTTP.
  */
-export async function startPlatform(options: { course?: Omit<StartCourseOptions, 'jwksUrl'> } = {}): Promise<Platform> {
-  const auth = await startAuth({ auth: { requireEmailVerification: false, verificationResendIntervalSec: 0 } });
+export async function startPlatform(options: { course?: Omit<StartCourseOptions, 'jwksUrl'>; auth?: Record<string, unknown> } = {}): Promise<Platform> {
+  const auth = await startAuth(merge({ auth: { requireEmailVerification: false, verificationResendIntervalSec: 0 } }, options.auth ?? {}));
   const authUrl = await auth.app.listen({ port: 0, host: '127.0.0.1' });
   const jwksUrl = `${authUrl}/.well-known/jwks.json`;
   const relayAuth = { url: authUrl, clientId: SERVICE_CLIENT.id, clientSecret: SERVICE_CLIENT.secret };

@@ -11,6 +11,7 @@ import { NOTIFICATION_STATUSES, toNotificationView, type NotificationStatus, typ
 import type { NotificationRepository } from '../repository/notification_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
 import type { UnsubscribeTokens } from './unsubscribe_tokens.js';
+import type { AppLinks } from './app_links.js';
 import { isMailTemplate, renderMail, type MailLocale, type MailTemplate } from './mail/templates.js';
 
 export interface NotificationServiceDeps {
@@ -20,6 +21,8 @@ export interface NotificationServiceDeps {
   /** Base URL of auth-service as users see it; the unsubscribe links in review mails are built on it. */
   publicUrl: string;
   unsubscribe: UnsubscribeTokens;
+  /** Pages of the web front end (APP_URL); a review mail's course link points there when it is set. */
+  appLinks?: AppLinks;
 }
 
 export interface EnqueueInput {
@@ -58,6 +61,7 @@ export class NotificationService {
   private readonly users: UserRepository;
   private readonly publicUrl: string;
   private readonly unsubscribe: UnsubscribeTokens;
+  private readonly appLinks: AppLinks | undefined;
 
   constructor(deps: NotificationServiceDeps) {
     this.db = deps.db;
@@ -65,6 +69,7 @@ export class NotificationService {
     this.users = deps.users;
     this.publicUrl = deps.publicUrl.replace(/\/+$/, '');
     this.unsubscribe = deps.unsubscribe;
+    this.appLinks = deps.appLinks;
   }
 
   /** The page behind a review mail's "unsubscribe" link: one button that turns review mails off. */
@@ -120,8 +125,13 @@ export class NotificationService {
     const user = isUuid(input.userId) ? await this.users.findById(input.userId) : undefined;
     if (!user) throw HttpError.notFound('user_not_found', 'No user with this id');
 
+    // With APP_URL the course link is the front end's course page, whatever address the caller sent
+    // (course-service sends its JSON API address, which is the link only while no front end is known).
+    const coursePage =
+      input.template === 'review_created' ? this.appLinks?.coursePage({ slug: input.data.courseSlug, id: input.data.courseId }) : undefined;
     const data: Record<string, unknown> = {
       ...input.data,
+      ...(coursePage !== undefined && { courseLink: coursePage }),
       displayName: user.display_name,
       ...(REVIEW_TEMPLATES.includes(input.template) && {
         unsubscribeLink: this.unsubscribeLink(user.id),

@@ -35,7 +35,11 @@ export function toNotification(row: OutboxRow, publicUrl: string): NotificationR
         reviewTitle: e.title,
         reviewBody: e.body,
         authorName: e.authorName,
+        // The API address is the link while auth-service has no APP_URL; with one, auth-service links
+        // to the front end's course page, built from the slug and id.
         courseLink: `${publicUrl.replace(/\/$/, '')}/api/v1/courses/${e.courseSlug}`,
+        courseSlug: e.courseSlug,
+        courseId: e.courseId,
       },
     };
   }
