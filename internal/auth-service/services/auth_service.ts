@@ -133,16 +133,22 @@ export class AuthService {
   async login(input: { email: string; password: string }, meta: RequestMeta): Promise<TokenPair> {
     const email = normaliseEmail(input.email);
     const limits = this.d.rules.rateLimits;
-    await this.d.limiter.check('login-fail-ip', meta.ip, limits.loginFailuresPerIp);
-    await this.d.limiter.check('login-fail', `${email}|${meta.ip}`, limits.loginFailuresPerEmailIp);
-
-    const user = await this.d.users.findByEmail(email);
-    const ok = user ? await this.d.hasher.verify(user.password_hash, input.password) : await this.d.hasher.verifyDummy(input.password);
-    if (!user || !ok) {
-      await this.d.limiter.hit('login-fail-ip', meta.ip, limits.loginFailuresPerIp);
-      await this.d.limiter.hit('login-fail', `${email}|${meta.ip}`, limits.loginFailuresPerEmailIp);
-      throw invalidCredentials();
+    // Counted before the hash, taken back only when the password is right (see RateLimiter.reserve).
+    const attempt = await this.d.limiter.reserve(
+      { name: 'login-fail-ip', subject: meta.ip, window: limits.loginFailuresPerIp },
+      { name: 'login-fail', subject: `${email}|${meta.ip}`, window: limits.loginFailuresPerEmailIp },
+    );
+    let user: UserRow | undefined;
+    let ok: boolean;
+    try {
+      user = await this.d.users.findByEmail(email);
+      ok = user ? await this.d.hasher.verify(user.password_hash, input.password) : await this.d.hasher.verifyDummy(input.password);
+    } catch (err) {
+      await attempt.release();
+      throw err;
     }
+    if (!user || !ok) throw invalidCredentials();
+    await attempt.release();
     if (user.disabled_at) throw HttpError.forbidden('account_disabled', 'This account is disabled');
     if (this.d.rules.requireEmailVerification && !user.email_verified_at) {
       throw HttpError.forbidden('email_not_verified', 'Confirm your e-mail address first; we can send the link again');
@@ -302,15 +308,26 @@ export class AuthService {
 
   /** Needs the current password; the user's other sessions end, this one stays. */
   async changePassword(principal: Principal, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
-    const limit = this.d.rules.rateLimits.loginFailuresPerEmailIp;
-    await this.d.limiter.check('password-change', principal.sub, limit);
-    const user = await this.d.users.findById(principal.sub);
-    if (!user || user.disabled_at) throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
-    if (!(await this.d.hasher.verify(user.password_hash, currentPassword))) {
-      await this.d.limiter.hit('password-change', principal.sub, limit);
-      await this.d.limiter.hit('login-fail-ip', meta.ip, this.d.rules.rateLimits.loginFailuresPerIp);
-      throw HttpError.forbidden('wrong_password', 'The current password is wrong');
+    // A guess at the password like a login: counted before the hash, taken back when it is right.
+    const attempt = await this.d.limiter.reserve(
+      { name: 'password-change', subject: principal.sub, window: this.d.rules.rateLimits.loginFailuresPerEmailIp },
+      { name: 'login-fail-ip', subject: meta.ip, window: this.d.rules.rateLimits.loginFailuresPerIp },
+    );
+    let user: UserRow | undefined;
+    let ok: boolean;
+    try {
+      user = await this.d.users.findById(principal.sub);
+      ok = user !== undefined && !user.disabled_at && (await this.d.hasher.verify(user.password_hash, currentPassword));
+    } catch (err) {
+      await attempt.release();
+      throw err;
     }
+    if (!user || user.disabled_at) {
+      await attempt.release();
+      throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
+    }
+    if (!ok) throw HttpError.forbidden('wrong_password', 'The current password is wrong');
+    await attempt.release();
     const weak = passwordError('newPassword', newPassword, [user.email, user.display_name]);
     if (weak) throw weak;
     const hash = await this.d.hasher.hash(newPassword);
