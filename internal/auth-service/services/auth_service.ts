@@ -223,20 +223,43 @@ export class AuthService {
     return this.pair(outcome.user, outcome.session.id, outcome.session.generation, outcome.session.secret);
   }
 
-  /** Ends this session (`local`), the user's other sessions (`others`) or all of them (`global`). */
-  async logout(principal: Principal, scope: 'local' | 'others' | 'global', refreshToken?: string): Promise<void> {
-    let sid = principal.sid;
-    const parsed = refreshToken ? this.d.tokenService.parseRefreshToken(refreshToken) : undefined;
-    if (parsed) {
-      const session = await this.d.sessions.findById(parsed.sessionId);
+  /**
+   * Ends this session (`local`), the user's other sessions (`others`) or all of them (`global`). The
+   * session is the one of `refreshToken` when that is valid (its current generation, or the previous
+   * one within the grace window), else the access token's. Without an access token the refresh token
+   * is the only proof, so it must be valid (401 otherwise); with one, a refresh token of another user's
+   * session or a stale one is ignored.
+   */
+  async logout(principal: Principal | undefined, scope: 'local' | 'others' | 'global', refreshToken?: string): Promise<void> {
+    const proven = refreshToken ? await this.liveSessionOf(refreshToken) : undefined;
+    let userId: string;
+    let sid: string | undefined;
+    if (principal) {
+      userId = principal.sub;
       // Only a session of the caller's own may be named by its refresh token.
-      if (session && session.user_id === principal.sub) sid = session.id;
+      sid = proven && proven.user_id === principal.sub ? proven.id : principal.sid;
+    } else {
+      if (!proven) throw invalidRefresh();
+      userId = proven.user_id;
+      sid = proven.id;
     }
     if (scope === 'local') {
       if (sid) await this.d.sessions.revoke(sid, 'logout');
       return;
     }
-    await this.d.sessions.revokeAllForUser(principal.sub, 'logout', scope === 'others' ? sid : undefined);
+    await this.d.sessions.revokeAllForUser(userId, 'logout', scope === 'others' ? sid : undefined);
+  }
+
+  /** The live session a refresh token proves (MAC, not ended, current or just-rotated generation), or undefined. */
+  private async liveSessionOf(refreshToken: string): Promise<{ id: string; user_id: string } | undefined> {
+    const parsed = this.d.tokenService.parseRefreshToken(refreshToken);
+    if (!parsed) return undefined;
+    const session = await this.d.sessions.findById(parsed.sessionId);
+    if (!session || !this.d.tokenService.macMatches(session.id, parsed.generation, session.secret, parsed.mac)) return undefined;
+    if (session.revoked_at || session.expires_at <= new Date()) return undefined;
+    const justRotated = session.rotated_at !== null && Date.now() - session.rotated_at.getTime() <= this.d.rules.reuseGraceSec * 1000;
+    const current = parsed.generation === session.generation || (parsed.generation === session.generation - 1 && justRotated);
+    return current ? session : undefined;
   }
 
   async verifyEmail(token: string): Promise<User> {
