@@ -266,6 +266,8 @@ export class AuthService {
     return this.d.db.transaction(async (tx) => {
       const userId = await this.d.tokens.consume(hashOneTimeToken(token), 'verify_email', tx);
       if (!userId) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired; ask for a new one');
+      // The address is proven: the other links that would prove it again are spent with this one.
+      await this.d.tokens.invalidateAll(userId, 'verify_email', tx);
       const user = await this.d.users.markVerified(userId, tx);
       if (!user) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired');
       return toUser(user);
@@ -307,6 +309,9 @@ export class AuthService {
     await this.d.db.transaction(async (tx) => {
       const userId = await this.d.tokens.consume(hash, 'password_reset', tx);
       if (!userId) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired; ask for a new one');
+      // Every other open reset link of the user is spent too, including the one an "account exists"
+      // mail carries: no link outlives the reset it could undo.
+      await this.d.tokens.invalidateAll(userId, 'password_reset', tx);
       const user = await this.d.users.findById(userId, tx, true);
       if (!user || user.disabled_at) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired');
       const weak = passwordError('password', password, [user.email, user.display_name]);
