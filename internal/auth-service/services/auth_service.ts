@@ -8,6 +8,7 @@ import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { newId } from '../../shared/utils/ids.js';
 import type { Principal } from '../../shared/utils/jwt.js';
+import type { Logger } from '../../shared/utils/logging.js';
 import { normaliseEmail, toUser, type Locale, type User, type UserRow } from '../models/user.js';
 import type { SessionRepository } from '../repository/session_repository.js';
 import type { TokenRepository } from '../repository/token_repository.js';
@@ -59,6 +60,7 @@ export interface AuthServiceDeps {
   notifications: NotificationService;
   limiter: RateLimiter;
   rules: AuthRules;
+  logger: Logger;
 }
 
 const invalidCredentials = () => HttpError.unauthorized('invalid_credentials', 'E-mail or password is wrong');
@@ -72,7 +74,29 @@ function passwordError(field: string, password: string, context: string[]): Http
 }
 
 export class AuthService {
+  /** Work started after its request was answered (see `afterAnswer`), until it is done. */
+  private readonly pending = new Set<Promise<void>>();
+
   constructor(private readonly d: AuthServiceDeps) {}
+
+  /**
+   * Runs `work` after the current request has been answered: forgot and resend answer in the same
+   * time whether or not the address has an account, because the per-account work (reads, token, the
+   * outbox row) happens after the answer. Its errors are logged (the client was told 202 either way);
+   * `settled()` waits for it at shutdown, so a queued mail is not lost to a restart.
+   */
+  private afterAnswer(what: string, work: () => Promise<void>): void {
+    const run: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(work)
+      .catch((err: unknown) => this.d.logger.error({ err, what }, 'mail request failed after its answer'))
+      .finally(() => this.pending.delete(run));
+    this.pending.add(run);
+  }
+
+  /** Resolves once the work started after earlier answers is done (shutdown; tests). */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
 
   private link(base: string, token: string): string {
     const url = new URL(base);
@@ -274,12 +298,15 @@ export class AuthService {
     });
   }
 
-  /** Always accepted; a mail goes out only to an unverified account, at most once per interval. */
+  /**
+   * Always accepted; a mail goes out only to an unverified account, at most once per interval. The
+   * rate limits answer 429 at once; the rest runs after the 202 (no timing difference, see afterAnswer).
+   */
   async resendVerification(emailInput: string, meta: RequestMeta): Promise<void> {
     const email = normaliseEmail(emailInput);
     await this.d.limiter.hit('mail-ip', meta.ip, this.d.rules.rateLimits.mailsPerIp);
     await this.d.limiter.hit('mail-email', email, this.d.rules.rateLimits.mailsPerEmail);
-    await this.d.db.transaction(async (tx) => {
+    this.afterAnswer('verify-email/resend', () => this.d.db.transaction(async (tx) => {
       const user = await this.d.users.findByEmail(email, tx);
       if (!user || user.email_verified_at || user.disabled_at) return;
       // Serialise concurrent resends for one user, so the interval holds under a burst.
@@ -287,20 +314,23 @@ export class AuthService {
       const since = await this.d.tokens.secondsSinceLast(user.id, 'verify_email', tx);
       if (since !== undefined && since < this.d.rules.verificationResendIntervalSec) return;
       await this.queueVerification(tx, user);
-    });
+    }));
   }
 
-  /** Always accepted (no account enumeration); a reset mail goes only to an existing, enabled account. */
+  /**
+   * Always accepted (no account enumeration); a reset mail goes only to an existing, enabled account.
+   * As with resend, the limits answer at once and the per-account work runs after the 202.
+   */
   async forgotPassword(emailInput: string, meta: RequestMeta): Promise<void> {
     const email = normaliseEmail(emailInput);
     await this.d.limiter.hit('mail-ip', meta.ip, this.d.rules.rateLimits.mailsPerIp);
     await this.d.limiter.hit('mail-email', email, this.d.rules.rateLimits.mailsPerEmail);
-    await this.d.db.transaction(async (tx) => {
+    this.afterAnswer('password/forgot', () => this.d.db.transaction(async (tx) => {
       const user = await this.d.users.findByEmail(email, tx);
       if (!user || user.disabled_at) return;
       await this.d.tokens.invalidateAll(user.id, 'password_reset', tx);
       await this.queueTokenMail(tx, user, 'password_reset', 'password_reset');
-    });
+    }));
   }
 
   /** Sets a new password from a reset link; every session of the user ends. */
