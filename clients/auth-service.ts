@@ -116,7 +116,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End this session (local), the others, or all (global) */
+        /**
+         * End this session (local), the others, or all (global)
+         * @description Proof of the session: a valid access token, or the session's current `refreshToken` in the body (an expired or missing access token is then ignored). With neither, 401. `local` ends the session named by the refresh token (else the access token's); `others` and `global` act on the sessions of its user.
+         */
         post: operations["postAuthLogout"];
         delete?: never;
         options?: never;

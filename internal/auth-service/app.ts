@@ -57,6 +57,8 @@ export interface AuthApp {
   worker: DeliveryWorker;
   users: UserService;
   hasher: PasswordHasher;
+  /** The account rules; `auth.settled()` waits for mail requests still running after their answer. */
+  auth: AuthService;
 }
 
 /** The refresh-token HMAC secret: from settings, else a file under varDir made on first start. */
@@ -118,6 +120,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
       rateLimits: config.rateLimits,
       clients: config.clients,
     },
+    logger,
   });
   const userService = new UserService(db, users, sessions, hasher);
   const worker = new DeliveryWorker({ notifications: outbox, mailer, logger, options: config.mail });
@@ -173,9 +176,11 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   if (config.mail.workerEnabled) worker.start();
 
   app.addHook('onClose', async () => {
+    // Mail requests answered before the close still write their outbox rows.
+    await authService.settled();
     await worker.stop();
     await Promise.allSettled([mailer.close(), store.close()]);
     if (!options.db) await db.close();
   });
-  return { app, db, store, keys, worker, users: userService, hasher };
+  return { app, db, store, keys, worker, users: userService, hasher, auth: authService };
 }

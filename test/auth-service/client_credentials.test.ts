@@ -75,6 +75,16 @@ describe.skipIf(!hasPostgres)('client_credentials', () => {
     expect(noGrant.body.code).toBe('validation_failed');
   });
 
+  it('refuses Basic credentials with broken percent-encoding with 400 invalid_request, not a 500', async () => {
+    const raw = (text: string) => `Basic ${Buffer.from(text).toString('base64')}`;
+    for (const credentials of ['%zz:secret', `${SERVICE_CLIENT.id}:%`, `${SERVICE_CLIENT.id}:%E0%A4%A`, '%C0%AF:%FF']) {
+      const res = await token({ form: { grant_type: 'client_credentials' }, headers: { authorization: raw(credentials) } });
+      expect(res.status, credentials).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body.code).toBe('invalid_request');
+    }
+  });
+
   describe('POST /api/v1/notifications', () => {
     const reviewData = { courseTitle: 'Rust for Beginners', rating: 5, authorName: 'Ann', reviewTitle: 'Great', reviewBody: 'Loved it' };
 

@@ -154,6 +154,39 @@ describe.skipIf(!hasPostgres)('passwords', () => {
       expect((await h.call('POST', '/api/v1/auth/password/reset', { body: { token: second, password: NEW_PASSWORD } })).status).toBe(204);
     });
 
+    it('a completed reset spends every other open reset link, including an "account exists" mail\'s', async () => {
+      const u = await h.newUser();
+      await h.call('POST', '/api/v1/auth/password/forgot', { body: { email: u.email } });
+      const asked = tokenFrom(await resetMailFor(u.email));
+      // Someone registers the taken address afterwards: the owner gets a mail with a reset link too.
+      expect((await h.call('POST', '/api/v1/auth/register', { body: { email: u.email, password: 'an attacker passphrase', displayName: 'X' } })).status).toBe(202);
+      const exists = tokenFrom(await h.smtp.waitFor((m) => m.to.includes(u.email) && /already have/i.test(m.subject)));
+      expect((await h.call('POST', '/api/v1/auth/password/reset', { body: { token: asked, password: NEW_PASSWORD } })).status).toBe(204);
+      const late = await h.call('POST', '/api/v1/auth/password/reset', { body: { token: exists, password: 'a password set later' } });
+      expect(late.status).toBe(400);
+      expect(late.body.code).toBe('invalid_or_expired_token');
+      expect(await loginStatus(u.email, NEW_PASSWORD)).toBe(200);
+      const { rows } = await h.database.db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM one_time_tokens WHERE user_id = $1 AND purpose = 'password_reset' AND used_at IS NULL",
+        [u.id],
+      );
+      expect(rows[0]!.n).toBe(0);
+    });
+
+    it('a verification spends the other open verification links', async () => {
+      const u = await h.newUser({ verified: false });
+      const confirmMails = () => h.smtp.to(u.email).filter((m) => /confirm/i.test(m.subject));
+      for (let i = 1; i <= 2; i++) {
+        expect((await h.call('POST', '/api/v1/auth/verify-email/resend', { body: { email: u.email } })).status).toBe(202);
+        await h.smtp.waitFor(() => confirmMails().length >= i);
+      }
+      const [first, second] = confirmMails().map(tokenFrom) as [string, string];
+      expect((await h.call('POST', '/api/v1/auth/verify-email', { body: { token: second } })).status).toBe(200);
+      const again = await h.call('POST', '/api/v1/auth/verify-email', { body: { token: first } });
+      expect(again.status).toBe(400);
+      expect(again.body.code).toBe('invalid_or_expired_token');
+    });
+
     it('an expired reset link is refused', async () => {
       const u = await h.newUser();
       await h.call('POST', '/api/v1/auth/password/forgot', { body: { email: u.email } });
@@ -186,6 +219,7 @@ describe.skipIf(!hasPostgres)('passwords', () => {
       await h.database.db.query('UPDATE users SET disabled_at = now() WHERE id = $1', [u.id]);
       expect((await h.call('POST', '/api/v1/auth/password/reset', { body: { token, password: NEW_PASSWORD } })).status).toBe(400);
       expect((await h.call('POST', '/api/v1/auth/password/forgot', { body: { email: u.email } })).status).toBe(202);
+      await h.auth.settled(); // the mail would be queued after the 202
       const { rows } = await h.database.db.query<{ n: number }>("SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND template = 'password_reset'", [u.id]);
       expect(rows[0]!.n).toBe(1);
     });

@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
 import { startAuth, type AuthHarness, type CallResult } from '../helpers/auth_app.js';
+import { RateLimiter } from '../../internal/auth-service/services/rate_limiter.js';
+import { MemoryStore, RedisStore, type KeyValueStore } from '../../internal/shared/utils/redis.js';
 
 const WINDOW = 60;
 const LIMITS = {
@@ -53,6 +55,55 @@ describe.skipIf(!hasPostgres)('rate limits', () => {
     expect((await login(other.email, other.password, address)).status).toBe(200);
   });
 
+  // Checked before the hash and counted after it, a burst of guesses all reached the hash together, and
+  // a right password among them logged in long after the limit. Each attempt now takes its place first.
+  for (const kind of hasRedis ? ['redis', 'memory'] : ['memory']) {
+    it(`a parallel burst cannot slip the right password past the limit (${kind} store)`, async () => {
+      const limit = 5;
+      const strict = await startAuth(
+        { rateLimits: { ...LIMITS, loginFailuresPerEmailIp: { limit, windowSec: WINDOW } }, http: { trustProxy: true }, ...(kind === 'memory' ? { redis: { url: '' } } : {}) },
+        { database: h.database, smtp: h.smtp },
+      );
+      try {
+        expect(strict.store.kind).toBe(kind);
+        const u = await h.newUser();
+        const address = ip();
+        const attempt = (password: string) => strict.call('POST', '/api/v1/auth/login', { body: { email: u.email, password }, ...from(address) });
+        for (let i = 0; i < limit - 1; i++) expect((await attempt('wrong password!')).status).toBe(401);
+        const burst = await Promise.all([...Array.from({ length: 23 }, () => attempt('wrong password!')), attempt(u.password)]);
+        const statuses = burst.map((r) => r.status);
+        expect(burst.filter((r) => r.body?.accessToken !== undefined)).toHaveLength(0);
+        // One place was left in the window: one guess reaches the hash, every other one is refused.
+        expect(statuses.filter((s) => s === 401)).toHaveLength(1);
+        expect(statuses.filter((s) => s === 429)).toHaveLength(23);
+        expectLimited(burst[23]!);
+        // The window stays full: the right password alone is refused too.
+        expectLimited(await attempt(u.password));
+      } finally {
+        await strict.close();
+      }
+    });
+  }
+
+  it('a parallel burst of current passwords at password change cannot pass the limit either', async () => {
+    const u = await h.newUser();
+    const t = await h.login(u.email, u.password);
+    const change = (currentPassword: string) =>
+      h.call('POST', '/api/v1/auth/password/change', { token: t.accessToken, body: { currentPassword, newPassword: 'a different passphrase' }, ...from(ip()) });
+    const limit = LIMITS.loginFailuresPerEmailIp.limit;
+    for (let i = 0; i < limit - 1; i++) expect((await change('wrong password!')).status).toBe(403);
+    const burst = await Promise.all([...Array.from({ length: 11 }, () => change('wrong password!')), change(u.password)]);
+    const statuses = burst.map((r) => r.status);
+    // One place was left: one guess reaches the hash (each request first checks its token in the
+    // database, so which one is not fixed); every other one is refused.
+    expect(statuses.filter((s) => s === 403 || s === 204)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(11);
+    if (statuses[11] === 429) {
+      // The password did not change: the old one still logs in.
+      expect((await login(u.email, u.password, ip())).status).toBe(200);
+    }
+  });
+
   it('successful logins do not count', async () => {
     const u = await h.newUser();
     const address = ip();
@@ -85,6 +136,7 @@ describe.skipIf(!hasPostgres)('rate limits', () => {
     }
     expectLimited(await h.call('POST', '/api/v1/auth/password/forgot', { body: { email: u.email }, ...from(ip()) }));
     expectLimited(await h.call('POST', '/api/v1/auth/verify-email/resend', { body: { email: u.email.toUpperCase() }, ...from(ip()) }));
+    await h.auth.settled(); // the mails are queued after the 202
     const { rows } = await h.database.db.query<{ n: number }>("SELECT count(*)::int AS n FROM notifications WHERE user_id = $1 AND template = 'password_reset'", [u.id]);
     expect(rows[0]!.n).toBe(LIMITS.mailsPerEmail.limit);
   });
@@ -112,8 +164,8 @@ describe.skipIf(!hasPostgres)('rate limits', () => {
       expect((await replica.call('POST', '/api/v1/auth/login', { body: { email: u.email, password: 'wrong password!' }, ...from(address) })).status).toBe(401);
       expect((await login(u.email, 'wrong password!', address)).status).toBe(401);
       expectLimited(await replica.call('POST', '/api/v1/auth/login', { body: { email: u.email, password: u.password }, ...from(address) }));
-      // The window lives in Redis (a refused check counts once more to read the time left).
-      expect(Number(await h.store.get(`rl:login-fail:${u.email}|${address}`))).toBeGreaterThanOrEqual(LIMITS.loginFailuresPerEmailIp.limit);
+      // The window lives in Redis and holds the failures only (a refused attempt takes its count back).
+      expect(Number(await h.store.get(`rl:login-fail:${u.email}|${address}`))).toBe(LIMITS.loginFailuresPerEmailIp.limit);
     } finally {
       await replica.close();
     }
@@ -130,5 +182,49 @@ describe.skipIf(!hasPostgres)('rate limits', () => {
     } finally {
       await open.close();
     }
+  });
+});
+
+describe('RateLimiter.reserve', () => {
+  const stores: [string, () => KeyValueStore][] = [['memory', () => new MemoryStore()]];
+  if (hasRedis) stores.push(['redis', () => new RedisStore(REDIS_URL, `test:${randomBytes(4).toString('hex')}:`)]);
+  for (const [kind, make] of stores) {
+    it(`counts before the check, keeps failures, takes back successes and refusals (${kind})`, async () => {
+      const store = make();
+      if (store instanceof RedisStore && store.client.status !== 'ready') await new Promise((resolve) => store.client.once('ready', resolve));
+      try {
+        const limiter = new RateLimiter(store, true);
+        const counter = { name: 'unit', subject: 's', window: { limit: 2, windowSec: 60 } };
+        const first = await limiter.reserve(counter);
+        expect(await store.get('rl:unit:s')).toBe('1');
+        const second = await limiter.reserve(counter);
+        // Both places are taken while their checks run: a third is refused at once, and counts nothing.
+        await expect(limiter.reserve(counter)).rejects.toMatchObject({ status: 429 });
+        expect(await store.get('rl:unit:s')).toBe('2');
+        await second.release();
+        await second.release(); // idempotent
+        expect(await store.get('rl:unit:s')).toBe('1');
+        void first; // kept: a failure
+        await limiter.reserve(counter);
+        await expect(limiter.reserve(counter)).rejects.toMatchObject({ status: 429 });
+        // A release after the window ended leaves no counter behind (nor a negative one).
+        await store.del('rl:unit:s');
+        await first.release();
+        expect(await store.get('rl:unit:s')).toBeNull();
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  it('a refusal by one counter takes the attempt back from the others', async () => {
+    const store = new MemoryStore();
+    const limiter = new RateLimiter(store, true);
+    const wide = { name: 'wide', subject: 'ip', window: { limit: 10, windowSec: 60 } };
+    const narrow = { name: 'narrow', subject: 'e|ip', window: { limit: 1, windowSec: 60 } };
+    await limiter.reserve(wide, narrow);
+    for (let i = 0; i < 3; i++) await expect(limiter.reserve(wide, narrow)).rejects.toMatchObject({ status: 429 });
+    expect(await store.get('rl:wide:ip')).toBe('1');
+    expect(await store.get('rl:narrow:e|ip')).toBe('1');
   });
 });

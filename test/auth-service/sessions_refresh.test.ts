@@ -1,5 +1,5 @@
 /** Refresh-token rotation, reuse detection and its grace window, over real PostgreSQL. */
-import { decodeJwt } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startAuth, type AuthHarness } from '../helpers/auth_app.js';
@@ -120,6 +120,16 @@ describe.skipIf(!hasPostgres)('refresh tokens', () => {
     expect((await refresh(h, pair.refreshToken)).status).toBe(200);
   });
 
+  it('refuses a token whose session part is not a UUID with 401, not a database error', async () => {
+    const mac = 'A'.repeat(43);
+    for (const bad of [`${'-'.repeat(36)}.1.${mac}`, `${'0'.repeat(36)}.1.${mac}`, `0000000-00000-0000-0000-00000000000a.1.${mac}`]) {
+      const res = await refresh(h, bad);
+      expect(res.status, bad).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body.code).toBe('invalid_refresh_token');
+    }
+  });
+
   it("a token made for another server's secret is refused (the MAC is keyed)", async () => {
     // `strict` has its own refresh secret file under its own varDir.
     const pair = await freshLogin(h);
@@ -164,5 +174,93 @@ describe.skipIf(!hasPostgres)('refresh tokens', () => {
     const [sid] = pair.refreshToken.split('.');
     const { rows } = await h.database.db.query<{ generation: number }>('SELECT generation FROM sessions WHERE id = $1', [sid]);
     expect(rows[0]!.generation).toBe(1);
+  });
+});
+
+describe.skipIf(!hasPostgres)('logout with the refresh token alone', () => {
+  let h: AuthHarness;
+  beforeAll(async () => {
+    h = await startAuth();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const logout = (options: { token?: string; body?: Record<string, unknown> }) => h.call('POST', '/api/v1/auth/logout', options);
+  const alive = async (pair: Pair) => (await h.call('GET', '/api/v1/users/me', { token: pair.accessToken })).status === 200;
+
+  /** The same access token, expired a minute ago (signed with the service's own key). */
+  async function expired(accessToken: string): Promise<string> {
+    const { exp: _exp, iat: _iat, ...claims } = decodeJwt(accessToken);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: h.keys.active.kid })
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 1000)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(h.keys.active.privateKey);
+  }
+
+  it('ends the session without an access token, or with an expired or broken one', async () => {
+    const u = await h.newUser();
+    const other = await h.login(u.email, u.password);
+    for (const token of [undefined, 'expired', 'garbage.garbage.garbage']) {
+      const pair = await h.login(u.email, u.password);
+      const accessToken = token === 'expired' ? await expired(pair.accessToken) : token;
+      if (token === 'expired') expect((await h.call('GET', '/api/v1/users/me', { token: accessToken })).body.code).toBe('token_expired');
+      const res = await logout({ ...(accessToken ? { token: accessToken } : {}), body: { refreshToken: pair.refreshToken } });
+      expect(res.status, String(token)).toBe(204);
+      expect(await alive(pair)).toBe(false);
+      expect((await h.call('POST', '/api/v1/auth/refresh', { body: { refreshToken: pair.refreshToken } })).status).toBe(401);
+    }
+    // Scope local: the user's other session lives on.
+    expect(await alive(other)).toBe(true);
+  });
+
+  it('scope global and others act on the sessions of the refresh token\'s user', async () => {
+    const u = await h.newUser();
+    const [a, b, c] = [await h.login(u.email, u.password), await h.login(u.email, u.password), await h.login(u.email, u.password)];
+    expect((await logout({ body: { refreshToken: a.refreshToken, scope: 'others' } })).status).toBe(204);
+    expect([await alive(a), await alive(b), await alive(c)]).toEqual([true, false, false]);
+    expect((await logout({ body: { refreshToken: a.refreshToken, scope: 'global' } })).status).toBe(204);
+    expect(await alive(a)).toBe(false);
+  });
+
+  it('without a valid access token, a refresh token that proves nothing is 401 and ends nothing', async () => {
+    const u = await h.newUser();
+    const pair = await h.login(u.email, u.password);
+    const rotated = (await h.call<Pair>('POST', '/api/v1/auth/refresh', { body: { refreshToken: pair.refreshToken } })).body;
+    const next = (await h.call<Pair>('POST', '/api/v1/auth/refresh', { body: { refreshToken: rotated.refreshToken } })).body;
+    const [sid, gen, mac] = next.refreshToken.split('.') as [string, string, string];
+    const bad = [
+      `${sid}.${gen}.${mac[0] === 'A' ? 'B' : 'A'}${mac.slice(1)}`, // tampered MAC
+      pair.refreshToken, // two generations old: a reuse, not a proof
+      `${'-'.repeat(36)}.1.${'A'.repeat(43)}`,
+      'garbage',
+    ];
+    for (const refreshToken of bad) {
+      for (const token of [undefined, await expired(next.accessToken)]) {
+        const res = await logout({ ...(token ? { token } : {}), body: { refreshToken, scope: 'global' } });
+        expect(res.status, refreshToken).toBe(401);
+        expect(res.body.code).toBe('invalid_refresh_token');
+      }
+    }
+    expect(await alive(next)).toBe(true);
+  });
+
+  it('with neither proof: 401 with the access token\'s own refusal', async () => {
+    const u = await h.newUser();
+    const pair = await h.login(u.email, u.password);
+    const none = await logout({});
+    expect(none.status).toBe(401);
+    expect(none.body.code).toBe('unauthorized');
+    expect(none.headers['www-authenticate']).toMatch(/^Bearer/);
+    const stale = await logout({ token: await expired(pair.accessToken), body: { scope: 'global' } });
+    expect(stale.status).toBe(401);
+    expect(stale.body.code).toBe('token_expired');
+    expect(await alive(pair)).toBe(true);
+  });
+
+  it('the OpenAPI document says the access token is optional there', () => {
+    const doc = h.app.swagger() as { paths: Record<string, { post: { security: Record<string, unknown>[] } }> };
+    expect(doc.paths['/api/v1/auth/logout']!.post.security).toEqual([{}, { bearerAuth: [] }]);
   });
 });

@@ -264,6 +264,27 @@ export function ghostIds(): string[] {
   return ['00000000-0000-0000-0000-000000000000', 'ffffffff-ffff-ffff-ffff-ffffffffffff', randomUUID(), '01890a5d-ac96-774b-bcce-b302099a8057'];
 }
 
+/**
+ * Token-shaped text a string schema allows, whose parts are not what the server parses them into: a
+ * refresh token whose session part is no UUID (36 dashes fit `[0-9a-f-]{36}`, not PostgreSQL's uuid).
+ * Sent as content probes in every free-text body field (where tokens travel): the answer may be
+ * anything but a 5xx.
+ */
+export const TOKEN_SHAPES: readonly string[] = [
+  `${'-'.repeat(36)}.1.${'A'.repeat(43)}`,
+  `${'0'.repeat(36)}.1.${'A'.repeat(43)}`,
+  `00000000-0000-0000-0000-000000000000.1.${'A'.repeat(43)}`,
+  `0000000-00000-0000-0000-00000000000a.0.${'-'.repeat(43)}`,
+  `ffffffff-ffff-ffff-ffff-ffffffffffff.999999999.${'_'.repeat(43)}`,
+  `urn:uuid:01890a5d-ac96-774b-bcce-b302099a8057.1.${'A'.repeat(43)}`,
+];
+
+/**
+ * HTTP Basic credentials (RFC 6749 2.3.1: percent-encoded id and secret) that do not decode: broken
+ * escapes, overlong UTF-8, no colon. Sent to every OAuth token endpoint (the operations that take forms).
+ */
+export const BAD_BASIC_CREDENTIALS: readonly string[] = ['%zz:secret', 'course-service:%', 'course-service:%E0%A4%A', '%C0%AF:%FF', '%:%', ':', 'no-colon', '%00:%00'];
+
 const LONG = 100 * 1024;
 
 /** A value of each JSON type the schema does not allow (null, boolean, number, string, array, object). */
@@ -593,6 +614,11 @@ export function refusedVariants(op: Operation, base: BaseRequest, options: Refus
       // The operation takes forms: a form that breaks the schema (every value is text; unknown field).
       add({ label: 'form body with an unknown field', reason: 'violates the body schema', url: url(), payload: new URLSearchParams({ ...Object.fromEntries(Object.entries(b).map(([k, v]) => [k, String(v)])), role: 'admin' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' }, expect: [400] });
       add({ label: 'form body over the limit', reason: 'body too large', url: url(), payload: `a=${'x'.repeat(options.bodyLimit + 16)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, expect: [413] });
+      // An OAuth token endpoint: client_secret_basic credentials that do not decode, the body without a secret.
+      const { client_secret: _secret, ...withoutSecret } = b;
+      for (const credentials of BAD_BASIC_CREDENTIALS) {
+        add({ label: `basic credentials ${show(credentials)}`, reason: 'Basic credentials that do not decode', url: url(), payload: JSON.stringify(withoutSecret), headers: jsonHeaders(), auth: { header: `Basic ${Buffer.from(credentials).toString('base64')}` }, expect: [400, 401] });
+      }
     }
     for (const [type, payload] of types) {
       if (op.body.contentTypes.includes(type.split(';')[0]!)) continue;
@@ -875,7 +901,7 @@ export function contentVariants(op: Operation, base: BaseRequest, options: Conte
   }
   if (!slots.length) return out;
   const samples = fc.sample(fc.tuple(fc.nat({ max: slots.length - 1 }), hostileStrings(200)), { seed: options.seed, numRuns: options.runs });
-  const plan: [Slot, string][] = [...slots.flatMap((s) => fixed.map((v) => [s, v] as [Slot, string])), ...samples.map(([i, v]) => [slots[i]!, v] as [Slot, string])];
+  const plan: [Slot, string][] = [...slots.flatMap((s) => (s.where === 'body' ? [...fixed, ...TOKEN_SHAPES] : fixed).map((v) => [s, v] as [Slot, string])), ...samples.map(([i, v]) => [slots[i]!, v] as [Slot, string])];
   for (const [slot, raw] of plan) {
     const max = slot.schema.maxLength ?? 200;
     const v = raw.length > max ? raw.slice(0, max) : raw;

@@ -6,16 +6,18 @@
  *    types, empty/overlong/100 kB strings, odd Unicode and injection strings where the schema forbids
  *    them, bad and unknown ids, bad limits and cursors (garbage and tampered real ones), repeated and
  *    bracketed query arrays, malformed JSON, wrong content types, bodies over http.bodyLimit, and no,
- *    forged or tampered tokens; fast-check (fixed seed) adds random JSON and text on top of the fixed
- *    lists, and every variant of a secured operation is sent with a real admin token and without one.
+ *    forged or tampered tokens, Basic credentials that do not decode (the token endpoint); fast-check
+ *    (fixed seed) adds random JSON and text on top of the fixed lists, and every variant of a secured
+ *    operation is sent with a real admin token and without one.
  *    Every answer must be a documented 4xx problem+json without stack traces or SQL, and the database
  *    must be exactly as before the batch (row-by-row md5 of every table, mails included).
  *    Rule for 2xx answers in this batch: only a GET may ignore a query parameter it does not declare
  *    (or bracket syntax of one it does); any other 2xx is a finding and fails the test.
- *  - hostile text that the schema allows (the fixed lists and fast-check strings, fixed seed) in every
- *    free-text field and query parameter: the server may accept it, but never answers 5xx, never leaks,
- *    and an answer that shows the field holds what was sent (trimmed at most). NUL and unpaired
- *    surrogates, which PostgreSQL cannot store, are refused with 400 by the shared server.
+ *  - hostile text that the schema allows (the fixed lists, token-shaped strings whose parts are not what
+ *    the server parses them into, and fast-check strings, fixed seed) in every free-text field and
+ *    query parameter: the server may accept it, but never answers 5xx, never leaks, and an answer
+ *    that shows the field holds what was sent (trimmed at most). NUL and unpaired surrogates, which
+ *    PostgreSQL cannot store, are refused with 400 by the shared server.
  *
  * Rate limits are off, so the requests reach the validators and handlers rather than 429.
  */
@@ -108,6 +110,9 @@ describe.skipIf(!hasPostgres)('hostile input: auth-service', () => {
     admin = await principal('admin');
     student = await principal('student');
     spare = await principal('student');
+    // Its refresh token names a real session that has ended: logout takes a live one as proof without an
+    // access token, and the forged-token variants must stay refused.
+    expect((await h.call('POST', '/api/v1/auth/logout', { token: spare.token })).status).toBe(204);
     for (let i = 0; i < 3; i++) await principal('instructor');
     // Two mails, so that the mail list has a second page.
     for (let i = 0; i < 2; i++) {

@@ -1,7 +1,7 @@
 /** HTTP side of the account flows: reads the request, calls AuthService once, shapes the answer. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HttpError } from '../../shared/utils/errors.js';
-import { principalOf } from '../../shared/middleware/authenticate.js';
+import { authProblem, principalOf } from '../../shared/middleware/authenticate.js';
 import type { AuthService, RequestMeta } from '../services/auth_service.js';
 import type { ClientCredentialsBody, LoginBody, LogoutBody, RefreshBody, RegisterBody } from '../models/auth_schemas.js';
 
@@ -10,6 +10,15 @@ const ACCEPTED = { message: 'Accepted. If the address can receive it, a mail is 
 function meta(request: FastifyRequest): RequestMeta {
   const ua = request.headers['user-agent'];
   return { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null };
+}
+
+/** RFC 6749 2.3.1: Basic credentials are percent-encoded first; broken encoding is the client's error, not a 500. */
+function percentDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw HttpError.badRequest('invalid_request', 'The Basic credentials are not validly percent-encoded');
+  }
 }
 
 export class AuthController {
@@ -25,7 +34,10 @@ export class AuthController {
   refresh = async (request: FastifyRequest<{ Body: RefreshBody }>) => this.auth.refresh(request.body.refreshToken, meta(request));
 
   logout = async (request: FastifyRequest<{ Body: LogoutBody | undefined }>, reply: FastifyReply) => {
-    await this.auth.logout(principalOf(request), request.body?.scope ?? 'local', request.body?.refreshToken);
+    const refreshToken = request.body?.refreshToken;
+    // Neither proof: the access token's own refusal (expired, revoked...), or "sign in first".
+    if (!request.principal && !refreshToken) throw authProblem(request) ?? HttpError.unauthorized('unauthorized', 'Sign in first');
+    await this.auth.logout(request.principal, request.body?.scope ?? 'local', refreshToken);
     return reply.code(204).send();
   };
 
@@ -64,8 +76,8 @@ export class AuthController {
       const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon > 0) {
-        id = decodeURIComponent(decoded.slice(0, colon));
-        secret = decodeURIComponent(decoded.slice(colon + 1));
+        id = percentDecode(decoded.slice(0, colon));
+        secret = percentDecode(decoded.slice(colon + 1));
       }
     }
     if (!id || !secret) throw HttpError.badRequest('invalid_request', 'client_id and client_secret are required');

@@ -57,11 +57,17 @@ export function authRouter(app: App, auth: AuthController, users: UserController
   app.post('/api/v1/auth/logout', {
     // The body is optional: a bare POST ends this session.
     preValidation: missingBodyAsEmpty,
-    onRequest: authn.requireUser,
+    // The access token is optional: the refresh token alone proves the session, so a session does not
+    // outlive a lost or expired access token.
+    onRequest: authn.userIfValid,
     schema: {
       tags,
       summary: 'End this session (local), the others, or all (global)',
-      security: bearer,
+      description:
+        'Proof of the session: a valid access token, or the session\'s current `refreshToken` in the body (an expired or ' +
+        'missing access token is then ignored). With neither, 401. `local` ends the session named by the refresh token ' +
+        '(else the access token\'s); `others` and `global` act on the sessions of its user.',
+      security: [{}, ...bearer],
       body: LogoutBody,
       response: { 204: Type.Null({ description: 'Logged out' }), ...problems(400, 401, 403, 413, 415) },
     },

@@ -8,6 +8,7 @@ import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { newId } from '../../shared/utils/ids.js';
 import type { Principal } from '../../shared/utils/jwt.js';
+import type { Logger } from '../../shared/utils/logging.js';
 import { normaliseEmail, toUser, type Locale, type User, type UserRow } from '../models/user.js';
 import type { SessionRepository } from '../repository/session_repository.js';
 import type { TokenRepository } from '../repository/token_repository.js';
@@ -59,6 +60,7 @@ export interface AuthServiceDeps {
   notifications: NotificationService;
   limiter: RateLimiter;
   rules: AuthRules;
+  logger: Logger;
 }
 
 const invalidCredentials = () => HttpError.unauthorized('invalid_credentials', 'E-mail or password is wrong');
@@ -72,7 +74,29 @@ function passwordError(field: string, password: string, context: string[]): Http
 }
 
 export class AuthService {
+  /** Work started after its request was answered (see `afterAnswer`), until it is done. */
+  private readonly pending = new Set<Promise<void>>();
+
   constructor(private readonly d: AuthServiceDeps) {}
+
+  /**
+   * Runs `work` after the current request has been answered: forgot and resend answer in the same
+   * time whether or not the address has an account, because the per-account work (reads, token, the
+   * outbox row) happens after the answer. Its errors are logged (the client was told 202 either way);
+   * `settled()` waits for it at shutdown, so a queued mail is not lost to a restart.
+   */
+  private afterAnswer(what: string, work: () => Promise<void>): void {
+    const run: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(work)
+      .catch((err: unknown) => this.d.logger.error({ err, what }, 'mail request failed after its answer'))
+      .finally(() => this.pending.delete(run));
+    this.pending.add(run);
+  }
+
+  /** Resolves once the work started after earlier answers is done (shutdown; tests). */
+  async settled(): Promise<void> {
+    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  }
 
   private link(base: string, token: string): string {
     const url = new URL(base);
@@ -133,16 +157,22 @@ export class AuthService {
   async login(input: { email: string; password: string }, meta: RequestMeta): Promise<TokenPair> {
     const email = normaliseEmail(input.email);
     const limits = this.d.rules.rateLimits;
-    await this.d.limiter.check('login-fail-ip', meta.ip, limits.loginFailuresPerIp);
-    await this.d.limiter.check('login-fail', `${email}|${meta.ip}`, limits.loginFailuresPerEmailIp);
-
-    const user = await this.d.users.findByEmail(email);
-    const ok = user ? await this.d.hasher.verify(user.password_hash, input.password) : await this.d.hasher.verifyDummy(input.password);
-    if (!user || !ok) {
-      await this.d.limiter.hit('login-fail-ip', meta.ip, limits.loginFailuresPerIp);
-      await this.d.limiter.hit('login-fail', `${email}|${meta.ip}`, limits.loginFailuresPerEmailIp);
-      throw invalidCredentials();
+    // Counted before the hash, taken back only when the password is right (see RateLimiter.reserve).
+    const attempt = await this.d.limiter.reserve(
+      { name: 'login-fail-ip', subject: meta.ip, window: limits.loginFailuresPerIp },
+      { name: 'login-fail', subject: `${email}|${meta.ip}`, window: limits.loginFailuresPerEmailIp },
+    );
+    let user: UserRow | undefined;
+    let ok: boolean;
+    try {
+      user = await this.d.users.findByEmail(email);
+      ok = user ? await this.d.hasher.verify(user.password_hash, input.password) : await this.d.hasher.verifyDummy(input.password);
+    } catch (err) {
+      await attempt.release();
+      throw err;
     }
+    if (!user || !ok) throw invalidCredentials();
+    await attempt.release();
     if (user.disabled_at) throw HttpError.forbidden('account_disabled', 'This account is disabled');
     if (this.d.rules.requireEmailVerification && !user.email_verified_at) {
       throw HttpError.forbidden('email_not_verified', 'Confirm your e-mail address first; we can send the link again');
@@ -217,38 +247,66 @@ export class AuthService {
     return this.pair(outcome.user, outcome.session.id, outcome.session.generation, outcome.session.secret);
   }
 
-  /** Ends this session (`local`), the user's other sessions (`others`) or all of them (`global`). */
-  async logout(principal: Principal, scope: 'local' | 'others' | 'global', refreshToken?: string): Promise<void> {
-    let sid = principal.sid;
-    const parsed = refreshToken ? this.d.tokenService.parseRefreshToken(refreshToken) : undefined;
-    if (parsed) {
-      const session = await this.d.sessions.findById(parsed.sessionId);
+  /**
+   * Ends this session (`local`), the user's other sessions (`others`) or all of them (`global`). The
+   * session is the one of `refreshToken` when that is valid (its current generation, or the previous
+   * one within the grace window), else the access token's. Without an access token the refresh token
+   * is the only proof, so it must be valid (401 otherwise); with one, a refresh token of another user's
+   * session or a stale one is ignored.
+   */
+  async logout(principal: Principal | undefined, scope: 'local' | 'others' | 'global', refreshToken?: string): Promise<void> {
+    const proven = refreshToken ? await this.liveSessionOf(refreshToken) : undefined;
+    let userId: string;
+    let sid: string | undefined;
+    if (principal) {
+      userId = principal.sub;
       // Only a session of the caller's own may be named by its refresh token.
-      if (session && session.user_id === principal.sub) sid = session.id;
+      sid = proven && proven.user_id === principal.sub ? proven.id : principal.sid;
+    } else {
+      if (!proven) throw invalidRefresh();
+      userId = proven.user_id;
+      sid = proven.id;
     }
     if (scope === 'local') {
       if (sid) await this.d.sessions.revoke(sid, 'logout');
       return;
     }
-    await this.d.sessions.revokeAllForUser(principal.sub, 'logout', scope === 'others' ? sid : undefined);
+    await this.d.sessions.revokeAllForUser(userId, 'logout', scope === 'others' ? sid : undefined);
+  }
+
+  /** The live session a refresh token proves (MAC, not ended, current or just-rotated generation), or undefined. */
+  private async liveSessionOf(refreshToken: string): Promise<{ id: string; user_id: string } | undefined> {
+    const parsed = this.d.tokenService.parseRefreshToken(refreshToken);
+    if (!parsed) return undefined;
+    const session = await this.d.sessions.findById(parsed.sessionId);
+    if (!session || !this.d.tokenService.macMatches(session.id, parsed.generation, session.secret, parsed.mac)) return undefined;
+    if (session.revoked_at || session.expires_at <= new Date()) return undefined;
+    const justRotated = session.rotated_at !== null && Date.now() - session.rotated_at.getTime() <= this.d.rules.reuseGraceSec * 1000;
+    const current = parsed.generation === session.generation || (parsed.generation === session.generation - 1 && justRotated);
+    return current ? session : undefined;
   }
 
   async verifyEmail(token: string): Promise<User> {
     return this.d.db.transaction(async (tx) => {
       const userId = await this.d.tokens.consume(hashOneTimeToken(token), 'verify_email', tx);
       if (!userId) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired; ask for a new one');
+      // The address is proven: the other links that would prove it again are spent with this one.
+      await this.d.tokens.invalidateAll(userId, 'verify_email', tx);
       const user = await this.d.users.markVerified(userId, tx);
       if (!user) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired');
       return toUser(user);
     });
   }
 
-  /** Always accepted; a mail goes out only to an unverified account, at most once per interval. */
+  /**
+   * Always accepted; a mail goes out only to an unverified account, at most once per interval. The
+   * rate limits answer 429 at once; the rest runs after the 202 (no timing difference, see afterAnswer).
+   */
   async resendVerification(emailInput: string, meta: RequestMeta): Promise<void> {
     const email = normaliseEmail(emailInput);
     await this.d.limiter.hit('mail-ip', meta.ip, this.d.rules.rateLimits.mailsPerIp);
     await this.d.limiter.hit('mail-email', email, this.d.rules.rateLimits.mailsPerEmail);
-    await this.d.db.transaction(async (tx) => {
+    this.afterAnswer('verify-email/resend', () => this.d.db.transaction(async (tx) => {
       const user = await this.d.users.findByEmail(email, tx);
       if (!user || user.email_verified_at || user.disabled_at) return;
       // Serialise concurrent resends for one user, so the interval holds under a burst.
@@ -256,20 +314,23 @@ export class AuthService {
       const since = await this.d.tokens.secondsSinceLast(user.id, 'verify_email', tx);
       if (since !== undefined && since < this.d.rules.verificationResendIntervalSec) return;
       await this.queueVerification(tx, user);
-    });
+    }));
   }
 
-  /** Always accepted (no account enumeration); a reset mail goes only to an existing, enabled account. */
+  /**
+   * Always accepted (no account enumeration); a reset mail goes only to an existing, enabled account.
+   * As with resend, the limits answer at once and the per-account work runs after the 202.
+   */
   async forgotPassword(emailInput: string, meta: RequestMeta): Promise<void> {
     const email = normaliseEmail(emailInput);
     await this.d.limiter.hit('mail-ip', meta.ip, this.d.rules.rateLimits.mailsPerIp);
     await this.d.limiter.hit('mail-email', email, this.d.rules.rateLimits.mailsPerEmail);
-    await this.d.db.transaction(async (tx) => {
+    this.afterAnswer('password/forgot', () => this.d.db.transaction(async (tx) => {
       const user = await this.d.users.findByEmail(email, tx);
       if (!user || user.disabled_at) return;
       await this.d.tokens.invalidateAll(user.id, 'password_reset', tx);
       await this.queueTokenMail(tx, user, 'password_reset', 'password_reset');
-    });
+    }));
   }
 
   /** Sets a new password from a reset link; every session of the user ends. */
@@ -278,6 +339,9 @@ export class AuthService {
     await this.d.db.transaction(async (tx) => {
       const userId = await this.d.tokens.consume(hash, 'password_reset', tx);
       if (!userId) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired; ask for a new one');
+      // Every other open reset link of the user is spent too, including the one an "account exists"
+      // mail carries: no link outlives the reset it could undo.
+      await this.d.tokens.invalidateAll(userId, 'password_reset', tx);
       const user = await this.d.users.findById(userId, tx, true);
       if (!user || user.disabled_at) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired');
       const weak = passwordError('password', password, [user.email, user.display_name]);
@@ -302,15 +366,26 @@ export class AuthService {
 
   /** Needs the current password; the user's other sessions end, this one stays. */
   async changePassword(principal: Principal, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<void> {
-    const limit = this.d.rules.rateLimits.loginFailuresPerEmailIp;
-    await this.d.limiter.check('password-change', principal.sub, limit);
-    const user = await this.d.users.findById(principal.sub);
-    if (!user || user.disabled_at) throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
-    if (!(await this.d.hasher.verify(user.password_hash, currentPassword))) {
-      await this.d.limiter.hit('password-change', principal.sub, limit);
-      await this.d.limiter.hit('login-fail-ip', meta.ip, this.d.rules.rateLimits.loginFailuresPerIp);
-      throw HttpError.forbidden('wrong_password', 'The current password is wrong');
+    // A guess at the password like a login: counted before the hash, taken back when it is right.
+    const attempt = await this.d.limiter.reserve(
+      { name: 'password-change', subject: principal.sub, window: this.d.rules.rateLimits.loginFailuresPerEmailIp },
+      { name: 'login-fail-ip', subject: meta.ip, window: this.d.rules.rateLimits.loginFailuresPerIp },
+    );
+    let user: UserRow | undefined;
+    let ok: boolean;
+    try {
+      user = await this.d.users.findById(principal.sub);
+      ok = user !== undefined && !user.disabled_at && (await this.d.hasher.verify(user.password_hash, currentPassword));
+    } catch (err) {
+      await attempt.release();
+      throw err;
     }
+    if (!user || user.disabled_at) {
+      await attempt.release();
+      throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
+    }
+    if (!ok) throw HttpError.forbidden('wrong_password', 'The current password is wrong');
+    await attempt.release();
     const weak = passwordError('newPassword', newPassword, [user.email, user.display_name]);
     if (weak) throw weak;
     const hash = await this.d.hasher.hash(newPassword);

@@ -5,7 +5,7 @@
  * just-rotated token get the current pair within the grace window instead of killing the session.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { newId } from '../../shared/utils/ids.js';
+import { isUuid, newId } from '../../shared/utils/ids.js';
 import type { Role } from '../../shared/utils/jwt.js';
 import type { KeyStore } from './signing_keys.js';
 
@@ -50,10 +50,11 @@ export class TokenService {
     return `${sessionId}.${generation}.${this.mac(sessionId, generation, sessionSecret)}`;
   }
 
-  /** Splits a presented refresh token; undefined when it is not of our shape. */
+  /** Splits a presented refresh token; undefined when it is not of our shape (the session part a UUID). */
   parseRefreshToken(token: string): { sessionId: string; generation: number; mac: string } | undefined {
     const m = /^([0-9a-f-]{36})\.(\d{1,9})\.([A-Za-z0-9_-]{43})$/.exec(token);
-    if (!m) return undefined;
+    // 36 dashes fit the pattern but not PostgreSQL's uuid: it must not reach a query.
+    if (!m || !isUuid(m[1]!)) return undefined;
     return { sessionId: m[1]!, generation: Number(m[2]), mac: m[3]! };
   }
 

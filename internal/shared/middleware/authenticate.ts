@@ -59,7 +59,28 @@ export function authenticator(verifier: TokenVerifier, check?: PrincipalCheck) {
   }
 
   const requireUser = requireRole('student', 'instructor', 'admin');
-  return { optionalUser, requireUser, requireRole };
+
+  /**
+   * A user's token when a valid one is sent; a missing, expired or refused one leaves `principal`
+   * undefined and the refusal in `authProblem(request)`, for a handler that takes another proof instead
+   * (logout with the session's refresh token, when the access token is lost or expired).
+   */
+  const userIfValid: PreHandler = async function (request) {
+    try {
+      await requireUser(request);
+    } catch (err) {
+      request.principal = undefined;
+      refusals.set(request, err as Error);
+    }
+  };
+  return { optionalUser, requireUser, requireRole, userIfValid };
+}
+
+const refusals = new WeakMap<FastifyRequest, Error>();
+
+/** Why `userIfValid` found no principal (undefined when it did). */
+export function authProblem(request: FastifyRequest): Error | undefined {
+  return refusals.get(request);
 }
 
 export type Authenticator = ReturnType<typeof authenticator>;

@@ -16,6 +16,11 @@ export interface KeyValueStore {
   del(key: string): Promise<void>;
   /** Increments and, when the key is new, sets its expiry; returns the count and the ms left. */
   incrWindow(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
+  /**
+   * Takes one back from a live `incrWindow` counter, keeping its expiry; a counter that is gone (its
+   * window ended) or at 0 stays as it is, so a late release never makes a negative or endless counter.
+   */
+  decrWindow(key: string): Promise<void>;
   /** Increments a counter that never expires (cache versions). */
   incr(key: string): Promise<number>;
   /**
@@ -94,6 +99,10 @@ export class MemoryStore implements KeyValueStore {
     entry.value = String(Number(entry.value) + 1);
     return { count: Number(entry.value), ttlMs: entry.expiresAt - Date.now() };
   }
+  async decrWindow(key: string): Promise<void> {
+    const entry = this.live(key);
+    if (entry && Number(entry.value) > 0) entry.value = String(Number(entry.value) - 1);
+  }
   async incr(key: string): Promise<number> {
     const entry = this.live(key);
     const next = Number(entry?.value ?? 0) + 1;
@@ -116,6 +125,12 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
 return {n, ttl}`;
+
+// DECR only a live, positive counter (DECR keeps the expiry; on a missing key it would make a -1 forever).
+const DECR_WINDOW = `
+local n = tonumber(redis.call('GET', KEYS[1]))
+if n and n > 0 then return redis.call('DECR', KEYS[1]) end
+return 0`;
 
 // INCR each key, then PUBLISH the new values in one message: atomic, so every subscriber hears of a
 // bump no later than the writer gets its reply. ARGV[1] is the channel, ARGV[2] the first line of the
@@ -158,6 +173,7 @@ export class RedisStore implements KeyValueStore {
       retryStrategy: (times) => Math.min(100 * times, 2000),
     });
     this.client.defineCommand('incrWindow', { numberOfKeys: 1, lua: INCR_WINDOW });
+    this.client.defineCommand('decrWindow', { numberOfKeys: 1, lua: DECR_WINDOW });
     this.client.defineCommand('incrAndPublish', { lua: INCR_AND_PUBLISH });
     let up = false;
     this.client.on('ready', () => {
@@ -192,6 +208,9 @@ export class RedisStore implements KeyValueStore {
       windowMs,
     )) as [number, number];
     return { count, ttlMs: ttl };
+  }
+  async decrWindow(key: string): Promise<void> {
+    await (this.client as unknown as { decrWindow(k: string): Promise<number> }).decrWindow(key);
   }
   async incr(key: string): Promise<number> {
     return this.client.incr(key);
