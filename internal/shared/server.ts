@@ -16,6 +16,7 @@ import { Registry } from 'prom-client';
 import { lazyChildLoggerFactory, type Logger } from './utils/logging.js';
 import { ProblemSchema, problems } from './utils/http_schemas.js';
 import { etagHash } from './utils/etag.js';
+import { CANONICAL_UUID } from './utils/ids.js';
 import { registerErrorHandling, sendProblem, toProblem } from './middleware/error_handler.js';
 import { registerCors } from './middleware/cors.js';
 import { registerMetrics } from './middleware/metrics.js';
@@ -52,6 +53,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 function makeAjv(options: AjvOptions): Ajv {
   const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, ...options });
   addFormats(ajv);
+  // Only the canonical form (ids.ts): ajv-formats' `uuid` also takes `urn:uuid:`, which PostgreSQL refuses.
+  ajv.addFormat('uuid', CANONICAL_UUID);
   ajv.addKeyword('example');
   return ajv;
 }
