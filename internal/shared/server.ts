@@ -112,6 +112,15 @@ export async function createServer(options: ServerOptions): Promise<App> {
 
   await registerCors(app, options.http.corsOrigins);
   await app.register(etag, { hashFn: etagHash });
+  // A 304 has no content (RFC 9110 section 15.4.5): @fastify/etag turns the answer into one with an
+  // empty payload, which Fastify would send with the 200's Content-Type and `Content-Length: 0`, and a
+  // validating proxy refuses that. After the ETag hook, so it sees the 304.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.statusCode !== 304) return done(null, payload);
+    reply.removeHeader('content-type');
+    reply.removeHeader('content-length');
+    done(null, null);
+  });
 
   const registry = new Registry();
   app.decorate('metrics', registry);

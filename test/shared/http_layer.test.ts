@@ -3,10 +3,12 @@
  * path ids, validation errors, 304 answers, CORS preflights, the operations routes and trustProxy.
  */
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startAuth, type AuthHarness, type CallResult } from '../helpers/auth_app.js';
 import { startCourse, type CourseHarness } from '../helpers/course_app.js';
+import { instructor, newCourseInput } from '../course-service/factories.js';
 
 function expectProblem(res: CallResult, status: number, code: string): void {
   expect(res.status, res.text).toBe(status);
@@ -18,6 +20,12 @@ describe.skipIf(!hasPostgres)('shared HTTP layer', () => {
   let auth: AuthHarness;
   let course: CourseHarness;
   let admin: { accessToken: string };
+  const addresses = new Map<unknown, Promise<string>>();
+  /** Where an app listens (it starts listening on first use; closing the app stops it). */
+  const addressOf = (app: AuthHarness['app']): Promise<string> => {
+    if (!addresses.has(app)) addresses.set(app, app.listen({ port: 0, host: '127.0.0.1' }));
+    return addresses.get(app)!;
+  };
 
   beforeAll(async () => {
     auth = await startAuth();
@@ -44,4 +52,44 @@ describe.skipIf(!hasPostgres)('shared HTTP layer', () => {
     expectProblem(await course.call('GET', `/api/v1/reviews/${id.toUpperCase()}`), 404, 'review_not_found');
     expect((await auth.call('DELETE', `/api/v1/admin/users/${id}/sessions`, { token: admin.accessToken })).status).toBe(404);
   });
+
+  it('answers 304 without Content-Type and without Content-Length, through inject and over a socket', async () => {
+    const created = await course.courses.create(instructor(), newCourseInput({ status: 'published' }));
+    const targets: [string, AuthHarness['app'], string][] = [
+      ['auth-service JWKS (ETag plugin)', auth.app, '/.well-known/jwks.json'],
+      ['course-service detail (response cache)', course.app, `/api/v1/courses/${created.id}`],
+      ['course-service list (response cache)', course.app, '/api/v1/courses'],
+    ];
+    for (const [what, app, url] of targets) {
+      const first = await app.inject({ method: 'GET', url });
+      expect(first.statusCode, what).toBe(200);
+      const tag = String(first.headers.etag);
+      // Twice: the second may come from the cache (another path through the code).
+      for (let n = 0; n < 2; n++) {
+        const injected = await app.inject({ method: 'GET', url, headers: { 'if-none-match': tag } });
+        expect(injected.statusCode, what).toBe(304);
+        expect(injected.headers['content-type'], what).toBeUndefined();
+        expect(injected.headers['content-length'], what).toBeUndefined();
+        expect(injected.body).toBe('');
+        expect(injected.headers.etag).toBe(tag);
+      }
+      const raw = await rawGet(`${await addressOf(app)}${url}`, { 'if-none-match': tag });
+      expect(raw.status, what).toBe(304);
+      expect(raw.headers['content-type'], what).toBeUndefined();
+      expect(raw.headers['content-length'], what).toBeUndefined();
+      expect(raw.headers['transfer-encoding'], what).toBeUndefined();
+    }
+  });
 });
+
+/** A GET over a real socket, with the headers exactly as sent (fetch would hide some). */
+function rawGet(url: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
