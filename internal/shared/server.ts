@@ -50,8 +50,10 @@ export interface ServerOptions {
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+// Every wrong field of a request is named at once (the error handler sends at most 20). The body is
+// bounded by http.bodyLimit, so the work and the list are too.
 function makeAjv(options: AjvOptions): Ajv {
-  const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, ...options });
+  const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, ...options });
   addFormats(ajv);
   // Only the canonical form (ids.ts): ajv-formats' `uuid` also takes `urn:uuid:`, which PostgreSQL refuses.
   ajv.addFormat('uuid', CANONICAL_UUID);

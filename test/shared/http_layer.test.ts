@@ -80,6 +80,23 @@ describe.skipIf(!hasPostgres)('shared HTTP layer', () => {
       expect(raw.headers['transfer-encoding'], what).toBeUndefined();
     }
   });
+
+  it('names every wrong field of a request, up to 20, in the body and in the query string', async () => {
+    const res = await auth.call('POST', '/api/v1/auth/register', { body: { email: 'not-an-email', password: 1, displayName: 5, role: 'admin' } });
+    expectProblem(res, 400, 'validation_failed');
+    const paths = (res.body.errors as { path: string; message: string }[]).map((e) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['body.email', 'body.password', 'body.displayName', 'body.role']));
+    expect(res.body.errors.find((e: { path: string }) => e.path === 'body.role').message).toBe('is not an allowed field');
+
+    const many = Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`extra${i}`, i]));
+    const capped = await auth.call('POST', '/api/v1/auth/login', { body: { email: 'a@example.com', password: 'a password', ...many } });
+    expectProblem(capped, 400, 'validation_failed');
+    expect(capped.body.errors).toHaveLength(20);
+
+    const query = await course.call('GET', '/api/v1/courses?limit=abc&sort=bogus');
+    expectProblem(query, 400, 'validation_failed');
+    expect(query.body.errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['querystring.limit', 'querystring.sort']));
+  });
 });
 
 /** A GET over a real socket, with the headers exactly as sent (fetch would hide some). */
