@@ -112,7 +112,7 @@ export async function createServer(options: ServerOptions): Promise<App> {
     done(null, payload);
   });
 
-  await registerCors(app, options.http.corsOrigins);
+  registerCors(app, options.http.corsOrigins);
   await app.register(etag, { hashFn: etagHash });
   // A 304 has no content (RFC 9110 section 15.4.5): @fastify/etag turns the answer into one with an
   // empty payload, which Fastify would send with the 200's Content-Type and `Content-Length: 0`, and a

@@ -9,6 +9,8 @@ import { hasPostgres } from '../helpers/services.js';
 import { startAuth, type AuthHarness, type CallResult } from '../helpers/auth_app.js';
 import { startCourse, type CourseHarness } from '../helpers/course_app.js';
 import { instructor, newCourseInput } from '../course-service/factories.js';
+import { loadCourseConfig } from '../../internal/course-service/config.js';
+import { EMBEDDED_CORS_ORIGINS } from '../../internal/shared/utils/config.js';
 
 function expectProblem(res: CallResult, status: number, code: string): void {
   expect(res.status, res.text).toBe(status);
@@ -96,6 +98,75 @@ describe.skipIf(!hasPostgres)('shared HTTP layer', () => {
     const query = await course.call('GET', '/api/v1/courses?limit=abc&sort=bogus');
     expectProblem(query, 400, 'validation_failed');
     expect(query.body.errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['querystring.limit', 'querystring.sort']));
+  });
+
+  describe('CORS', () => {
+    const preflight = (origin: string, url = '/api/v1/courses') => ({
+      method: 'OPTIONS' as const,
+      url,
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+
+    it('answers every preflight 204, never 404: closed by default, so without CORS headers', async () => {
+      for (const [app, url] of [[auth.app, '/api/v1/auth/login'], [course.app, '/api/v1/courses'], [course.app, '/no/such/path'], [auth.app, '/api/v1/users/me']] as const) {
+        const res = await app.inject(preflight('http://localhost:5173', url));
+        expect(res.statusCode, url).toBe(204);
+        expect(res.body).toBe('');
+        expect(res.headers['access-control-allow-origin'], url).toBeUndefined();
+        expect(res.headers['access-control-allow-methods'], url).toBeUndefined();
+        expect(res.headers['content-length'], url).toBeUndefined();
+      }
+      // An OPTIONS that is not a preflight is routed as usual.
+      expect((await course.app.inject({ method: 'OPTIONS', url: '/no/such/path' })).statusCode).toBe(404);
+    });
+
+    it('on the npm start default, a front end on any localhost port works: preflight answered, origin echoed, no credentials', async () => {
+      const corsOrigins = loadCourseConfig({ env: { CORS_ORIGINS: EMBEDDED_CORS_ORIGINS } }).http.corsOrigins;
+      const local = await startCourse({ database: course.database, overrides: { http: { corsOrigins } } });
+      try {
+        for (const origin of ['http://localhost:5173', 'http://localhost:3000', 'http://127.0.0.1:8080']) {
+          const pre = await local.app.inject(preflight(origin, `/api/v1/courses/${randomUUID()}/reviews`));
+          expect(pre.statusCode, origin).toBe(204);
+          expect(pre.headers['access-control-allow-origin'], origin).toBe(origin);
+          expect(String(pre.headers['access-control-allow-methods'])).toContain('PATCH');
+          expect(String(pre.headers['access-control-allow-headers'])).toMatch(/authorization.*content-type|content-type.*authorization/);
+          expect(pre.headers['access-control-allow-credentials']).toBeUndefined();
+          expect(String(pre.headers.vary)).toMatch(/origin/i);
+          const get = await local.app.inject({ method: 'GET', url: '/api/v1/courses', headers: { origin } });
+          expect(get.statusCode).toBe(200);
+          expect(get.headers['access-control-allow-origin']).toBe(origin);
+          expect(String(get.headers['access-control-expose-headers'])).toContain('etag');
+          expect(String(get.headers.vary)).toMatch(/origin/i);
+        }
+        for (const origin of ['http://localhost:5173.evil.example', 'https://localhost:5173', 'http://localhost', 'http://evil.example:5173', 'null']) {
+          const pre = await local.app.inject(preflight(origin));
+          expect(pre.statusCode, origin).toBe(204);
+          expect(pre.headers['access-control-allow-origin'], origin).toBeUndefined();
+          const get = await local.app.inject({ method: 'GET', url: '/api/v1/courses', headers: { origin } });
+          expect(get.headers['access-control-allow-origin'], origin).toBeUndefined();
+        }
+      } finally {
+        await local.close();
+      }
+    });
+
+    it('with production settings allows only the configured origins, and refuses a malformed entry at start', async () => {
+      const prod = await startCourse({ database: course.database, overrides: { http: { corsOrigins: ['https://app.example'] } } });
+      try {
+        const ok = await prod.app.inject(preflight('https://app.example'));
+        expect(ok.headers['access-control-allow-origin']).toBe('https://app.example');
+        for (const origin of ['http://localhost:5173', 'https://app.example.evil', 'http://app.example']) {
+          const res = await prod.app.inject(preflight(origin));
+          expect(res.statusCode).toBe(204);
+          expect(res.headers['access-control-allow-origin'], origin).toBeUndefined();
+        }
+      } finally {
+        await prod.close();
+      }
+      for (const bad of ['https://app.example/', 'app.example', 'https://*.example', 'ftp://app.example']) {
+        expect(() => loadCourseConfig({ env: { CORS_ORIGINS: bad } }), bad).toThrow(/http\.corsOrigins/);
+      }
+    });
   });
 });
 

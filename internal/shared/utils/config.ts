@@ -21,14 +21,21 @@ export interface EnvBinding {
   vars: string[];
 }
 
+/** What `http.corsOrigins` entries look like: `*`, or scheme://host with an optional port or `:*`. */
+const CORS_ORIGIN_PATTERN = '^(\\*|https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:([0-9]{1,5}|\\*))?)$';
+
+/** What `npm start` allows when nothing else is set: a front end on any port of this machine. */
+export const EMBEDDED_CORS_ORIGINS = 'http://localhost:*,http://127.0.0.1:*';
+
 /** Sections that every service has. */
 export const HttpSettings = Type.Object({
   host: Type.String({ default: '127.0.0.1', description: 'Interface to listen on' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port' }),
   bodyLimit: Type.Integer({ minimum: 1024, default: 65536, description: 'Largest request body, bytes' }),
-  corsOrigins: Type.Array(Type.String(), {
+  corsOrigins: Type.Array(Type.String({ pattern: CORS_ORIGIN_PATTERN }), {
     default: [],
-    description: 'Origins allowed by CORS; empty allows none, ["*"] allows any (without credentials)',
+    description:
+      'Browser origins allowed by CORS (echoed, without credentials): exact (https://app.example) or any port (http://localhost:*); empty allows none, ["*"] any',
   }),
   trustProxy: Type.Boolean({ default: false, description: 'Trust X-Forwarded-* (behind an ingress)' }),
   shutdownGraceMs: Type.Integer({ minimum: 0, default: 10000, description: 'Drain time on SIGTERM' }),
