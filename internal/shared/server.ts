@@ -38,7 +38,16 @@ export interface ServerOptions {
   version: string;
   description: string;
   logger: Logger;
-  http: { bodyLimit: number; corsOrigins: string[]; trustProxy: boolean };
+  http: {
+    bodyLimit: number;
+    corsOrigins: string[];
+    /** Fastify's own meanings: a boolean, a hop count, or proxy addresses/CIDRs. */
+    trustProxy: boolean | number | string[];
+    /** Swagger UI and the document at /docs; `app.swagger()` works either way (the tests compare it). */
+    docs?: boolean;
+    /** A bearer token /metrics asks for; empty leaves it open. */
+    metricsToken?: string;
+  };
   /** Public base URL, shown in the OpenAPI `servers`. */
   publicUrl?: string;
   readiness: ReadinessCheck[];
@@ -61,13 +70,25 @@ function makeAjv(options: AjvOptions): Ajv {
   return ajv;
 }
 
+/**
+ * Fastify 5 reads a bare number as "trust nobody" (a hop count cannot tell who is connecting), so a
+ * hop count becomes the function proxy-addr calls for each address from the socket backwards: the
+ * first `hops` are proxies, and the address before them is the client. Safe only where nothing but the
+ * proxy can reach the port (README, "Behind a proxy").
+ */
+function trustProxyOption(setting: boolean | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== 'number') return setting;
+  const hops = setting;
+  return (_address, hop) => hop < hops;
+}
+
 export async function createServer(options: ServerOptions): Promise<App> {
   const fastifyOptions: FastifyServerOptions = {
     loggerInstance: options.logger,
     // The per-request child logger is made on its first line, not for every request (logging.ts).
     childLoggerFactory: lazyChildLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
     bodyLimit: options.http.bodyLimit,
-    trustProxy: options.http.trustProxy,
+    trustProxy: trustProxyOption(options.http.trustProxy),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -140,9 +161,11 @@ export async function createServer(options: ServerOptions): Promise<App> {
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, tryItOutEnabled: false } });
+  if (options.http.docs !== false) {
+    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, tryItOutEnabled: false } });
+  }
 
-  registerOperations(app, options.readiness, registry);
+  registerOperations(app, options.readiness, registry, { metricsToken: options.http.metricsToken ?? '' });
   return app;
 }
 

@@ -168,6 +168,93 @@ describe.skipIf(!hasPostgres)('shared HTTP layer', () => {
       }
     });
   });
+
+  describe('operations endpoints', () => {
+    it('by default /metrics is open and /docs serves Swagger UI and the document', async () => {
+      const metrics = await course.app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.statusCode).toBe(200);
+      expect(metrics.body).toContain('http_request_duration_seconds');
+      expect((await auth.app.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(200);
+      expect((await auth.app.inject({ method: 'GET', url: '/docs' })).statusCode).toBeLessThan(400);
+    });
+
+    it('with metricsToken set, /metrics needs that bearer token; with docs off, /docs is gone but the document is still built', async () => {
+      const token = `metrics-${randomUUID()}`;
+      const closed = await startAuth({ http: { metricsToken: token, docs: false } }, { database: auth.database, smtp: auth.smtp });
+      try {
+        for (const authorization of [undefined, 'Bearer wrong', `Bearer ${token}x`, `Basic ${token}`, token, `Bearer ${token.slice(0, -1)}`]) {
+          const res = await closed.call('GET', '/metrics', { headers: authorization ? { authorization } : {} });
+          expectProblem(res, 401, 'unauthorized');
+          expect(res.headers['www-authenticate']).toBe('Bearer');
+          expect(res.text).not.toContain('http_request_duration_seconds');
+        }
+        const ok = await closed.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${token}` } });
+        expect(ok.statusCode).toBe(200);
+        expect(ok.body).toContain('http_request_duration_seconds');
+        for (const url of ['/docs', '/docs/json', '/docs/yaml', '/docs/static/index.html']) {
+          expect((await closed.app.inject({ method: 'GET', url })).statusCode, url).toBe(404);
+        }
+        expect((closed.app.swagger() as { paths: Record<string, unknown> }).paths['/api/v1/auth/login']).toBeDefined();
+      } finally {
+        await closed.close();
+      }
+    });
+
+    it('reads METRICS_TOKEN and DOCS_ENABLED from the environment', () => {
+      const config = loadCourseConfig({ env: { METRICS_TOKEN: 'scrape-me', DOCS_ENABLED: 'false' } });
+      expect(config.http).toMatchObject({ metricsToken: 'scrape-me', docs: false });
+      expect(loadCourseConfig({ env: {} }).http).toMatchObject({ metricsToken: '', docs: true });
+    });
+  });
+
+  describe('trustProxy', () => {
+    /** The client address auth-service records for a login (the session's ip) under `trustProxy`. */
+    async function ipSeen(trustProxy: unknown, remoteAddress: string, forwarded?: string): Promise<string | null> {
+      const h = await startAuth({ http: { trustProxy } }, { database: auth.database, smtp: auth.smtp });
+      try {
+        const user = await auth.newUser();
+        const login = await h.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/login',
+          remoteAddress,
+          headers: { 'content-type': 'application/json', ...(forwarded ? { 'x-forwarded-for': forwarded } : {}) },
+          payload: { email: user.email, password: user.password },
+        });
+        expect(login.statusCode, login.body).toBe(200);
+        const sessions = await h.call('GET', '/api/v1/auth/sessions', { token: (JSON.parse(login.body) as { accessToken: string }).accessToken });
+        return (sessions.body.items as { ip: string | null; current: boolean }[]).find((x) => x.current)!.ip;
+      } finally {
+        await h.close();
+      }
+    }
+
+    it('believes X-Forwarded-For only as far as the setting says: nobody, n hops, listed proxies, or anyone', async () => {
+      const xff = '203.0.113.9, 198.51.100.7';
+      expect(await ipSeen(false, '10.1.2.3', xff)).toBe('10.1.2.3');
+      // One hop: the ingress in front; what it appended is the client, what the client wrote is not.
+      expect(await ipSeen(1, '10.1.2.3', xff)).toBe('198.51.100.7');
+      expect(await ipSeen(2, '10.1.2.3', xff)).toBe('203.0.113.9');
+      expect(await ipSeen(1, '10.1.2.3')).toBe('10.1.2.3');
+      // A list: only a listed peer's header counts.
+      expect(await ipSeen(['10.0.0.0/8', '127.0.0.1'], '10.1.2.3', xff)).toBe('198.51.100.7');
+      expect(await ipSeen(['10.0.0.0/8', '127.0.0.1'], '192.0.2.1', xff)).toBe('192.0.2.1');
+      // true believes the left-most address, which any client can write.
+      expect(await ipSeen(true, '10.1.2.3', xff)).toBe('203.0.113.9');
+    });
+
+    it('reads TRUST_PROXY as a boolean, a hop count or a list, and refuses what is none of them', () => {
+      const read = (value: string) => loadCourseConfig({ env: { TRUST_PROXY: value } }).http.trustProxy;
+      expect(read('true')).toBe(true);
+      expect(read('false')).toBe(false);
+      expect(read('1')).toBe(1);
+      expect(read('0')).toBe(0);
+      expect(read('10.0.0.0/8, 127.0.0.1')).toEqual(['10.0.0.0/8', '127.0.0.1']);
+      expect(read('["fd00::/8","loopback"]')).toEqual(['fd00::/8', 'loopback']);
+      for (const bad of ['-1', 'yes', 'proxy.example.com', '10.0.0.0/8;rm']) {
+        expect(() => read(bad), bad).toThrow(/http\.trustProxy/);
+      }
+    });
+  });
 });
 
 /** A GET over a real socket, with the headers exactly as sent (fetch would hide some). */
