@@ -3,12 +3,16 @@
  * too), and a database error is logged by its code and constraint, never with the values it quotes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAuthApp, type AuthApp } from '../../internal/auth-service/app.js';
 import { reportHashThreads } from '../../internal/auth-service/hash_threads_report.js';
 import { HashThreads, type ThreadPoolHooks } from '../../internal/auth-service/services/thread_priority.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
 import { newId } from '../../internal/shared/utils/ids.js';
+import { openDatabase } from '../../internal/shared/utils/database.js';
 import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
 import { testAuthConfig } from '../helpers/auth_app.js';
 import { startCourse, type CourseHarness } from '../helpers/course_app.js';
@@ -79,6 +83,32 @@ describe('duplicateKeys', () => {
   it('finds a key written twice, at any depth, and nothing in clean JSON', () => {
     expect(duplicateKeys('{"level":"info","a":{"b":1,"b":"x\\"}"},"level":"idle"}')).toEqual(['b', 'level']);
     expect(duplicateKeys('{"a":[{"k":1},{"k":2}],"s":"{\\"k\\":1,\\"k\\":2}","n":null}')).toEqual([]);
+  });
+});
+
+describe('log lines of embedded PostgreSQL (PGlite) errors', () => {
+  it('drop the DETAIL and the quoted value there too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-pglite-'));
+    const db = await openDatabase({ url: '', dataDir: dir });
+    const lines: string[] = [];
+    const logger = createLogger('info', 'test', { write: (l: string) => void lines.push(l) });
+    const secret = `tok_${randomBytes(12).toString('hex')}`;
+    try {
+      await db.query('CREATE TABLE t (email text UNIQUE)');
+      await db.query('INSERT INTO t VALUES ($1)', ['pglite@example.com']);
+      for (const [sql, params] of [['INSERT INTO t VALUES ($1)', ['pglite@example.com']], ['SELECT $1::uuid', [secret]]] as const) {
+        const err = await db.query(sql, [...params]).then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(Error);
+        logger.error({ err }, 'query failed');
+      }
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const entries = lines.map((l) => JSON.parse(l) as { err: Record<string, unknown> });
+    expect(entries.map((e) => e.err.code)).toEqual(['23505', '22P02']);
+    expect(lines.join('')).not.toContain('pglite@example.com');
+    expect(lines.join('')).not.toContain(secret);
   });
 });
 
