@@ -11,6 +11,9 @@ import { startCourse, type CourseHarness } from '../helpers/course_app.js';
 import { instructor, newCourseInput } from '../course-service/factories.js';
 import { loadCourseConfig } from '../../internal/course-service/config.js';
 import { EMBEDDED_CORS_ORIGINS } from '../../internal/shared/utils/config.js';
+import { createServer } from '../../internal/shared/server.js';
+import { createLogger } from '../../internal/shared/utils/logging.js';
+import { Type } from '@sinclair/typebox';
 
 function expectProblem(res: CallResult, status: number, code: string): void {
   expect(res.status, res.text).toBe(status);
@@ -98,6 +101,31 @@ describe.skipIf(!hasPostgres)('shared HTTP layer', () => {
     const query = await course.call('GET', '/api/v1/courses?limit=abc&sort=bogus');
     expectProblem(query, 400, 'validation_failed');
     expect(query.body.errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['querystring.limit', 'querystring.sort']));
+  });
+
+  it('names the wrong fields of a huge refused body too, from a bounded copy (maxItems still reported)', async () => {
+    const app = await createServer({
+      service: 'probe',
+      version: '0',
+      description: 'probe',
+      logger: createLogger('silent', 'probe'),
+      http: { bodyLimit: 65536, corsOrigins: [], trustProxy: false },
+      readiness: [],
+      tags: [],
+    });
+    app.post('/probe', { schema: { body: Type.Object({ title: Type.String(), tags: Type.Array(Type.String(), { maxItems: 10 }) }, { additionalProperties: false }) } }, async () => ({ ok: true }));
+    try {
+      const res = await app.inject({ method: 'POST', url: '/probe', payload: { title: 5, tags: Array.from({ length: 30_000 }, () => 1) } });
+      expect(res.statusCode).toBe(400);
+      const errors = (JSON.parse(res.body) as { errors: { path: string; message: string }[] }).errors;
+      expect(errors).toHaveLength(20);
+      expect(errors[0]).toEqual({ path: 'body.title', message: 'must be string' });
+      expect(errors.some((e) => e.path === 'body.tags' && /more than 10/.test(e.message))).toBe(true);
+      const ok = await app.inject({ method: 'POST', url: '/probe', payload: { title: 'x', tags: ['a'] } });
+      expect(ok.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 
   describe('CORS', () => {
