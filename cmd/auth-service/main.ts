@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   hasher.whenSlow(config.passwords.slowHashMs, () => threads.slowHash());
 
   const address = await serve(app, config.http);
-  app.log.info({ address, docs: `${address}/docs` }, 'auth-service ready');
+  app.log.info({ address, ...(config.http.docs ? { docs: `${address}/docs` } : {}) }, 'auth-service ready');
 }
 
 main().catch(exitOnStartError('auth-service'));
