@@ -150,8 +150,9 @@ if (await waitReady(`http://127.0.0.1:${authPort}/readyz`, 60_000)) {
       [
         '',
         `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
-        `  auth-service   Swagger UI: http://localhost:${authPort}/docs`,
-        `  course-service Swagger UI: http://localhost:${coursePort}/docs`,
+        ...(authConfig.http.docs ? [`  auth-service   Swagger UI: http://localhost:${authPort}/docs`] : []),
+        ...(courseConfig.http.docs ? [`  course-service Swagger UI: http://localhost:${coursePort}/docs`] : []),
+        `  CORS: ${(env as Record<string, string | undefined>).CORS_ORIGINS || 'closed'} (CORS_ORIGINS)`,
         `  mail (one .eml per message): ${join(varDir, 'mail')}`,
         `  data, keys and secrets: ${varDir} (delete it to start afresh)`,
         ...(accounts
