@@ -152,7 +152,7 @@ if (await waitReady(`http://127.0.0.1:${authPort}/readyz`, 60_000)) {
         `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
         ...(authConfig.http.docs ? [`  auth-service   Swagger UI: http://localhost:${authPort}/docs`] : []),
         ...(courseConfig.http.docs ? [`  course-service Swagger UI: http://localhost:${coursePort}/docs`] : []),
-        `  CORS: ${(env as Record<string, string | undefined>).CORS_ORIGINS || 'closed'} (CORS_ORIGINS)`,
+        `  CORS: ${(env as Record<string, string | undefined>).CORS_ORIGINS || authConfig.http.corsOrigins.join(',') || 'closed'} (CORS_ORIGINS)`,
         `  mail (one .eml per message): ${join(varDir, 'mail')}`,
         `  data, keys and secrets: ${varDir} (delete it to start afresh)`,
         ...(accounts
