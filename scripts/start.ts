@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT, migrationsDir } from '../internal/shared/utils/paths.js';
-import { ConfigError } from '../internal/shared/utils/config.js';
+import { ConfigError, EMBEDDED_CORS_ORIGINS } from '../internal/shared/utils/config.js';
 import { openDatabase } from '../internal/shared/utils/database.js';
 import { Migrator } from '../internal/shared/utils/migrations.js';
 import { authPaths, loadAuthConfig, type AuthConfig } from '../internal/auth-service/config.js';
@@ -60,6 +60,11 @@ try {
 } catch (err) {
   console.error(err instanceof ConfigError ? `Cannot start: ${err.message}` : err);
   process.exit(1);
+}
+// A front end in development runs on some port of this machine: unless CORS_ORIGINS or a config file
+// says otherwise (`CORS_ORIGINS=` closes it), both services let it call them (README, "CORS").
+if (process.env.CORS_ORIGINS === undefined && authConfig.http.corsOrigins.length === 0 && courseConfig.http.corsOrigins.length === 0) {
+  (env as Record<string, string>).CORS_ORIGINS = EMBEDDED_CORS_ORIGINS;
 }
 
 /**
@@ -145,8 +150,9 @@ if (await waitReady(`http://127.0.0.1:${authPort}/readyz`, 60_000)) {
       [
         '',
         `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
-        `  auth-service   Swagger UI: http://localhost:${authPort}/docs`,
-        `  course-service Swagger UI: http://localhost:${coursePort}/docs`,
+        ...(authConfig.http.docs ? [`  auth-service   Swagger UI: http://localhost:${authPort}/docs`] : []),
+        ...(courseConfig.http.docs ? [`  course-service Swagger UI: http://localhost:${coursePort}/docs`] : []),
+        `  CORS: ${(env as Record<string, string | undefined>).CORS_ORIGINS || authConfig.http.corsOrigins.join(',') || 'closed'} (CORS_ORIGINS)`,
         `  mail (one .eml per message): ${join(varDir, 'mail')}`,
         `  data, keys and secrets: ${varDir} (delete it to start afresh)`,
         ...(accounts

@@ -1,9 +1,9 @@
 /** auth-service entry: load settings, build the app, listen, close gracefully. */
-import { Counter, Gauge } from 'prom-client';
 import { loadAuthConfig } from '../../internal/auth-service/config.js';
 import { buildAuthApp } from '../../internal/auth-service/app.js';
 import { exitOnStartError, serve } from '../../internal/shared/lifecycle.js';
-import { HashThreads, type HashThreadLevel } from '../../internal/auth-service/services/thread_priority.js';
+import { HashThreads } from '../../internal/auth-service/services/thread_priority.js';
+import { reportHashThreads } from '../../internal/auth-service/hash_threads_report.js';
 
 async function main(): Promise<void> {
   const config = loadAuthConfig();
@@ -11,31 +11,11 @@ async function main(): Promise<void> {
   const threads = await HashThreads.start({ niceness: config.passwords.threadNiceness, idle: config.passwords.threadIdle });
   const { app, hasher } = await buildAuthApp(config);
 
-  const levels: HashThreadLevel[] = ['normal', 'nice', 'idle'];
-  new Gauge({
-    name: 'auth_hash_threads_level',
-    help: 'CPU priority of the password-hashing threads: 0 normal, 1 nice, 2 idle (SCHED_IDLE)',
-    registers: [app.metrics],
-    collect() {
-      this.set(levels.indexOf(threads.current));
-    },
-  });
-  const starved = new Counter({
-    name: 'auth_hash_threads_starved_total',
-    help: 'Times a slow hash moved the hashing threads from idle back to nice (the host had no spare CPU)',
-    registers: [app.metrics],
-  });
-  threads.watch((level, reason) => {
-    if (level === 'nice' && reason !== 'start') {
-      starved.inc();
-      app.log.warn({ level, reason }, 'password hashing threads back at nice priority');
-    } else app.log.info({ level, reason }, 'password hashing threads changed priority');
-  });
-  app.log.info({ threads: threads.tids.length, level: threads.current, niceness: config.passwords.threadNiceness }, 'password hashing threads at lower CPU priority');
+  reportHashThreads(app, threads, config.passwords.threadNiceness);
   hasher.whenSlow(config.passwords.slowHashMs, () => threads.slowHash());
 
   const address = await serve(app, config.http);
-  app.log.info({ address, docs: `${address}/docs` }, 'auth-service ready');
+  app.log.info({ address, ...(config.http.docs ? { docs: `${address}/docs` } : {}) }, 'auth-service ready');
 }
 
 main().catch(exitOnStartError('auth-service'));

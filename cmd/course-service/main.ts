@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const config = loadCourseConfig();
   const { app } = await buildCourseApp(config);
   const address = await serve(app, config.http);
-  app.log.info({ address, docs: `${address}/docs` }, 'course-service ready');
+  app.log.info({ address, ...(config.http.docs ? { docs: `${address}/docs` } : {}) }, 'course-service ready');
 }
 
 main().catch(exitOnStartError('course-service'));

@@ -10,12 +10,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import etag from '@fastify/etag';
-import { Ajv, type Options as AjvOptions } from 'ajv';
+import { Ajv, type Options as AjvOptions, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { Registry } from 'prom-client';
 import { lazyChildLoggerFactory, type Logger } from './utils/logging.js';
 import { ProblemSchema, problems } from './utils/http_schemas.js';
 import { etagHash } from './utils/etag.js';
+import { CANONICAL_UUID } from './utils/ids.js';
 import { registerErrorHandling, sendProblem, toProblem } from './middleware/error_handler.js';
 import { registerCors } from './middleware/cors.js';
 import { registerMetrics } from './middleware/metrics.js';
@@ -37,7 +38,16 @@ export interface ServerOptions {
   version: string;
   description: string;
   logger: Logger;
-  http: { bodyLimit: number; corsOrigins: string[]; trustProxy: boolean };
+  http: {
+    bodyLimit: number;
+    corsOrigins: string[];
+    /** Fastify's own meanings: a boolean, a hop count, or proxy addresses/CIDRs. */
+    trustProxy: boolean | number | string[];
+    /** Swagger UI and the document at /docs; `app.swagger()` works either way (the tests compare it). */
+    docs?: boolean;
+    /** A bearer token /metrics asks for; empty leaves it open. */
+    metricsToken?: string;
+  };
   /** Public base URL, shown in the OpenAPI `servers`. */
   publicUrl?: string;
   readiness: ReadinessCheck[];
@@ -52,8 +62,59 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 function makeAjv(options: AjvOptions): Ajv {
   const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, ...options });
   addFormats(ajv);
+  // Only the canonical form (ids.ts): ajv-formats' `uuid` also takes `urn:uuid:`, which PostgreSQL refuses.
+  ajv.addFormat('uuid', CANONICAL_UUID);
   ajv.addKeyword('example');
   return ajv;
+}
+
+/**
+ * Fastify 5 reads a bare number as "trust nobody" (a hop count cannot tell who is connecting), so a
+ * hop count becomes the function proxy-addr calls for each address from the socket backwards: the
+ * first `hops` are proxies, and the address before them is the client. Safe only where nothing but the
+ * proxy can reach the port (README, "Behind a proxy").
+ */
+function trustProxyOption(setting: boolean | number | string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting !== 'number') return setting;
+  const hops = setting;
+  return (_address, hop) => hop < hops;
+}
+
+/** Array items checked when a refused request is validated again for all its errors. */
+const CHECKED_ITEMS = 101;
+
+/**
+ * A copy of refused input with every array cut to CHECKED_ITEMS (more than any schema's maxItems, so
+ * that error stays): ajv with allErrors checks each item of an array even past maxItems, and a 64 KiB
+ * body of 32,000 numbers cost 80 ms of event loop. Only as deep as a schema can reach.
+ */
+function bounded(value: unknown, depth = 0): unknown {
+  if (depth > 8 || typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.slice(0, CHECKED_ITEMS).map((v) => bounded(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = bounded(v, depth + 1);
+  return out;
+}
+
+/**
+ * Validation that names every wrong field (the error handler sends at most 20): valid input takes the
+ * fast path (stops at the first error, so the hot path costs what it did), and only refused input is
+ * validated again, bounded, with allErrors, whose errors are reported.
+ */
+function namingEveryError(fast: Ajv, all: Ajv, schema: object): ValidateFunction {
+  const first = fast.compile(schema);
+  let every: ValidateFunction | undefined;
+  const validate = ((data: unknown) => {
+    if (first(data)) {
+      validate.errors = null;
+      return true;
+    }
+    every ??= all.compile(schema);
+    every(bounded(data));
+    validate.errors = every.errors?.length ? every.errors : first.errors;
+    return false;
+  }) as ValidateFunction;
+  return validate;
 }
 
 export async function createServer(options: ServerOptions): Promise<App> {
@@ -62,7 +123,7 @@ export async function createServer(options: ServerOptions): Promise<App> {
     // The per-request child logger is made on its first line, not for every request (logging.ts).
     childLoggerFactory: lazyChildLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
     bodyLimit: options.http.bodyLimit,
-    trustProxy: options.http.trustProxy,
+    trustProxy: trustProxyOption(options.http.trustProxy),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -87,8 +148,12 @@ export async function createServer(options: ServerOptions): Promise<App> {
   // Query strings and path parameters arrive as text, so they are coerced.
   const bodyAjv = makeAjv({ coerceTypes: false, removeAdditional: false });
   const queryAjv = makeAjv({ coerceTypes: 'array', removeAdditional: false });
-  for (const ajv of [bodyAjv, queryAjv]) ajv.addSchema(ProblemSchema);
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+  const bodyAllAjv = makeAjv({ coerceTypes: false, removeAdditional: false, allErrors: true });
+  const queryAllAjv = makeAjv({ coerceTypes: 'array', removeAdditional: false, allErrors: true });
+  for (const ajv of [bodyAjv, queryAjv, bodyAllAjv, queryAllAjv]) ajv.addSchema(ProblemSchema);
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? namingEveryError(bodyAjv, bodyAllAjv, schema) : namingEveryError(queryAjv, queryAllAjv, schema),
+  );
 
   app.addSchema(ProblemSchema);
   app.decorateRequest('principal', undefined);
@@ -107,8 +172,17 @@ export async function createServer(options: ServerOptions): Promise<App> {
     done(null, payload);
   });
 
-  await registerCors(app, options.http.corsOrigins);
+  registerCors(app, options.http.corsOrigins);
   await app.register(etag, { hashFn: etagHash });
+  // A 304 has no content (RFC 9110 section 15.4.5): @fastify/etag turns the answer into one with an
+  // empty payload, which Fastify would send with the 200's Content-Type and `Content-Length: 0`, and a
+  // validating proxy refuses that. After the ETag hook, so it sees the 304.
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (reply.statusCode !== 304) return done(null, payload);
+    reply.removeHeader('content-type');
+    reply.removeHeader('content-length');
+    done(null, null);
+  });
 
   const registry = new Registry();
   app.decorate('metrics', registry);
@@ -126,9 +200,11 @@ export async function createServer(options: ServerOptions): Promise<App> {
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, tryItOutEnabled: false } });
+  if (options.http.docs !== false) {
+    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: true, tryItOutEnabled: false } });
+  }
 
-  registerOperations(app, options.readiness, registry);
+  registerOperations(app, options.readiness, registry, { metricsToken: options.http.metricsToken ?? '' });
   return app;
 }
 

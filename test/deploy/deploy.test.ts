@@ -470,13 +470,14 @@ describe('Kubernetes manifests', () => {
   it('loads each service\'s settings from the ConfigMaps and Secret template without an error', () => {
     const auth = loadSettingsFor('auth-service');
     expect(auth.jwt.generateKeyIfMissing).toBe(false);
-    expect(auth.http.trustProxy).toBe(true);
+    // One hop (the Ingress), not `true`: a client's own X-Forwarded-For entries are not believed.
+    expect(auth.http.trustProxy).toBe(1);
     expect(auth.http.host).toBe('0.0.0.0');
     expect(auth.database.migrateOnStart).toBe(false);
     expect(auth.jwt.keysDir).toBe(envConfigMap.SIGNING_KEYS_DIR);
     const course = loadSettingsFor('course-service');
     expect(course.database.migrateOnStart).toBe(false);
-    expect(course.http.trustProxy).toBe(true);
+    expect(course.http.trustProxy).toBe(1);
     expect(course.auth.clientSecret).toBe(auth.clients.find((c: any) => c.id === course.auth.clientId)?.secret);
     // AUTH_URL names the auth-service Service and its port.
     const url = new URL(course.auth.url);

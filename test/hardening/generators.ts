@@ -18,6 +18,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import fc from 'fast-check';
 import type { Database } from '../../internal/shared/utils/database.js';
+import { CANONICAL_UUID } from '../../internal/shared/utils/ids.js';
 import type { InjectedResponse, ResponseChecker } from '../helpers/openapi.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -133,6 +134,7 @@ export function operationsOf(document: unknown): Operation[] {
 function makeAjv(coerce: boolean): Ajv {
   const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, coerceTypes: coerce ? 'array' : false });
   addFormats(ajv);
+  ajv.addFormat('uuid', CANONICAL_UUID);
   return ajv;
 }
 const bodyAjv = makeAjv(false);
@@ -245,6 +247,10 @@ export const BAD_IDS: readonly string[] = [
   '00000000-0000-0000-0000-0000000000000',
   'zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz',
   '{00000000-0000-0000-0000-000000000000}',
+  // ajv-formats' `uuid` takes these; PostgreSQL does not (the services accept only the canonical form).
+  'urn:uuid:01890a5d-ac96-774b-bcce-b302099a8057',
+  'URN:UUID:00000000-0000-0000-0000-000000000000',
+  '01890a5dac96774bbcceb302099a8057',
   '1',
   '-1',
   '0',

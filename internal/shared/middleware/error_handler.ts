@@ -19,8 +19,11 @@ const FASTIFY_CODES: Record<string, { status: number; code: string; detail: stri
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'bad_request', detail: 'Bad request' },
 };
 
+/** At most this many field errors in one answer (the validators report all of them). */
+export const MAX_FIELD_ERRORS = 20;
+
 function validationErrors(err: FastifyError): FieldError[] {
-  return (err.validation ?? []).map((v) => {
+  return (err.validation ?? []).slice(0, MAX_FIELD_ERRORS).map((v) => {
     const base = v.instancePath ? v.instancePath.replace(/^\//, '').replaceAll('/', '.') : '';
     const extra = (v.params as { additionalProperty?: string; missingProperty?: string } | undefined) ?? {};
     const field = extra.additionalProperty ?? extra.missingProperty;

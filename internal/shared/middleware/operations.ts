@@ -1,9 +1,30 @@
 /** The operational routes every service serves: /healthz, /readyz and /metrics. */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
 import type { App, ReadinessCheck } from '../server.js';
+import { HttpError } from '../utils/errors.js';
+import { problems } from '../utils/http_schemas.js';
 
-export function registerOperations(app: App, checks: ReadinessCheck[], registry: Registry): void {
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/**
+ * `Authorization: Bearer <token>` for /metrics when `http.metricsToken` is set. Compared as SHA-256
+ * digests in constant time, so neither the length nor a prefix of the token leaks through timing.
+ */
+function metricsGuard(token: string): ((authorization: string | undefined) => void) | undefined {
+  if (!token) return undefined;
+  const expected = digest(token);
+  return (authorization) => {
+    const given = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
+    if (given === undefined || !timingSafeEqual(digest(given), expected)) {
+      throw new HttpError(401, 'unauthorized', { detail: 'Send the metrics token as a bearer token', headers: { 'www-authenticate': 'Bearer' } });
+    }
+  };
+}
+
+export function registerOperations(app: App, checks: ReadinessCheck[], registry: Registry, options: { metricsToken: string }): void {
+  const guard = metricsGuard(options.metricsToken);
   const Health = Type.Object({ status: Type.Literal('ok') });
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } }, logLevel: 'warn' }, async () => ({
     status: 'ok' as const,
@@ -44,12 +65,14 @@ export function registerOperations(app: App, checks: ReadinessCheck[], registry:
       schema: {
         tags: ['operations'],
         summary: 'Prometheus metrics',
+        description: 'Open by default; with `http.metricsToken` set (METRICS_TOKEN) it needs `Authorization: Bearer <token>`.',
         produces: ['text/plain'],
-        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...problems(401) },
       },
       logLevel: 'warn',
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      guard?.(request.headers.authorization);
       reply.type(registry.contentType);
       return registry.metrics();
     },

@@ -19,6 +19,30 @@ export class ConfigError extends Error {
 export interface EnvBinding {
   path: string;
   vars: string[];
+  /** Reads the text when the schema's type alone cannot say how (a union). */
+  parse?: (raw: string) => unknown;
+}
+
+/** What `http.corsOrigins` entries look like: `*`, or scheme://host with an optional port or `:*`. */
+const CORS_ORIGIN_PATTERN = '^(\\*|https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:([0-9]{1,5}|\\*))?)$';
+
+/** What `npm start` allows when nothing else is set: a front end on any port of this machine. */
+export const EMBEDDED_CORS_ORIGINS = 'http://localhost:*,http://127.0.0.1:*';
+
+/** An IPv4/IPv6 address or CIDR, or one of proxy-addr's names (loopback, linklocal, uniquelocal). */
+const PROXY_ADDRESS_PATTERN = '^(loopback|linklocal|uniquelocal|[0-9]{1,3}(\\.[0-9]{1,3}){3}(/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*(/[0-9]{1,3})?)$';
+
+/**
+ * `TRUST_PROXY`: `true`/`false`, a hop count (`1`), or a comma-separated or JSON list of addresses.
+ * A number is a hop count, not a boolean: `TRUST_PROXY=1` means "one proxy in front", the safe
+ * reading (`true` would believe whatever a client writes into X-Forwarded-For).
+ */
+export function parseTrustProxy(raw: string): unknown {
+  const value = raw.trim();
+  if (/^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  if (/^[0-9]+$/.test(value)) return Number(value);
+  if (value.startsWith('[')) return JSON.parse(value) as unknown;
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 /** Sections that every service has. */
@@ -26,11 +50,18 @@ export const HttpSettings = Type.Object({
   host: Type.String({ default: '127.0.0.1', description: 'Interface to listen on' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port' }),
   bodyLimit: Type.Integer({ minimum: 1024, default: 65536, description: 'Largest request body, bytes' }),
-  corsOrigins: Type.Array(Type.String(), {
+  corsOrigins: Type.Array(Type.String({ pattern: CORS_ORIGIN_PATTERN }), {
     default: [],
-    description: 'Origins allowed by CORS; empty allows none, ["*"] allows any (without credentials)',
+    description:
+      'Browser origins allowed by CORS (echoed, without credentials): exact (https://app.example) or any port (http://localhost:*); empty allows none, ["*"] any',
   }),
-  trustProxy: Type.Boolean({ default: false, description: 'Trust X-Forwarded-* (behind an ingress)' }),
+  trustProxy: Type.Union([Type.Boolean(), Type.Integer({ minimum: 0 }), Type.Array(Type.String({ pattern: PROXY_ADDRESS_PATTERN }))], {
+    default: false,
+    description:
+      'Whose X-Forwarded-For to believe: false (nobody), a hop count (1 = the nearest proxy, e.g. the ingress), a list of proxy addresses/CIDRs, or true (any: only when nothing else can reach the port)',
+  }),
+  docs: Type.Boolean({ default: true, description: 'Serve Swagger UI and the OpenAPI document at /docs (off removes them)' }),
+  metricsToken: Type.String({ default: '', description: 'When set, /metrics needs `Authorization: Bearer <this>` (give it to Prometheus); empty = open' }),
   shutdownGraceMs: Type.Integer({ minimum: 0, default: 10000, description: 'Drain time on SIGTERM' }),
 });
 
@@ -62,7 +93,9 @@ export const SHARED_ENV: EnvBinding[] = [
   { path: 'log.level', vars: ['LOG_LEVEL'] },
   { path: 'varDir', vars: ['VAR_DIR'] },
   { path: 'http.host', vars: ['HOST'] },
-  { path: 'http.trustProxy', vars: ['TRUST_PROXY'] },
+  { path: 'http.trustProxy', vars: ['TRUST_PROXY'], parse: parseTrustProxy },
+  { path: 'http.docs', vars: ['DOCS_ENABLED'] },
+  { path: 'http.metricsToken', vars: ['METRICS_TOKEN'] },
 ];
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -139,7 +172,7 @@ export function loadConfig<S extends TObject>(schema: S, bindings: EnvBinding[],
     if (!name) continue;
     let value: unknown;
     try {
-      value = fromEnv(env[name]!, schemaAt(schema, binding.path));
+      value = binding.parse ? binding.parse(env[name]!) : fromEnv(env[name]!, schemaAt(schema, binding.path));
     } catch {
       throw new ConfigError(`Invalid setting ${binding.path} (from ${name}): not valid JSON`);
     }

@@ -11,3 +11,10 @@ const UUID = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 export function isUuid(value: string): boolean {
   return value.length === 36 && UUID.test(value);
 }
+
+/**
+ * The text form PostgreSQL and every client agree on: 8-4-4-4-12 hex digits, any version. ajv-formats'
+ * `uuid` also takes `urn:uuid:...`, which PostgreSQL refuses (a 500 behind a 400-shaped input);
+ * server.ts puts this in its place.
+ */
+export const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,6 +1,7 @@
 /**
  * JSON logs (pino). Secrets never reach a log line: headers that carry credentials and body fields that
- * hold passwords or tokens are redacted, and one-time tokens are cut out of logged URLs.
+ * hold passwords or tokens are redacted, one-time tokens are cut out of logged URLs, and a database
+ * error keeps its code and constraint but not the values it quotes. Every line is JSON with unique keys.
  */
 import pino, { type Bindings, type ChildLoggerOptions, type Level, type Logger, type LoggerOptions } from 'pino';
 
@@ -32,18 +33,90 @@ export function redactUrl(url: string): string {
   return url.replace(/([?&](?:token|code|client_secret|access_token|refresh_token)=)[^&#]*/gi, '$1[REDACTED]');
 }
 
+/**
+ * Fields of a PostgreSQL error (pg and PGlite alike) that can quote a row or a query's values: DETAIL
+ * (`Key (email)=(ada@example.com) already exists`), WHERE, HINT, the internal query, and the
+ * parameters some wrappers attach. Code, constraint, table, column and routine are kept: they name
+ * what failed without the data.
+ */
+const DATABASE_VALUE_FIELDS = ['detail', 'where', 'hint', 'internalQuery', 'parameters', 'params', 'values'];
+
+function isDatabaseError(err: unknown): err is Error & { code: string; severity: string } {
+  const e = err as { code?: unknown; severity?: unknown } | null;
+  return typeof e?.severity === 'string' && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code);
+}
+
+/** A database message without the value it quotes (`invalid input syntax for type uuid: "..."`). */
+function scrubDatabaseMessage(message: string): string {
+  return message.replace(/: ".*"$/s, ': [REDACTED]').replace(/(\bvalue|\bfield value|\bkey) "[^"]*"/g, '$1 [REDACTED]');
+}
+
+/**
+ * pino's error serializer, without the values a database error carries: its value fields are dropped
+ * (on the error and on any error-valued field), and its message, which pino also folds into the
+ * message and stack of the errors it caused, loses the quoted input.
+ */
+export function serializeError(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown;
+  if (out === err || typeof out !== 'object' || out === null) return out;
+  const record = out as Record<string, unknown>;
+  const dropFields = (source: unknown, target: Record<string, unknown>) => {
+    if (isDatabaseError(source)) for (const field of DATABASE_VALUE_FIELDS) delete target[field];
+  };
+  dropFields(err, record);
+  for (const [key, value] of Object.entries(record)) {
+    const source = (err as Record<string, unknown>)[key];
+    if (typeof value === 'object' && value !== null && isDatabaseError(source)) {
+      record[key] = serializeError(source);
+    }
+  }
+  // The cause chain (bounded: a cycle must not hang the logger).
+  let cause: unknown = err;
+  for (let depth = 0; depth < 10 && cause instanceof Error; depth++, cause = cause.cause) {
+    if (!isDatabaseError(cause)) continue;
+    const scrubbed = scrubDatabaseMessage(cause.message);
+    if (scrubbed === cause.message) continue;
+    for (const key of ['message', 'stack'] as const) {
+      if (typeof record[key] === 'string') record[key] = (record[key] as string).split(cause.message).join(scrubbed);
+    }
+  }
+  return out;
+}
+
+/**
+ * Keys pino writes itself (the level, the time, the base and Fastify's request binding). A log object
+ * with one of them would make a line with the key twice, which JSON parsers read differently (most keep
+ * the last): such fields are moved under `fields`. (`msg` is not here: pino writes an object's `msg` as
+ * the message when the call gives none.)
+ */
+const OWN_KEYS = ['level', 'time', 'service', 'reqId'];
+
+function uniqueKeys(object: Record<string, unknown>): Record<string, unknown> {
+  let clash = false;
+  for (const key of OWN_KEYS) if (key in object) clash = true;
+  if (!clash) return object;
+  const out: Record<string, unknown> = {};
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) {
+    if (OWN_KEYS.includes(key)) fields[key] = value;
+    else out[key] = value;
+  }
+  out.fields = fields;
+  return out;
+}
+
 export function loggerOptions(level: string, service: string): LoggerOptions {
   return {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: uniqueKeys },
     serializers: {
       req(req: { method: string; url: string; id?: string; ip?: string }) {
         return { method: req.method, url: redactUrl(req.url), ip: req.ip };
       },
-      err: pino.stdSerializers.err,
+      err: serializeError,
     },
   };
 }
