@@ -110,14 +110,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A course's visible reviews (keyset pages)
+         * A course's visible reviews (keyset pages), the course by id or slug
          * @description The course must be visible to the caller (404 otherwise). Anonymous answers come from the response cache (`X-Cache: HIT|MISS`); with a token the answer depends on the caller and is not cached (`X-Cache: BYPASS`).
          */
         get: operations["getCoursesByIdReviews"];
         put?: never;
         /**
          * Review a published course (verified users, not its instructor, once per course)
-         * @description A second review of the same course is 409 `review_exists`; edit the first instead.
+         * @description A second review of the same course is 409 `review_exists`, whose `reviewId` names the first: edit that one instead.
          */
         post: operations["postCoursesByIdReviews"];
         delete?: never;
@@ -230,6 +230,11 @@ export interface components {
                 path: string;
                 message: string;
             }[];
+            /**
+             * Format: uuid
+             * @description `review_exists`: the review the caller already wrote (edit it instead)
+             */
+            reviewId?: string;
         };
     };
     responses: never;
@@ -921,6 +926,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description Course id (UUID) or slug */
                 id: string;
             };
             cookie?: never;

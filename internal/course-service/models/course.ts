@@ -120,6 +120,14 @@ export const CourseIdOrSlugParams = Type.Object({
   idOrSlug: Type.String({ minLength: 1, maxLength: 120, description: 'Course id (UUID) or slug' }),
 });
 
+/**
+ * DESIGN names the GET parameter `{idOrSlug}` and the PATCH/DELETE one `{id}`; OpenAPI forbids two
+ * templates that differ only in a parameter name (they are one path), so the course routes and the
+ * course's reviews routes all use `{id}`, and their GETs accept a slug as well. Clients call the same
+ * URLs either way.
+ */
+export const CourseIdOrSlugPathParams = Type.Object({ id: CourseIdOrSlugParams.properties.idOrSlug });
+
 /** A row of `courses` as the drivers return it (numeric may come back as text). */
 export interface CourseRow {
   id: string;

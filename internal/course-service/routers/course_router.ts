@@ -8,18 +8,11 @@ import { IdParams, problems } from '../../shared/utils/http_schemas.js';
 import { isUuid } from '../../shared/utils/ids.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';
 import type { CourseController } from '../controllers/course_controller.js';
-import { CourseCreateBody, CourseIdOrSlugParams, CourseListQuery, CoursePageSchema, CoursePatchBody, CourseSchema } from '../models/course.js';
+import { CourseCreateBody, CourseIdOrSlugPathParams, CourseListQuery, CoursePageSchema, CoursePatchBody, CourseSchema } from '../models/course.js';
 import { CacheScopes } from '../services/cache_scopes.js';
 import { cachedAnswer, NotModified, type ResponseCache } from '../middleware/response_cache.js';
 import { IfMatchHeaders } from '../middleware/conditional.js';
 import { bearer, created, optionalBearer, written } from './route_schemas.js';
-
-/**
- * DESIGN names the GET parameter `{idOrSlug}` and the PATCH/DELETE one `{id}`; OpenAPI forbids two
- * templates that differ only in a parameter name (they are one path), so all three use `{id}`, and the
- * GET's accepts a slug as well. Clients call the same URLs either way.
- */
-const CourseIdOrSlugPathParams = Type.Object({ id: CourseIdOrSlugParams.properties.idOrSlug });
 
 export function courseRouter(app: App, courses: CourseController, authn: Authenticator, responses: ResponseCache): void {
   const tags = ['courses'];

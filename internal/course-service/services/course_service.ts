@@ -94,6 +94,13 @@ function checkSlug(slug: string): void {
   if (isUuid(slug)) throw fieldError('/slug', 'must not look like a course id');
 }
 
+/** A course by id (UUID, any case) or slug; null for neither, or for a string that can be neither. */
+export async function findCourseByIdOrSlug(courses: CourseRepository, idOrSlug: string): Promise<CourseRow | null> {
+  if (isUuid(idOrSlug)) return courses.findById(idOrSlug.toLowerCase());
+  if (idOrSlug.length <= 120 && SLUG_RE.test(idOrSlug)) return courses.findBySlug(idOrSlug);
+  return null;
+}
+
 export class CourseService {
   private readonly db: Database;
   private readonly courses: CourseRepository;
@@ -160,9 +167,7 @@ export class CourseService {
 
   /** By id (UUID) or slug. Drafts and archived courses are 404 to all but their instructor and admins. */
   async get(principal: Principal | undefined, idOrSlug: string): Promise<CourseDto> {
-    let row: CourseRow | null = null;
-    if (isUuid(idOrSlug)) row = await this.courses.findById(idOrSlug.toLowerCase());
-    else if (idOrSlug.length <= 120 && SLUG_RE.test(idOrSlug)) row = await this.courses.findBySlug(idOrSlug);
+    const row = await findCourseByIdOrSlug(this.courses, idOrSlug);
     if (!row || !canSeeCourse(principal, row)) throw courseNotFound();
     return toCourseDto(row);
   }
