@@ -102,6 +102,26 @@ export interface paths {
         patch: operations["patchCoursesById"];
         trace?: never;
     };
+    "/api/v1/instructor/courses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's own courses of every status, newest first (keyset pages; instructors and admins)
+         * @description Drafts, published and archived courses the caller created (an admin sees their own, not everyone's); `status` picks one. Private: never cached (`Cache-Control: no-store`). Students get 403 `forbidden`.
+         */
+        get: operations["getInstructorCourses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/courses/{id}/reviews": {
         parameters: {
             query?: never;
@@ -897,6 +917,106 @@ export interface operations {
             };
             /** @description Problem details */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getInstructorCourses: {
+        parameters: {
+            query?: {
+                /** @description Only courses in this status; all of them when absent */
+                status?: "draft" | "published" | "archived";
+                limit?: number;
+                /** @description Opaque cursor from a previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of courses */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            slug: string;
+                            title: string;
+                            summary: string;
+                            description: string;
+                            category: string;
+                            tags: string[];
+                            /** @enum {string} */
+                            level: "beginner" | "intermediate" | "advanced";
+                            language: string;
+                            durationMinutes: number;
+                            /** Format: uuid */
+                            instructorId: string;
+                            instructorName: string;
+                            /** @enum {string} */
+                            status: "draft" | "published" | "archived";
+                            publishedAt: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            rating: {
+                                /** @description Mean of visible ratings, 2 decimals; 0 when none */
+                                average: number;
+                                count: number;
+                                distribution: {
+                                    1: number;
+                                    2: number;
+                                    3: number;
+                                    4: number;
+                                    5: number;
+                                };
+                            };
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

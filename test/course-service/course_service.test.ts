@@ -5,7 +5,7 @@ import { encodeCursor } from '../../internal/shared/utils/cursor.js';
 import type { CourseService } from '../../internal/course-service/services/course_service.js';
 import type { CourseListInput } from '../../internal/course-service/models/course.js';
 import { etagOf } from '../../internal/shared/utils/etag.js';
-import { admin, instructor, newCourseInput, principal, publishedCourse, refusal, services, student } from './factories.js';
+import { admin, instructor, newCourseInput, principal, publishedCourse, refusal, services, student, walk } from './factories.js';
 
 describe.skipIf(!hasPostgres)('CourseService', () => {
   let t: TestDatabase;
@@ -273,6 +273,36 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       expect(await refusal(courses.list({ sort: 'random' as never }))).toMatchObject({ code: 'validation_failed' });
       expect(await refusal(courses.list({ instructorId: 'not-a-uuid' }))).toMatchObject({ code: 'validation_failed' });
       expect((await courses.list({ limit: 2 })).items.length).toBeLessThanOrEqual(2);
+    });
+  });
+
+  describe('listOwn', () => {
+    it("walks an instructor's courses of every status newest first, with ties on created_at broken by id", async () => {
+      const owner = instructor();
+      const made = [];
+      for (let i = 0; i < 5; i++) made.push(await courses.create(owner, newCourseInput({ status: i % 2 ? 'published' : 'draft' })));
+      // Two courses created in the same millisecond: the id decides, and no page loses or repeats one.
+      await t.db.query('UPDATE courses SET created_at = $1 WHERE id = ANY($2::uuid[])', [made[1]!.createdAt, [made[2]!.id, made[3]!.id]]);
+      await courses.create(instructor(), newCourseInput()); // someone else's
+      const all = await walk((cursor) => courses.listOwn(owner, { limit: 2, cursor }));
+      expect(all.pages).toBe(3);
+      const { rows } = await t.db.query<{ id: string }>(
+        'SELECT id FROM courses WHERE instructor_id = $1 ORDER BY created_at DESC, id DESC',
+        [owner.sub],
+      );
+      expect(all.items.map((c) => c.id)).toEqual(rows.map((r) => r.id));
+      expect(new Set(all.items.map((c) => c.id))).toEqual(new Set(made.map((c) => c.id)));
+      const drafts = await walk((cursor) => courses.listOwn(owner, { status: 'draft', limit: 1, cursor }));
+      expect(drafts.items.map((c) => c.status)).toEqual(['draft', 'draft', 'draft']);
+    });
+
+    it('refuses students and anonymous callers, and bad cursors', async () => {
+      expect(await refusal(courses.listOwn(student()))).toMatchObject({ status: 403, code: 'forbidden' });
+      expect(await refusal(courses.listOwn(undefined))).toMatchObject({ status: 401 });
+      expect(await refusal(courses.listOwn(instructor(), { cursor: encodeCursor('courses:newest', ['2024-01-01T00:00:00.000Z', principal().sub]) })))
+        .toMatchObject({ status: 400, code: 'invalid_cursor' });
+      expect(await refusal(courses.listOwn(instructor(), { status: 'gone' as never }))).toMatchObject({ code: 'validation_failed' });
+      await expect(courses.listOwn(admin())).resolves.toEqual({ items: [], nextCursor: null });
     });
   });
 

@@ -116,6 +116,17 @@ export const CourseListQuery = Type.Object(
 );
 export type CourseListInput = Static<typeof CourseListQuery>;
 
+/** An instructor's own courses: every status unless `status` picks one; newest first. */
+export const InstructorCourseListQuery = Type.Object(
+  {
+    status: Type.Optional(StringEnum(COURSE_STATUSES, { description: 'Only courses in this status; all of them when absent' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Opaque cursor from a previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type InstructorCourseListInput = Static<typeof InstructorCourseListQuery>;
+
 export const CourseIdOrSlugParams = Type.Object({
   idOrSlug: Type.String({ minLength: 1, maxLength: 120, description: 'Course id (UUID) or slug' }),
 });

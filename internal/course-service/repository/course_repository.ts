@@ -222,6 +222,33 @@ export class CourseRepository {
   }
 
   /**
+   * One keyset page of an instructor's own courses, every status or one, newest created first: a range
+   * of courses_instructor_idx (instructor_id, created_at DESC, id DESC); a status filter discards rows
+   * of that one instructor only. `after` is [created_at, id] of the previous page's last row.
+   */
+  async listByInstructor(
+    instructorId: string,
+    status: CourseStatus | undefined,
+    after: readonly (string | number)[] | undefined,
+    limit: number,
+    q: Queryable = this.db,
+  ): Promise<CourseRow[]> {
+    const params: unknown[] = [instructorId];
+    const p = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where = ['c.instructor_id = $1::uuid'];
+    if (status !== undefined) where.push(`c.status = ${p(status)}`);
+    if (after) where.push(`(c.created_at, c.id) < (${p(after[0])}::timestamptz, ${p(after[1])}::uuid)`);
+    const { rows } = await q.query<CourseRow>(
+      `SELECT ${COLUMNS} FROM courses c WHERE ${where.join(' AND ')} ORDER BY c.created_at DESC, c.id DESC LIMIT ${p(limit)}`,
+      params,
+    );
+    return rows;
+  }
+
+  /**
    * The relevance sort: match and rank on course_search (published courses only: the vector and the
    * filterable values, ~0.9 kB a row against ~1.8 kB on courses), then read the page's courses alone.
    * Words, category, level, language and tag are one scan of course_search_match_idx, so only the rows

@@ -1,6 +1,7 @@
 /**
- * Routes under /api/v1/courses (the course itself): schemas, who may call, the cache policy of each
- * public GET, and the controller method. A course's reviews are in review_router.ts.
+ * Routes under /api/v1/courses (the course itself) and the instructor's own list under
+ * /api/v1/instructor: schemas, who may call, the cache policy of each public GET, and the controller
+ * method. A course's reviews are in review_router.ts.
  */
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../shared/server.js';
@@ -8,7 +9,7 @@ import { IdParams, problems } from '../../shared/utils/http_schemas.js';
 import { isUuid } from '../../shared/utils/ids.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';
 import type { CourseController } from '../controllers/course_controller.js';
-import { CourseCreateBody, CourseIdOrSlugPathParams, CourseListQuery, CoursePageSchema, CoursePatchBody, CourseSchema } from '../models/course.js';
+import { CourseCreateBody, CourseIdOrSlugPathParams, CourseListQuery, InstructorCourseListQuery, CoursePageSchema, CoursePatchBody, CourseSchema } from '../models/course.js';
 import { CacheScopes } from '../services/cache_scopes.js';
 import { cachedAnswer, NotModified, type ResponseCache } from '../middleware/response_cache.js';
 import { IfMatchHeaders } from '../middleware/conditional.js';
@@ -47,6 +48,20 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
     perViewer: true,
     scopes: ({ params }) => CacheScopes.courseRead(params.id!, isUuid(params.id!)),
   }, courses.get));
+
+  app.get('/api/v1/instructor/courses', {
+    onRequest: authn.requireRole('instructor', 'admin'),
+    schema: {
+      tags,
+      summary: "The caller's own courses of every status, newest first (keyset pages; instructors and admins)",
+      description:
+        'Drafts, published and archived courses the caller created (an admin sees their own, not everyone\'s); ' +
+        '`status` picks one. Private: never cached (`Cache-Control: no-store`). Students get 403 `forbidden`.',
+      security: bearer,
+      querystring: InstructorCourseListQuery,
+      response: { 200: { description: 'A page of courses', content: { 'application/json': { schema: CoursePageSchema } } }, ...problems(400, 401, 403) },
+    },
+  }, courses.listOwn);
 
   app.post('/api/v1/courses', {
     onRequest: authn.requireUser,

@@ -12,6 +12,7 @@ import {
   CourseCreateBody,
   CourseListQuery,
   CoursePatchBody,
+  InstructorCourseListQuery,
   SLUG_PATTERN,
   toCourseDto,
   type CourseCreateInput,
@@ -20,6 +21,7 @@ import {
   type CoursePage,
   type CoursePatchInput,
   type CourseRow,
+  type InstructorCourseListInput,
 } from '../models/course.js';
 import {
   CourseRepository,
@@ -60,6 +62,12 @@ const COURSE_CURSOR_KINDS: Record<CourseListSort, CursorValueKind[]> = {
   popular: ['int', 'decimal', 'uuid'],
   title: ['text', 'uuid'],
 };
+
+/**
+ * The cursor of the instructor's list. Bound to the list, not to the status filter: the keys mean the
+ * same with any filter (a cursor kept across a filter change just continues from that date).
+ */
+const OWN_CURSOR_SORT = 'instructor-courses:newest';
 
 function courseNotFound(): HttpError {
   return HttpError.notFound('course_not_found', 'No such course');
@@ -271,6 +279,29 @@ export class CourseService {
     return {
       items: page.map(toCourseDto),
       nextCursor: rows.length > limit && last ? encodeCursor(cursorSort, courseKeysetValues(last, sort)) : null,
+    };
+  }
+
+  /**
+   * The caller's own courses of every status (or of `status`), newest created first, in keyset pages.
+   * Instructors and admins (an admin's own courses too: everyone else's are in the public list, or
+   * reachable by id); 403 for anyone else. Unverified instructors may list: they may have nothing yet,
+   * but reading one's own data needs no verified e-mail.
+   */
+  async listOwn(principal: Principal | undefined, query: InstructorCourseListInput = {}): Promise<CoursePage> {
+    const user = requireUser(principal);
+    if (user.role !== 'instructor' && user.role !== 'admin') {
+      throw HttpError.forbidden('forbidden', 'Only instructors and admins have courses of their own');
+    }
+    const input = validateInput(InstructorCourseListQuery, query);
+    const limit = input.limit ?? DEFAULT_PAGE_SIZE;
+    const after = decodeCursor(input.cursor, OWN_CURSOR_SORT, ['timestamp', 'uuid']);
+    const rows = await this.courses.listByInstructor(user.sub, input.status, after, limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toCourseDto),
+      nextCursor: rows.length > limit && last ? encodeCursor(OWN_CURSOR_SORT, [new Date(last.created_at).toISOString(), last.id]) : null,
     };
   }
 
