@@ -184,10 +184,10 @@ export class CourseRepository {
     const where = [`c.status = 'published'`];
     let rank = 'NULL::text';
     if (filter.q !== undefined) {
-      // A function in FROM is evaluated once per query, not once per row.
-      from += `, websearch_to_tsquery('english', ${p(filter.q)}) AS query`;
-      where.push('c.search_vector @@ query');
-      rank = 'ts_rank(c.search_vector, query)::text';
+      const search = searchQuery(filter.q, p);
+      from += `, ${search.from}`;
+      where.push(search.match('c.search_vector', `c.language = 'ru'`));
+      rank = `${search.rank('c.search_vector', `c.language = 'ru'`)}::text`;
     }
     where.push(...courseFilterTerms(filter, 'c', p));
 
@@ -262,7 +262,7 @@ export class CourseRepository {
     limit: number,
     q: Queryable,
   ): Promise<CourseListRow[]> {
-    const params: unknown[] = [filter.q];
+    const params: unknown[] = [];
     const p = (value: unknown): string => {
       params.push(value);
       return `$${params.length}`;
@@ -270,26 +270,30 @@ export class CourseRepository {
     // course_search holds neither the instructor nor the rating: with either, rank on courses, where
     // the instructor's few courses come from courses_instructor_idx and the rating is on the row.
     const onCourses = filter.instructorId !== undefined || filter.minRating !== undefined;
-    const from = `websearch_to_tsquery('english', $1) AS query, ${onCourses ? 'courses' : 'course_search'} s`;
+    const search = searchQuery(filter.q, p);
+    const from = `${search.from}, ${onCourses ? 'courses' : 'course_search'} s`;
     const id = onCourses ? 's.id' : 's.course_id';
-    const where = ['s.search_vector @@ query'];
+    // Russian on course_search is a facet, so the Russian arm of the match is one index condition.
+    const isRussian = onCourses ? `s.language = 'ru'` : `s.facets @> ARRAY['lang:ru']`;
+    const rank = search.rank('s.search_vector', isRussian);
+    const where = [search.match('s.search_vector', isRussian)];
     if (onCourses) {
       where.push(`s.status = 'published'`);
       where.push(...courseFilterTerms(filter, 's', p));
     } else {
       // The same strings as course_search_facets() (migration 0007) makes of a course.
       const facets: string[] = [];
-      if (filter.category !== undefined) facets.push(`'cat:' || ${p(filter.category)}`);
+      if (filter.category !== undefined) facets.push(`'cat:' || lower(${p(filter.category)})`);
       if (filter.level !== undefined) facets.push(`'lvl:' || ${p(filter.level)}`);
       if (filter.language !== undefined) facets.push(`'lang:' || ${p(filter.language)}`);
       if (filter.tag !== undefined) facets.push(`'tag:' || ${p(filter.tag)}`);
       if (facets.length) where.push(`s.facets @> ARRAY[${facets.join(', ')}]`);
     }
     // The rank travels as the text PostgreSQL printed (shortest exact float4), so it compares equal.
-    if (after) where.push(`(ts_rank(s.search_vector, query), ${id}) < (${p(after[0])}::real, ${p(after[1])}::uuid)`);
+    if (after) where.push(`(${rank}, ${id}) < (${p(after[0])}::real, ${p(after[1])}::uuid)`);
     const { rows } = await q.query<CourseListRow>(
       `SELECT ${COLUMNS}, top.rank::text AS rank
-         FROM (SELECT ${id} AS course_id, ts_rank(s.search_vector, query) AS rank
+         FROM (SELECT ${id} AS course_id, ${rank} AS rank
                  FROM ${from}
                 WHERE ${where.join(' AND ')}
                 ORDER BY rank DESC, ${id} DESC LIMIT ${p(limit)}) top
@@ -326,10 +330,71 @@ export class CourseRepository {
   }
 }
 
+/**
+ * What people type into a search box, split for prefix matching: `rest` goes to websearch_to_tsquery
+ * (phrases, -not, or), `prefix` is the last word, matched as a prefix (`zymur` finds "zymurgy") while it
+ * is being typed. Only a plain last word is a prefix: one that follows a space (or starts `q`), is
+ * letters, marks and digits only (so nothing in it is tsquery syntax), and is not inside an open
+ * "phrase", after `-` (a prefix exclusion would exclude too much) or after `or` (websearch's OR binds
+ * to it, which an AND with the prefix would turn around). Anything else is searched as written.
+ */
+export function splitSearchText(q: string): { rest: string; prefix: string | undefined } {
+  const m = /(^|\s)([\p{L}\p{M}\p{N}]+)$/u.exec(q);
+  if (!m) return { rest: q, prefix: undefined };
+  const rest = q.slice(0, m.index + m[1]!.length);
+  const quotes = rest.split('"').length - 1;
+  if (quotes % 2 === 1 || /(^|\s)or\s+$/i.test(rest)) return { rest: q, prefix: undefined };
+  return { rest, prefix: m[2]! };
+}
+
+/**
+ * A FROM item `name`: the tsquery of `q` in one text-search configuration, websearch syntax, with the
+ * last word as a prefix when `splitSearchText` finds one (`to_tsquery` gets letters and digits only,
+ * plus `:*`). A prefix that is a stop word is dropped by to_tsquery, and `&&` with an empty query is the
+ * other side. Evaluated once per statement: a function in FROM is; the `&&` of two is wrapped in a
+ * subquery that OFFSET 0 keeps the planner from inlining into every row's condition.
+ */
+function tsquery(name: string, config: 'english' | 'russian', params: { rest: string; prefix?: string }): string {
+  const words = `websearch_to_tsquery('${config}', ${params.rest})`;
+  if (params.prefix === undefined) return `${words} AS ${name}`;
+  return `(SELECT ${words} && to_tsquery('${config}', ${params.prefix} || ':*') AS ${name} OFFSET 0) AS ${name}_q`;
+}
+
+/**
+ * Full-text search of `q` against vectors built in each course's configuration (migration 0008:
+ * 'russian' for language 'ru', 'english' for the rest). The two configurations treat ASCII words
+ * alike (the 'russian' one stems them with the English stemmer), so a query without other letters is
+ * one tsquery for every row. A query with Cyrillic (or any non-ASCII) letters is parsed twice, and each
+ * row is matched and ranked with its own language's parse: `(vector @@ ru AND russian) OR (vector @@ en
+ * AND NOT russian)`, which the planner runs as a BitmapOr of two scans of the same GIN index. Matching
+ * a row with both parses (an OR of the two tsqueries) would be simpler, but it would break exclusions:
+ * `-курсы` would keep a Russian course about "курсы" (stored as 'курс'), since '!курсы' holds for it.
+ * The queries are functions in FROM: evaluated once per statement, not once per row.
+ */
+function searchQuery(q: string, p: (value: unknown) => string): {
+  from: string;
+  match: (vector: string, isRussian: string) => string;
+  rank: (vector: string, isRussian: string) => string;
+} {
+  const parts = splitSearchText(q);
+  const params = { rest: p(parts.rest), ...(parts.prefix !== undefined ? { prefix: p(parts.prefix) } : {}) };
+  const english = tsquery('query', 'english', params);
+  // eslint-disable-next-line no-control-regex
+  if (!/[^\x00-\x7f]/.test(q)) {
+    return { from: english, match: (v) => `${v} @@ query`, rank: (v) => `ts_rank(${v}, query)` };
+  }
+  return {
+    from: `${english}, ${tsquery('query_ru', 'russian', params)}`,
+    match: (v, ru) => `((${v} @@ query_ru AND ${ru}) OR (${v} @@ query AND NOT (${ru})))`,
+    rank: (v, ru) => `ts_rank(${v}, CASE WHEN ${ru} THEN query_ru ELSE query END)`,
+  };
+}
+
 /** The WHERE terms of a catalogue filter on `courses` under `alias`; `p` adds a parameter. */
 function courseFilterTerms(filter: CourseListFilter, alias: string, p: (value: unknown) => string): string[] {
   const terms: string[] = [];
-  if (filter.category !== undefined) terms.push(`${alias}.category = ${p(filter.category)}`);
+  // Letter case ignored; served by the courses_category_* indexes on lower(category).
+  if (filter.category !== undefined) terms.push(`lower(${alias}.category) = lower(${p(filter.category)})`);
   if (filter.level !== undefined) terms.push(`${alias}.level = ${p(filter.level)}`);
   if (filter.language !== undefined) terms.push(`${alias}.language = ${p(filter.language)}`);
   if (filter.tag !== undefined) terms.push(`${alias}.tags @> ARRAY[${p(filter.tag)}]::text[]`);
