@@ -212,6 +212,27 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
     expect(badLevel.status).toBe(400);
   });
 
+  it("searches while people type (last word as a prefix), stems Russian courses in Russian, ignores the category's case; odd text is never a 500", async () => {
+    const word = `zymurgy${newId().slice(-6).replace(/[^a-z]/g, 'q')}`;
+    const cat = `Brewing-${newId().slice(-6)}`;
+    const en = (await createCourse(owner, { status: 'published', title: `${word} for brewers`, category: cat })).body;
+    const ru = (await createCourse(owner, { status: 'published', title: `Пивоварение и ${word}`, language: 'ru', category: cat })).body;
+    const ids = async (query: Record<string, string>) => {
+      const res = await call('GET', `/api/v1/courses?${new URLSearchParams(query)}`);
+      expect(res.status, res.text).toBe(200);
+      return res.body.items.map((c: { id: string }) => c.id).sort();
+    };
+    expect(await ids({ q: word.slice(0, 8) })).toEqual([en.id, ru.id].sort());
+    expect(await ids({ q: 'пивоварения' })).toEqual([ru.id]);
+    expect(await ids({ q: `${word} пивоварен` })).toEqual([ru.id]);
+    expect(await ids({ q: word, category: cat.toUpperCase() })).toEqual([en.id, ru.id].sort());
+    expect(await ids({ category: cat.toLowerCase(), sort: 'title' })).toEqual([en.id, ru.id].sort());
+    for (const q of ["'", '"', '-', '|', ':*', `${word}:*`, "' OR 1=1 --", '!(', '\\', '<->', '""""']) {
+      const res = await call('GET', `/api/v1/courses?${new URLSearchParams({ q })}`);
+      expect(res.status, q).toBe(200);
+    }
+  });
+
   it('lists categories with counts of published courses', async () => {
     const own = `Solo-${newId().slice(-6)}`;
     await createCourse(owner, { status: 'published', category: own });
