@@ -281,7 +281,7 @@ export class CourseRepository {
       where.push(`s.status = 'published'`);
       where.push(...courseFilterTerms(filter, 's', p));
     } else {
-      // The same strings as course_search_facets() (migration 0007) makes of a course.
+      // The same strings as course_search_facets() (migrations 0007, 0008) makes of a course.
       const facets: string[] = [];
       if (filter.category !== undefined) facets.push(`'cat:' || lower(${p(filter.category)})`);
       if (filter.level !== undefined) facets.push(`'lvl:' || ${p(filter.level)}`);
@@ -366,7 +366,7 @@ function tsquery(name: string, config: 'english' | 'russian', params: { rest: st
  * alike (the 'russian' one stems them with the English stemmer), so a query without other letters is
  * one tsquery for every row. A query with Cyrillic (or any non-ASCII) letters is parsed twice, and each
  * row is matched and ranked with its own language's parse: `(vector @@ ru AND russian) OR (vector @@ en
- * AND NOT russian)`, which the planner runs as a BitmapOr of two scans of the same GIN index. Matching
+ * AND NOT russian)`, whose two arms each use the same GIN index (a BitmapOr). Matching
  * a row with both parses (an OR of the two tsqueries) would be simpler, but it would break exclusions:
  * `-курсы` would keep a Russian course about "курсы" (stored as 'курс'), since '!курсы' holds for it.
  * The queries are functions in FROM: evaluated once per statement, not once per row.
