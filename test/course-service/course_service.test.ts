@@ -260,10 +260,20 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       expect(await ids('программирование', { sort: 'newest' })).toEqual([ru.id]);
       expect(await ids('программирование', { minRating: 0 })).toEqual([ru.id]);
       expect(await ids('программирование', { language: 'ru' })).toEqual([ru.id]);
+      // Keyset pages of a bilingual query (each row ranked with its own language's parse) lose and repeat nothing.
+      const more = [];
+      for (const title of ['Программирование игр', 'Программист и программирование', 'Программы', 'Programmirovanie']) {
+        more.push(await publishedCourse(courses, owner, { title, language: title.startsWith('Programm') ? 'en' : 'ru' }));
+      }
+      const walked = await walk((cursor) => courses.list({ q: 'программирование программ', limit: 1, cursor }));
+      const all = (await courses.list({ q: 'программирование программ', limit: 100 })).items.map((x) => x.id);
+      expect(walked.items.map((x) => x.id)).toEqual(all);
+      expect(all).toContain(more[0]!.id);
+      expect(all).toContain(more[1]!.id);
       // A change of language rebuilds the vector in the new configuration.
       await courses.update(owner, ru.id, { language: 'en' });
-      expect(await ids('программированию')).toEqual([]);
-      expect(await ids('программирования')).toEqual([ru.id]);
+      expect(await ids('программированию')).not.toContain(ru.id);
+      expect(await ids('программирования')).toContain(ru.id);
     });
 
     it('filters by category ignoring letter case, on every list path', async () => {
