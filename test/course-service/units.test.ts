@@ -105,6 +105,7 @@ describe('splitSearchText', () => {
     ['програм', '', 'програм'],
     ['"deploy with" zanz', '"deploy with" ', 'zanz'],
     ['e2e', '', 'e2e'],
+    ['learn pyt', 'learn ', 'pyt'],
   ])('makes the last plain word of %j a prefix', (q, rest, prefix) => {
     expect(splitSearchText(q)).toEqual({ rest, prefix });
   });
@@ -119,6 +120,8 @@ describe('splitSearchText', () => {
     ['tsquery syntax', 'zym:*'],
     ['a quote', "zym'"],
     ['an operator', 'a | b &'],
+    ['a word shorter than three characters', 'learn go'],
+    ['one letter', 'p'],
     ['nothing', ''],
   ])('searches %s as written', (_name, q) => {
     expect(splitSearchText(q)).toEqual({ rest: q, prefix: undefined });

@@ -331,16 +331,24 @@ export class CourseRepository {
 }
 
 /**
+ * The shortest last word matched as a prefix. A GIN partial match reads the posting lists of every
+ * lexeme under the prefix and ranks every row they hold: `p:*` is nearly the whole catalogue, the
+ * first keystroke of every search. Shorter words match whole (`go`, `c`, `ai`), as before prefixes.
+ */
+const MIN_PREFIX = 3;
+
+/**
  * What people type into a search box, split for prefix matching: `rest` goes to websearch_to_tsquery
  * (phrases, -not, or), `prefix` is the last word, matched as a prefix (`zymur` finds "zymurgy") while it
  * is being typed. Only a plain last word is a prefix: one that follows a space (or starts `q`), is
- * letters, marks and digits only (so nothing in it is tsquery syntax), and is not inside an open
- * "phrase", after `-` (a prefix exclusion would exclude too much) or after `or` (websearch's OR binds
- * to it, which an AND with the prefix would turn around). Anything else is searched as written.
+ * letters, marks and digits only (so nothing in it is tsquery syntax), at least MIN_PREFIX characters
+ * long, and is not inside an open "phrase", after `-` (a prefix exclusion would exclude too much) or
+ * after `or` (websearch's OR binds to it, which an AND with the prefix would turn around). Anything
+ * else is searched as written.
  */
 export function splitSearchText(q: string): { rest: string; prefix: string | undefined } {
   const m = /(^|\s)([\p{L}\p{M}\p{N}]+)$/u.exec(q);
-  if (!m) return { rest: q, prefix: undefined };
+  if (!m || [...m[2]!].length < MIN_PREFIX) return { rest: q, prefix: undefined };
   const rest = q.slice(0, m.index + m[1]!.length);
   const quotes = rest.split('"').length - 1;
   if (quotes % 2 === 1 || /(^|\s)or\s+$/i.test(rest)) return { rest: q, prefix: undefined };
