@@ -264,6 +264,8 @@ const WORDS = [
   'deep learning pytorch', 'swiftui', 'typescript node', 'penetration testing', 'product management',
   'time series', 'web application security', 'flutter', 'terraform aws', 'natural language processing',
   'game design', 'excel', 'java', 'graphql api', 'computer vision', 'agile scrum', 'linux',
+  // Russian courses are stemmed in Russian: a query with Cyrillic letters is parsed in both configurations.
+  'практический курс', 'основы python', 'продвинутый',
 ];
 const listPaths = (sort: string) => FILTERS.map((f) => `/api/v1/courses?${qs({ ...f, sort })}`);
 // relevance ranks a full-text match, so it needs words; with filters, as a search page sends them.

@@ -492,6 +492,11 @@ export interface components {
                 path: string;
                 message: string;
             }[];
+            /**
+             * Format: uuid
+             * @description `review_exists`: the review the caller already wrote (edit it instead)
+             */
+            reviewId?: string;
         };
         User: {
             /** Format: uuid */

@@ -105,6 +105,26 @@ export interface paths {
         patch: operations["patchCoursesById"];
         trace?: never;
     };
+    "/api/v1/instructor/courses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's own courses of every status, newest first (keyset pages; instructors and admins)
+         * @description Drafts, published and archived courses the caller created (an admin sees their own, not everyone's); `status` picks one. Private: never cached (`Cache-Control: no-store`). Students get 403 `forbidden`.
+         */
+        get: operations["getInstructorCourses"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/courses/{id}/reviews": {
         parameters: {
             query?: never;
@@ -113,14 +133,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A course's visible reviews (keyset pages)
+         * A course's visible reviews (keyset pages), the course by id or slug
          * @description The course must be visible to the caller (404 otherwise). Anonymous answers come from the response cache (`X-Cache: HIT|MISS`); with a token the answer depends on the caller and is not cached (`X-Cache: BYPASS`).
          */
         get: operations["getCoursesByIdReviews"];
         put?: never;
         /**
          * Review a published course (verified users, not its instructor, once per course)
-         * @description A second review of the same course is 409 `review_exists`; edit the first instead.
+         * @description A second review of the same course is 409 `review_exists`, whose `reviewId` names the first: edit that one instead.
          */
         post: operations["postCoursesByIdReviews"];
         delete?: never;
@@ -233,6 +253,11 @@ export interface components {
                 path: string;
                 message: string;
             }[];
+            /**
+             * Format: uuid
+             * @description `review_exists`: the review the caller already wrote (edit it instead)
+             */
+            reviewId?: string;
         };
     };
     responses: never;
@@ -922,6 +947,106 @@ export interface operations {
             };
         };
     };
+    getInstructorCourses: {
+        parameters: {
+            query?: {
+                /** @description Only courses in this status; all of them when absent */
+                status?: "draft" | "published" | "archived";
+                limit?: number;
+                /** @description Opaque cursor from a previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of courses */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            slug: string;
+                            title: string;
+                            summary: string;
+                            description: string;
+                            category: string;
+                            tags: string[];
+                            /** @enum {string} */
+                            level: "beginner" | "intermediate" | "advanced";
+                            language: string;
+                            durationMinutes: number;
+                            /** Format: uuid */
+                            instructorId: string;
+                            instructorName: string;
+                            /** @enum {string} */
+                            status: "draft" | "published" | "archived";
+                            publishedAt: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                            rating: {
+                                /** @description Mean of visible ratings, 2 decimals; 0 when none */
+                                average: number;
+                                count: number;
+                                distribution: {
+                                    1: number;
+                                    2: number;
+                                    3: number;
+                                    4: number;
+                                    5: number;
+                                };
+                            };
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Problem details */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Problem details */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getCoursesByIdReviews: {
         parameters: {
             query?: {
@@ -933,6 +1058,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description Course id (UUID) or slug */
                 id: string;
             };
             cookie?: never;

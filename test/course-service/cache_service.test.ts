@@ -229,7 +229,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('services invalidate the cache after 
     const readList = () => cacheB.getOrLoad(CacheScopes.courseListRead(), 'GET /courses?category=Cached', TTL.listTtlMs, () => b.courses.list({ category: 'Cached' }));
     const readCategories = () => cacheB.getOrLoad(CacheScopes.categoriesRead(), 'GET /categories', TTL.categoriesTtlMs, () => b.courses.listCategories());
     const readReviews = () =>
-      cacheB.getOrLoad(CacheScopes.courseReviewsRead(course.id), `GET /courses/${course.id}/reviews`, TTL.reviewsTtlMs, () => b.reviews.listByCourse(undefined, course.id));
+      cacheB.getOrLoad(CacheScopes.courseReviewsRead(course.id, true), `GET /courses/${course.id}/reviews`, TTL.reviewsTtlMs, () => b.reviews.listByCourse(undefined, course.id));
 
     for (const read of [readCourse, readSlug, readList, readCategories, readReviews]) {
       expect((await read()).hit).toBe(false);

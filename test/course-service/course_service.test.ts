@@ -5,7 +5,7 @@ import { encodeCursor } from '../../internal/shared/utils/cursor.js';
 import type { CourseService } from '../../internal/course-service/services/course_service.js';
 import type { CourseListInput } from '../../internal/course-service/models/course.js';
 import { etagOf } from '../../internal/shared/utils/etag.js';
-import { admin, instructor, newCourseInput, principal, publishedCourse, refusal, services, student } from './factories.js';
+import { admin, instructor, newCourseInput, principal, publishedCourse, refusal, services, student, walk } from './factories.js';
 
 describe.skipIf(!hasPostgres)('CourseService', () => {
   let t: TestDatabase;
@@ -206,6 +206,90 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       expect((await courses.list({ q: 'the' })).items).toEqual([]);
     });
 
+    it('matches the last word as a prefix while people type, the other words as written', async () => {
+      const owner = instructor();
+      const c = await publishedCourse(courses, owner, { title: 'Zymurgy for home brewers', description: 'Fermentation, yeast and patience.' });
+      const ids = async (q: string) => (await courses.list({ q })).items.map((x) => x.id);
+      for (const q of ['zymur', 'Zymurg', 'zymurgy', 'zymurgy brew', 'home brewer zymurg', 'ferment yea', '  zymur  ']) {
+        expect(await ids(q), q).toEqual([c.id]);
+      }
+      // Only the last word: an earlier partial word must be whole.
+      expect(await ids('zymur brewers')).toEqual([]);
+      // Sorts other than relevance and the ranking path on courses (minRating) prefix-match too.
+      expect((await courses.list({ q: 'zymur', sort: 'newest' })).items.map((x) => x.id)).toEqual([c.id]);
+      expect((await courses.list({ q: 'zymur', minRating: 0 })).items.map((x) => x.id)).toEqual([c.id]);
+      // No prefix inside an open phrase, after "-" or after "or": those keep websearch's meaning.
+      expect(await ids('"home zymur')).toEqual([]);
+      expect(await ids('zymurgy -brewers')).toEqual([]);
+      expect(await ids('zymurgy -brew')).toEqual([c.id]);
+      expect(await ids('qwertyuiop or zymurgy')).toEqual([c.id]);
+      expect(await ids('qwertyuiop or zymur')).toEqual([]);
+    });
+
+    it('answers odd search text (tsquery syntax, quotes, operators, nothing left after stripping) without an error', async () => {
+      const owner = instructor();
+      const c = await publishedCourse(courses, owner, { title: 'Quasiquoting pipelines' });
+      const odd = ["'", "''", '"', '""', '-', '--', '|', '&', '!', ':*', '*', '\\', '(', ')', '<->', "quasi'", 'quasi:*', 'quasi:*A',
+        "quasi' | '1", "quasi & !x", "x' OR '1'='1", 'quasi\\', '"quasi', 'quasi"', '-quasi', 'quasi -', 'quasi |', 'or', 'the',
+        'ƒøø', 'курс', '😀', 'quasi\u0301', 'a'.repeat(200)];
+      for (const q of odd) {
+        const page = await courses.list({ q });
+        expect(Array.isArray(page.items), q).toBe(true);
+        expect(page.items.every((x) => x.status === 'published'), q).toBe(true);
+      }
+      // Text that looks like tsquery syntax is not syntax: "quasi' | '1" would find the course as a query.
+      expect((await courses.list({ q: "quasi' | '1" })).items.map((x) => x.id)).not.toContain(c.id);
+      expect((await courses.list({ q: 'quasiquot' })).items.map((x) => x.id)).toEqual([c.id]);
+    });
+
+    it("stems Russian courses' words in Russian (another form of a word finds the course), English ones in English", async () => {
+      const owner = instructor();
+      const ru = await publishedCourse(courses, owner, { title: 'Основы программирования', description: 'Практический курс для начинающих разработчиков.', language: 'ru', tags: ['python'] });
+      const en = await publishedCourse(courses, owner, { title: 'Гиперпрограммирования intro', description: 'Mentions курсы verbatim.', language: 'en' });
+      const ids = async (q: string, extra: Partial<CourseListInput> = {}) => (await courses.list({ q, ...extra })).items.map((x) => x.id);
+      for (const q of ['программирование', 'программированию', 'Программировании', 'курсов', 'разработчик', 'начинающий', 'начина']) {
+        expect(await ids(q), q).toEqual([ru.id]);
+      }
+      // The English course's Russian word is not stemmed (its language is en): only the exact form finds it.
+      expect(await ids('гиперпрограммирование')).toEqual([]);
+      expect(await ids('гиперпрограммирования')).toEqual([en.id]);
+      expect(new Set(await ids('курсы'))).toEqual(new Set([ru.id, en.id]));
+      // English words of a Russian course stem as in English; mixed queries; exclusions by another form.
+      expect(await ids('программирование pythons')).toEqual([ru.id]);
+      expect(await ids('python -программирование')).toEqual([]);
+      expect(await ids('программирование', { sort: 'newest' })).toEqual([ru.id]);
+      expect(await ids('программирование', { minRating: 0 })).toEqual([ru.id]);
+      expect(await ids('программирование', { language: 'ru' })).toEqual([ru.id]);
+      // Keyset pages of a bilingual query (each row ranked with its own language's parse) lose and repeat nothing.
+      const more = [];
+      for (const title of ['Программирование игр', 'Программист и программирование', 'Программы', 'Programmirovanie']) {
+        more.push(await publishedCourse(courses, owner, { title, language: title.startsWith('Programm') ? 'en' : 'ru' }));
+      }
+      const walked = await walk((cursor) => courses.list({ q: 'программирование программ', limit: 1, cursor }));
+      const all = (await courses.list({ q: 'программирование программ', limit: 100 })).items.map((x) => x.id);
+      expect(walked.items.map((x) => x.id)).toEqual(all);
+      expect(all).toContain(more[0]!.id);
+      expect(all).toContain(more[1]!.id);
+      // A change of language rebuilds the vector in the new configuration.
+      await courses.update(owner, ru.id, { language: 'en' });
+      expect(await ids('программированию')).not.toContain(ru.id);
+      expect(await ids('программирования')).toContain(ru.id);
+    });
+
+    it('filters by category ignoring letter case, on every list path', async () => {
+      const owner = instructor();
+      const cat = `Mixed-Case-${Date.now()}`;
+      const a = await publishedCourse(courses, owner, { category: cat, title: 'Ocarinology one' });
+      const b = await publishedCourse(courses, owner, { category: cat.toLowerCase(), title: 'Ocarinology two' });
+      for (const category of [cat, cat.toLowerCase(), cat.toUpperCase()]) {
+        for (const query of [{ sort: 'newest' as const }, { sort: 'title' as const }, { q: 'ocarinology' }, { q: 'ocarinology', minRating: 0 }]) {
+          const found = (await courses.list({ category, ...query })).items.map((x) => x.id);
+          expect(new Set(found), `${category} ${JSON.stringify(query)}`).toEqual(new Set([a.id, b.id]));
+        }
+      }
+      expect((await courses.list({ category: `${cat}x` })).items).toEqual([]);
+    });
+
     it('keeps the search table in step with publishing, edits, archiving and deletes', async () => {
       const owner = instructor();
       const ids = async (q: string) => (await courses.list({ q })).items.map((c) => c.id);
@@ -279,6 +363,36 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       expect(await refusal(courses.list({ sort: 'random' as never }))).toMatchObject({ code: 'validation_failed' });
       expect(await refusal(courses.list({ instructorId: 'not-a-uuid' }))).toMatchObject({ code: 'validation_failed' });
       expect((await courses.list({ limit: 2 })).items.length).toBeLessThanOrEqual(2);
+    });
+  });
+
+  describe('listOwn', () => {
+    it("walks an instructor's courses of every status newest first, with ties on created_at broken by id", async () => {
+      const owner = instructor();
+      const made = [];
+      for (let i = 0; i < 5; i++) made.push(await courses.create(owner, newCourseInput({ status: i % 2 ? 'published' : 'draft' })));
+      // Two courses created in the same millisecond: the id decides, and no page loses or repeats one.
+      await t.db.query('UPDATE courses SET created_at = $1 WHERE id = ANY($2::uuid[])', [made[1]!.createdAt, [made[2]!.id, made[3]!.id]]);
+      await courses.create(instructor(), newCourseInput()); // someone else's
+      const all = await walk((cursor) => courses.listOwn(owner, { limit: 2, cursor }));
+      expect(all.pages).toBe(3);
+      const { rows } = await t.db.query<{ id: string }>(
+        'SELECT id FROM courses WHERE instructor_id = $1 ORDER BY created_at DESC, id DESC',
+        [owner.sub],
+      );
+      expect(all.items.map((c) => c.id)).toEqual(rows.map((r) => r.id));
+      expect(new Set(all.items.map((c) => c.id))).toEqual(new Set(made.map((c) => c.id)));
+      const drafts = await walk((cursor) => courses.listOwn(owner, { status: 'draft', limit: 1, cursor }));
+      expect(drafts.items.map((c) => c.status)).toEqual(['draft', 'draft', 'draft']);
+    });
+
+    it('refuses students and anonymous callers, and bad cursors', async () => {
+      expect(await refusal(courses.listOwn(student()))).toMatchObject({ status: 403, code: 'forbidden' });
+      expect(await refusal(courses.listOwn(undefined))).toMatchObject({ status: 401 });
+      expect(await refusal(courses.listOwn(instructor(), { cursor: encodeCursor('courses:newest', ['2024-01-01T00:00:00.000Z', principal().sub]) })))
+        .toMatchObject({ status: 400, code: 'invalid_cursor' });
+      expect(await refusal(courses.listOwn(instructor(), { status: 'gone' as never }))).toMatchObject({ code: 'validation_failed' });
+      await expect(courses.listOwn(admin())).resolves.toEqual({ items: [], nextCursor: null });
     });
   });
 

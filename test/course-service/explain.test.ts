@@ -42,10 +42,10 @@ function nodes(plan: PlanNode): PlanNode[] {
 function expectedIndex(label: string): RegExp | undefined {
   const sorted = /^list (category )?sort=(\w+)/.exec(label);
   if (sorted) return new RegExp(`^courses_${sorted[1] ? 'category' : 'published'}_${sorted[2]}_idx$`);
-  if (label.startsWith('list instructorId')) return /^courses_instructor_idx$/;
+  if (label.startsWith('list instructorId') || label.startsWith('instructor courses')) return /^courses_instructor_idx$/;
   // Relevance matches on the narrow course_search table, words and facets in one index; with an
   // instructor, on that instructor's courses.
-  if (/^search (relevance|two words|rare phrase|category|level|language|tag|facets)/.test(label)) return /^course_search_match_idx$/;
+  if (/^search (relevance|two words|rare phrase|category|level|language|tag|facets|prefix|russian)/.test(label)) return /^course_search_match_idx$/;
   if (label.startsWith('search instructorId')) return /^courses_instructor_idx$/;
   if (label === 'course by id') return /^courses_pkey$/;
   if (label === 'course by slug') return /^courses_slug_key$/;
@@ -148,6 +148,27 @@ describe.skipIf(!hasPostgres)('query plans of the catalogue reads (20k courses, 
     await listTwoPages('search instructorId', { q: 'python', instructorId: f.instructor });
     await listTwoPages('search minRating', { q: 'python', minRating: 4 });
     await listTwoPages('search rare phrase', { q: '"penetration testing" -cloud' });
+    // The last word as a prefix (typing), alone and after a word; the category in another letter case.
+    await listTwoPages('search prefix', { q: 'kube' });
+    await listTwoPages('search prefix after a word', { q: 'machine lear' });
+    await listTwoPages('search prefix category', { q: 'pyth', category: f.category.toUpperCase() });
+    await listTwoPages('list category sort=newest, upper case', { category: f.category.toUpperCase(), sort: 'newest' });
+    await listTwoPages('list category sort=title, upper case', { category: f.category.toUpperCase(), sort: 'title' });
+    // Russian (non-ASCII text: each row matched with its own language's parse), alone, prefixed, filtered, other sorts.
+    expect(await listTwoPages('search russian', { q: 'практические курсы' })).toBeGreaterThan(0);
+    await listTwoPages('search russian prefix', { q: 'продвинут' });
+    await listTwoPages('search russian language', { q: 'основы', language: 'ru' });
+    await listTwoPages('search sort=newest, russian', { q: 'курс', sort: 'newest' });
+    await listTwoPages('search minRating, russian', { q: 'курс', minRating: 4 });
+
+    // An instructor's own courses (every status, or one), the most prolific instructor's.
+    const teacher = { ...principal(f.instructor), role: 'instructor' as const };
+    for (const status of [undefined, 'draft', 'published'] as const) {
+      const name = `instructor courses status=${status ?? 'any'}`;
+      const first = await capture(name, () => courses.listOwn(teacher, { status, limit: 2 }));
+      if (first.nextCursor) await capture(`${name}, page 2`, () => courses.listOwn(teacher, { status, limit: 2, cursor: first.nextCursor! }));
+      if (status === undefined) expect(first.nextCursor).not.toBeNull();
+    }
 
     // One course, by id and by slug.
     const one = await capture('course by id', () => courses.get(undefined, f.popular));

@@ -212,6 +212,27 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
     expect(badLevel.status).toBe(400);
   });
 
+  it("searches while people type (last word as a prefix), stems Russian courses in Russian, ignores the category's case; odd text is never a 500", async () => {
+    const word = `zymurgy${newId().slice(-6).replace(/[^a-z]/g, 'q')}`;
+    const cat = `Brewing-${newId().slice(-6)}`;
+    const en = (await createCourse(owner, { status: 'published', title: `${word} for brewers`, category: cat })).body;
+    const ru = (await createCourse(owner, { status: 'published', title: `Пивоварение и ${word}`, language: 'ru', category: cat })).body;
+    const ids = async (query: Record<string, string>) => {
+      const res = await call('GET', `/api/v1/courses?${new URLSearchParams(query)}`);
+      expect(res.status, res.text).toBe(200);
+      return res.body.items.map((c: { id: string }) => c.id).sort();
+    };
+    expect(await ids({ q: word.slice(0, 8) })).toEqual([en.id, ru.id].sort());
+    expect(await ids({ q: 'пивоварения' })).toEqual([ru.id]);
+    expect(await ids({ q: `${word} пивоварен` })).toEqual([ru.id]);
+    expect(await ids({ q: word, category: cat.toUpperCase() })).toEqual([en.id, ru.id].sort());
+    expect(await ids({ category: cat.toLowerCase(), sort: 'title' })).toEqual([en.id, ru.id].sort());
+    for (const q of ["'", '"', '-', '|', ':*', `${word}:*`, "' OR 1=1 --", '!(', '\\', '<->', '""""']) {
+      const res = await call('GET', `/api/v1/courses?${new URLSearchParams({ q })}`);
+      expect(res.status, q).toBe(200);
+    }
+  });
+
   it('lists categories with counts of published courses', async () => {
     const own = `Solo-${newId().slice(-6)}`;
     await createCourse(owner, { status: 'published', category: own });
@@ -221,6 +242,61 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
     expect(res.status).toBe(200);
     expect(res.body.nextCursor).toBeNull();
     expect(res.body.items).toContainEqual({ name: own, courseCount: 2 });
+  });
+
+  it("lists an instructor's own courses of every status, newest first in keyset pages; students 403; never another's", async () => {
+    const [a, b] = await Promise.all([p.user({ role: 'instructor' }), p.user({ role: 'instructor' })]);
+    const draft = (await createCourse(a)).body;
+    const published = (await createCourse(a, { status: 'published' })).body;
+    const archived = (await createCourse(a, { status: 'published' })).body;
+    expect((await call('PATCH', `/api/v1/courses/${archived.id}`, { token: a.token, body: { status: 'archived' } })).status).toBe(200);
+    const theirs = (await createCourse(b)).body;
+    const ids = (res: { body: { items: { id: string }[] } }) => res.body.items.map((c) => c.id);
+
+    const all = await call('GET', '/api/v1/instructor/courses', { token: a.token });
+    expect(all.status, all.text).toBe(200);
+    expect(ids(all)).toEqual([archived.id, published.id, draft.id]);
+    expect(all.body.items.map((c: { status: string }) => c.status)).toEqual(['archived', 'published', 'draft']);
+    expect(all.body.nextCursor).toBeNull();
+    // Private: not from or into the response cache, and no shared cache may keep it.
+    expect(all.headers['cache-control']).toBe('no-store');
+    expect(all.headers['x-cache']).toBeUndefined();
+
+    for (const status of ['draft', 'published', 'archived'] as const) {
+      const one = await call('GET', `/api/v1/instructor/courses?status=${status}`, { token: a.token });
+      expect(ids(one), status).toEqual([{ draft, published, archived }[status].id]);
+    }
+
+    // Keyset pages of one, with and without a filter.
+    const walked: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/api/v1/instructor/courses?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = await call('GET', url, { token: a.token });
+      expect(page.status).toBe(200);
+      walked.push(...ids(page));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(walked).toEqual([archived.id, published.id, draft.id]);
+
+    // The wrong user: B sees only B's course; an admin sees only their own; students and anonymous callers none.
+    expect(ids(await call('GET', '/api/v1/instructor/courses', { token: b.token }))).toEqual([theirs.id]);
+    const adminOwn = (await createCourse(admin)).body;
+    expect(ids(await call('GET', '/api/v1/instructor/courses', { token: admin.token }))).toEqual([adminOwn.id]);
+    const byStudent = await call('GET', '/api/v1/instructor/courses', { token: student.token });
+    expect(byStudent.status).toBe(403);
+    expect(byStudent.body.code).toBe('forbidden');
+    expect((await call('GET', '/api/v1/instructor/courses')).status).toBe(401);
+
+    // Bad input is 400: an unknown status, a garbage cursor, the public list's cursor, an unknown parameter.
+    const badStatus = await call('GET', '/api/v1/instructor/courses?status=deleted', { token: a.token });
+    expect([badStatus.status, badStatus.body.code]).toEqual([400, 'validation_failed']);
+    const garbage = await call('GET', '/api/v1/instructor/courses?cursor=garbage', { token: a.token });
+    expect([garbage.status, garbage.body.code]).toEqual([400, 'invalid_cursor']);
+    const publicCursor = (await call('GET', '/api/v1/courses?limit=1')).body.nextCursor as string;
+    const foreign = await call('GET', `/api/v1/instructor/courses?cursor=${encodeURIComponent(publicCursor)}`, { token: a.token });
+    expect([foreign.status, foreign.body.code]).toEqual([400, 'invalid_cursor']);
+    expect((await call('GET', `/api/v1/instructor/courses?instructorId=${b.id}`, { token: a.token })).status).toBe(400);
   });
 
   it('answers unknown ids and malformed ids with 404 and 400', async () => {

@@ -77,7 +77,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
     expect(await rating(course.id)).toEqual({ average: 5, count: 1, distribution: { '1': 0, '2': 0, '3': 0, '4': 0, '5': 1 } });
   });
 
-  it('refuses: anonymous 401, own course 403 own_course, unverified 403, draft course 404, second review 409 review_exists', async () => {
+  it('refuses: anonymous 401, own course 403 own_course, unverified 403, draft course 404, second review 409 review_exists naming it', async () => {
     const course = await publishedCourse();
     const anonymous = await call('POST', `/api/v1/courses/${course.id}/reviews`, { body: { rating: 3 } });
     expect(anonymous.status).toBe(401);
@@ -96,10 +96,12 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
     expect(onDraft.status).toBe(404);
     expect(onDraft.body.code).toBe('course_not_found');
 
-    await review(course.id, student);
+    const first = await review(course.id, student);
     const second = await call('POST', `/api/v1/courses/${course.id}/reviews`, { token: student.token, body: { rating: 1 } });
     expect(second.status).toBe(409);
     expect(second.body.code).toBe('review_exists');
+    // The existing review is named, so a client can offer to edit it.
+    expect(second.body.reviewId).toBe(first.id);
 
     const badRating = await call('POST', `/api/v1/courses/${course.id}/reviews`, { token: student2.token, body: { rating: 6 } });
     expect(badRating.status).toBe(400);
@@ -120,6 +122,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(49);
     expect(results.filter((r) => r.status === 409).every((r) => r.body.code === 'review_exists')).toBe(true);
     const winner = results.find((r) => r.status === 201)!.body;
+    expect(new Set(results.filter((r) => r.status === 409).map((r) => r.body.reviewId))).toEqual(new Set([winner.id]));
     const summary = await rating(course.id);
     expect(summary.count).toBe(1);
     expect(summary.distribution[String(winner.rating)]).toBe(1);
@@ -265,6 +268,44 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
     expect((await call('GET', '/api/v1/reviews')).status).toBe(400);
     expect((await call('GET', `/api/v1/reviews?authorId=${student.id}&cursor=zzz`)).status).toBe(400);
     expect((await call('GET', `/api/v1/courses/${newId()}/reviews`)).status).toBe(404);
+  });
+
+  it("lists a course's reviews by slug as by id; the slug's cached list follows review writes and slug moves", async () => {
+    const course = await publishedCourse();
+    const first = await review(course.id, student, { rating: 5 });
+    const bySlug = await call('GET', `/api/v1/courses/${course.slug}/reviews`);
+    expect(bySlug.status, bySlug.text).toBe(200);
+    expect(bySlug.body.items.map((r: { id: string }) => r.id)).toEqual([first.id]);
+    expect(bySlug.body).toEqual((await call('GET', `/api/v1/courses/${course.id}/reviews`)).body);
+    if (p.course.config.cache.enabled) expect((await call('GET', `/api/v1/courses/${course.slug}/reviews`)).headers['x-cache']).toBe('HIT');
+
+    // A review write (with no rating change: only the review scopes move) shows on the slug's list at once.
+    const second = await review(course.id, student2, { rating: 3 });
+    const edited = await call('PATCH', `/api/v1/reviews/${first.id}`, { token: student.token, body: { title: 'Edited title' } });
+    expect(edited.status).toBe(200);
+    const after = await call('GET', `/api/v1/courses/${course.slug}/reviews`);
+    expect(after.body.items.map((r: { id: string; title: string | null }) => [r.id, r.title])).toEqual([
+      [second.id, second.title],
+      [first.id, 'Edited title'],
+    ]);
+
+    // The slug moves to another course: the old slug now lists that course's reviews (none).
+    const moved = `moved-${newId().slice(-8)}`;
+    expect((await call('PATCH', `/api/v1/courses/${course.id}`, { token: instructor.token, body: { slug: moved } })).status).toBe(200);
+    const other = await call('POST', '/api/v1/courses', { token: instructor.token, body: newCourseInput({ status: 'published', slug: course.slug }) });
+    expect(other.status, other.text).toBe(201);
+    expect((await call('GET', `/api/v1/courses/${course.slug}/reviews`)).body.items).toEqual([]);
+    expect((await call('GET', `/api/v1/courses/${moved}/reviews`)).body.items).toHaveLength(2);
+
+    // A draft's reviews by slug are 404 to others, like the draft itself; a malformed slug is 404, not 500.
+    const draft = await call('POST', '/api/v1/courses', { token: instructor.token, body: newCourseInput() });
+    expect((await call('GET', `/api/v1/courses/${draft.body.slug}/reviews`)).status).toBe(404);
+    expect((await call('GET', `/api/v1/courses/${draft.body.slug}/reviews`, { token: instructor.token })).status).toBe(200);
+    for (const bad of ['No-Such-Slug', 'no-such-slug-here', 'a--b', encodeURIComponent("x' OR 1=1")]) {
+      const res = await call('GET', `/api/v1/courses/${bad}/reviews`);
+      expect(res.status, bad).toBe(404);
+      expect(res.body.code).toBe('course_not_found');
+    }
   });
 
   it('checked every answer against the served OpenAPI document', () => {

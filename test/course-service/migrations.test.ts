@@ -25,7 +25,7 @@ describe.skipIf(!hasPostgres)('course-service migrations', () => {
 
   it('up, down to nothing, up again', async () => {
     const migrator = new Migrator(t.db, 'course-service', migrationsDir('course-service'));
-    expect(await migrator.up()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await migrator.up()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     const created = await objects();
     const { rows } = await t.db.query<{ attstorage: string }>(
       "SELECT attstorage FROM pg_attribute WHERE attrelid = 'courses'::regclass AND attname = 'search_vector'",
@@ -39,11 +39,43 @@ describe.skipIf(!hasPostgres)('course-service migrations', () => {
       expect.arrayContaining([
         'courses', 'reviews', 'course_outbox', 'courses_search_idx', 'courses_before_write',
         'course_search', 'course_search_pkey', 'course_search_match_idx', 'courses_sync_search', 'course_search_facets',
+        'course_search_config', 'course_search_vector',
       ]),
     );
-    expect(await migrator.down(7)).toEqual([7, 6, 5, 4, 3, 2, 1]);
+    expect(await migrator.down(8)).toEqual([8, 7, 6, 5, 4, 3, 2, 1]);
     expect(await objects()).toEqual([]);
-    expect(await migrator.up()).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await migrator.up()).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(await objects()).toEqual(created);
+  });
+
+  it('0008 re-vectors existing Russian courses and lower-cases category facets, and its down undoes both', async () => {
+    const migrator = new Migrator(t.db, 'course-service', migrationsDir('course-service'));
+    await migrator.down(Infinity);
+    expect(await migrator.up(7)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const id = '0190a0b0-0000-7000-8000-0000000000a1';
+    await t.db.query(
+      `INSERT INTO courses (id, slug, title, category, level, language, duration_minutes, instructor_id, status, published_at)
+       VALUES ($1, 'ru-course', 'Основы программирования', 'Programming', 'beginner', 'ru', 60, $1, 'published', now())`,
+      [id],
+    );
+    const state = async () =>
+      (await t.db.query<{ v: string; s: string; facets: string[] }>(
+        'SELECT c.search_vector::text AS v, s.search_vector::text AS s, s.facets FROM courses c JOIN course_search s ON s.course_id = c.id WHERE c.id = $1',
+        [id],
+      )).rows[0]!;
+    const before = await state();
+    expect(before.v).toContain("'программирования'");
+    expect(before.facets).toContain('cat:Programming');
+
+    expect(await migrator.up()).toEqual([8]);
+    const after = await state();
+    expect(after.v).toContain("'программирован'");
+    expect(after.s).toBe(after.v);
+    expect(after.facets).toContain('cat:programming');
+
+    expect(await migrator.down(1)).toEqual([8]);
+    expect(await state()).toEqual(before);
+    await t.db.query('DELETE FROM courses WHERE id = $1', [id]);
+    expect(await migrator.up()).toEqual([8]);
   });
 });

@@ -34,6 +34,11 @@ describe('course-service on PGlite', () => {
     const { items: found } = await walk((cursor) => courses.list({ q: 'embedded', limit: 4, cursor }));
     expect(found).toHaveLength(9);
     expect((await courses.list({ tag: 'pglite', minRating: 0 })).items).toHaveLength(9);
+    // Prefixes, Russian stemming and the category's letter case work embedded too.
+    expect((await courses.list({ q: 'embed', category: 'PROGRAMMING' })).items).toHaveLength(9);
+    const ru = await publishedCourse(courses, owner, { title: 'Встроенные базы данных', language: 'ru', tags: ['pglite'] });
+    expect((await courses.list({ q: 'встроенная база' })).items.map((c) => c.id)).toEqual([ru.id]);
+    await courses.delete(owner, ru.id);
 
     const course = made[0]!;
     const a = student();

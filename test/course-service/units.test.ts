@@ -1,10 +1,11 @@
-/** Pure pieces: cursors, slugs, ETags, rating deltas. */
+/** Pure pieces: cursors, slugs, ETags, rating deltas, the split of search text. */
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../../internal/shared/utils/errors.js';
 import { decodeCursor, encodeCursor } from '../../internal/shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from '../../internal/shared/utils/etag.js';
 import { nextSlug, slugify } from '../../internal/course-service/services/slug.js';
 import { ratingDelta } from '../../internal/course-service/services/review_service.js';
+import { splitSearchText } from '../../internal/course-service/repository/course_repository.js';
 
 const ID = '0190a0b0-0000-7000-8000-000000000000';
 
@@ -94,5 +95,35 @@ describe('ratingDelta', () => {
     expect(ratingDelta(5, 1)).toEqual({ count: 0, sum: -4, buckets: [1, 0, 0, 0, -1] });
     expect(ratingDelta(3, 3)).toEqual({ count: 0, sum: 0, buckets: [0, 0, 0, 0, 0] });
     expect(ratingDelta(null, null)).toEqual({ count: 0, sum: 0, buckets: [0, 0, 0, 0, 0] });
+  });
+});
+
+describe('splitSearchText', () => {
+  it.each([
+    ['zymur', '', 'zymur'],
+    ['machine lear', 'machine ', 'lear'],
+    ['програм', '', 'програм'],
+    ['"deploy with" zanz', '"deploy with" ', 'zanz'],
+    ['e2e', '', 'e2e'],
+    ['learn pyt', 'learn ', 'pyt'],
+  ])('makes the last plain word of %j a prefix', (q, rest, prefix) => {
+    expect(splitSearchText(q)).toEqual({ rest, prefix });
+  });
+
+  it.each([
+    ['inside an open phrase', '"deploy with zanz'],
+    ['a closed phrase', '"deploy with zanzibar"'],
+    ['an exclusion', 'python -java'],
+    ["websearch's or", 'python or jav'],
+    ['a word joined by punctuation', 'node.js'],
+    ['a hyphenated word', 'e-comm'],
+    ['tsquery syntax', 'zym:*'],
+    ['a quote', "zym'"],
+    ['an operator', 'a | b &'],
+    ['a word shorter than three characters', 'learn go'],
+    ['one letter', 'p'],
+    ['nothing', ''],
+  ])('searches %s as written', (_name, q) => {
+    expect(splitSearchText(q)).toEqual({ rest: q, prefix: undefined });
   });
 });

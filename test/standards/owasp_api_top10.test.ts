@@ -187,6 +187,7 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         'PATCH /api/v1/courses/{id}': { service: 'course', body: { title: 'Renamed' }, values: { id: course.id } },
         'DELETE /api/v1/courses/{id}': { service: 'course', values: { id: course.id } },
         'GET /api/v1/courses/{id}/reviews': { service: 'course', values: { id: course.id } },
+        'GET /api/v1/instructor/courses': { service: 'course' },
         'POST /api/v1/courses/{id}/reviews': { service: 'course', body: { rating: 5 }, values: { id: course.id } },
         'GET /api/v1/reviews': { service: 'course', query: `authorId=${alice.id}` },
         'GET /api/v1/reviews/{id}': { service: 'course', values: v },
@@ -340,7 +341,7 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
           lists.push(key);
         }
       }
-      expect(lists.sort()).toEqual(['GET /api/v1/admin/notifications', 'GET /api/v1/admin/users', 'GET /api/v1/courses', 'GET /api/v1/courses/{id}/reviews', 'GET /api/v1/reviews']);
+      expect(lists.sort()).toEqual(['GET /api/v1/admin/notifications', 'GET /api/v1/admin/users', 'GET /api/v1/courses', 'GET /api/v1/courses/{id}/reviews', 'GET /api/v1/instructor/courses', 'GET /api/v1/reviews']);
     });
 
     it('API4: a body over http.bodyLimit is 413 payload_too_large on both services', async () => {

@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf } from '../../shared/middleware/authenticate.js';
 import type { IdParams } from '../../shared/utils/http_schemas.js';
-import type { CourseCreateInput, CourseListInput, CoursePatchInput } from '../models/course.js';
+import type { CourseCreateInput, CourseListInput, CoursePatchInput, InstructorCourseListInput } from '../models/course.js';
 import type { CourseService } from '../services/course_service.js';
 import { tagged, type IfMatchHeaders } from '../middleware/conditional.js';
 
@@ -29,6 +29,9 @@ export class CourseController {
     await this.courses.delete(principalOf(request), request.params.id, { ifMatch: request.headers['if-match'] });
     return reply.code(204).send();
   };
+
+  /** The caller's own courses (GET /api/v1/instructor/courses). */
+  listOwn = async (request: FastifyRequest<{ Querystring: InstructorCourseListInput }>) => this.courses.listOwn(principalOf(request), request.query);
 
   categories = async () => this.courses.listCategories();
 }

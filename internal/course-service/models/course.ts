@@ -116,9 +116,28 @@ export const CourseListQuery = Type.Object(
 );
 export type CourseListInput = Static<typeof CourseListQuery>;
 
+/** An instructor's own courses: every status unless `status` picks one; newest first. */
+export const InstructorCourseListQuery = Type.Object(
+  {
+    status: Type.Optional(StringEnum(COURSE_STATUSES, { description: 'Only courses in this status; all of them when absent' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: 'Opaque cursor from a previous page' })),
+  },
+  { additionalProperties: false },
+);
+export type InstructorCourseListInput = Static<typeof InstructorCourseListQuery>;
+
 export const CourseIdOrSlugParams = Type.Object({
   idOrSlug: Type.String({ minLength: 1, maxLength: 120, description: 'Course id (UUID) or slug' }),
 });
+
+/**
+ * DESIGN names the GET parameter `{idOrSlug}` and the PATCH/DELETE one `{id}`; OpenAPI forbids two
+ * templates that differ only in a parameter name (they are one path), so the course routes and the
+ * course's reviews routes all use `{id}`, and their GETs accept a slug as well. Clients call the same
+ * URLs either way.
+ */
+export const CourseIdOrSlugPathParams = Type.Object({ id: CourseIdOrSlugParams.properties.idOrSlug });
 
 /** A row of `courses` as the drivers return it (numeric may come back as text). */
 export interface CourseRow {

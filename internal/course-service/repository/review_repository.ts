@@ -128,6 +128,12 @@ export class ReviewRepository {
     return rows[0] ?? null;
   }
 
+  /** The id of `authorId`'s review of `courseId` (reviews_course_author_key finds it), or null. */
+  async findIdByCourseAndAuthor(courseId: string, authorId: string, q: Queryable = this.db): Promise<string | null> {
+    const { rows } = await q.query<{ id: string }>('SELECT id FROM reviews WHERE course_id = $1 AND author_id = $2', [courseId, authorId]);
+    return rows[0]?.id ?? null;
+  }
+
   async findWithCourse(id: string, q: Queryable = this.db): Promise<ReviewWithCourse | null> {
     const { rows } = await q.query<ReviewWithCourse>(
       `SELECT ${COLUMNS}, c.status AS course_status, c.instructor_id AS course_instructor_id

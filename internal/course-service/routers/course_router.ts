@@ -1,6 +1,7 @@
 /**
- * Routes under /api/v1/courses (the course itself): schemas, who may call, the cache policy of each
- * public GET, and the controller method. A course's reviews are in review_router.ts.
+ * Routes under /api/v1/courses (the course itself) and the instructor's own list under
+ * /api/v1/instructor: schemas, who may call, the cache policy of each public GET, and the controller
+ * method. A course's reviews are in review_router.ts.
  */
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../shared/server.js';
@@ -8,18 +9,11 @@ import { IdParams, problems } from '../../shared/utils/http_schemas.js';
 import { isUuid } from '../../shared/utils/ids.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';
 import type { CourseController } from '../controllers/course_controller.js';
-import { CourseCreateBody, CourseIdOrSlugParams, CourseListQuery, CoursePageSchema, CoursePatchBody, CourseSchema } from '../models/course.js';
+import { CourseCreateBody, CourseIdOrSlugPathParams, CourseListQuery, InstructorCourseListQuery, CoursePageSchema, CoursePatchBody, CourseSchema } from '../models/course.js';
 import { CacheScopes } from '../services/cache_scopes.js';
 import { cachedAnswer, NotModified, type ResponseCache } from '../middleware/response_cache.js';
 import { IfMatchHeaders } from '../middleware/conditional.js';
 import { bearer, created, optionalBearer, written } from './route_schemas.js';
-
-/**
- * DESIGN names the GET parameter `{idOrSlug}` and the PATCH/DELETE one `{id}`; OpenAPI forbids two
- * templates that differ only in a parameter name (they are one path), so all three use `{id}`, and the
- * GET's accepts a slug as well. Clients call the same URLs either way.
- */
-const CourseIdOrSlugPathParams = Type.Object({ id: CourseIdOrSlugParams.properties.idOrSlug });
 
 export function courseRouter(app: App, courses: CourseController, authn: Authenticator, responses: ResponseCache): void {
   const tags = ['courses'];
@@ -54,6 +48,20 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
     perViewer: true,
     scopes: ({ params }) => CacheScopes.courseRead(params.id!, isUuid(params.id!)),
   }, courses.get));
+
+  app.get('/api/v1/instructor/courses', {
+    onRequest: authn.requireRole('instructor', 'admin'),
+    schema: {
+      tags,
+      summary: "The caller's own courses of every status, newest first (keyset pages; instructors and admins)",
+      description:
+        'Drafts, published and archived courses the caller created (an admin sees their own, not everyone\'s); ' +
+        '`status` picks one. Private: never cached (`Cache-Control: no-store`). Students get 403 `forbidden`.',
+      security: bearer,
+      querystring: InstructorCourseListQuery,
+      response: { 200: { description: 'A page of courses', content: { 'application/json': { schema: CoursePageSchema } } }, ...problems(400, 401, 403) },
+    },
+  }, courses.listOwn);
 
   app.post('/api/v1/courses', {
     onRequest: authn.requireUser,

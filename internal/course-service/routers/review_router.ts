@@ -5,8 +5,10 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../shared/server.js';
 import { IdParams, problems } from '../../shared/utils/http_schemas.js';
+import { isUuid } from '../../shared/utils/ids.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';
 import type { ReviewController } from '../controllers/review_controller.js';
+import { CourseIdOrSlugPathParams } from '../models/course.js';
 import {
   AuthorReviewListQuery,
   CourseReviewListQuery,
@@ -31,21 +33,21 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
     onRequest: authn.optionalUser,
     schema: {
       tags,
-      summary: "A course's visible reviews (keyset pages)",
+      summary: "A course's visible reviews (keyset pages), the course by id or slug",
       description: `The course must be visible to the caller (404 otherwise). ${CACHE_NOTE}`,
       security: optionalBearer,
-      params: IdParams,
+      params: CourseIdOrSlugPathParams,
       querystring: CourseReviewListQuery,
       response: { 200: cachedAnswer(ReviewPageSchema, 'A page of reviews'), 304: NotModified, ...problems(400, 401, 404) },
     },
-  }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ params }) => CacheScopes.courseReviewsRead(params.id!) }, reviews.listByCourse));
+  }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ params }) => CacheScopes.courseReviewsRead(params.id!, isUuid(params.id!)) }, reviews.listByCourse));
 
   app.post('/api/v1/courses/:id/reviews', {
     onRequest: authn.requireUser,
     schema: {
       tags,
       summary: 'Review a published course (verified users, not its instructor, once per course)',
-      description: 'A second review of the same course is 409 `review_exists`; edit the first instead.',
+      description: 'A second review of the same course is 409 `review_exists`, whose `reviewId` names the first: edit that one instead.',
       security: bearer,
       params: IdParams,
       body: ReviewCreateBody,

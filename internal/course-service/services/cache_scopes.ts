@@ -10,6 +10,7 @@
  * | `courses`                | GET /courses (any filter), GET /courses/{slug}       |
  * | `categories`             | GET /categories                                      |
  * | `reviews:<courseId>`     | GET /courses/{id}/reviews                            |
+ * | `slug-reviews`           | GET /courses/{slug}/reviews (with `courses`: the slug may move) |
  * | `review:<id>`            | GET /reviews/{id}                                    |
  * | `author-reviews:<userId>`| GET /reviews?authorId=                               |
  * | `reviews`                | GET /reviews/{id} and ?authorId= (a course hidden or deleted changes them) |
@@ -22,13 +23,19 @@ export const CacheScopes = {
   review: (id: string) => `review:${id}`,
   authorReviews: (authorId: string) => `author-reviews:${authorId}`,
   allReviews: 'reviews',
+  /**
+   * Reviews read by course slug: the read cannot name the course's id before it runs, so every review
+   * write bumps this one scope (slug reads are rarer than id reads; an id read is not disturbed).
+   */
+  slugReviews: 'slug-reviews',
 
   // ---- reads ----
   /** A slug can move to another course on any course write, so slug reads hang on `courses`. */
   courseRead: (idOrSlug: string, isId: boolean): string[] => (isId ? [CacheScopes.course(idOrSlug)] : [CacheScopes.courses]),
   courseListRead: (): string[] => [CacheScopes.courses],
   categoriesRead: (): string[] => [CacheScopes.categories],
-  courseReviewsRead: (courseId: string): string[] => [CacheScopes.courseReviews(courseId)],
+  courseReviewsRead: (idOrSlug: string, isId: boolean): string[] =>
+    isId ? [CacheScopes.courseReviews(idOrSlug)] : [CacheScopes.slugReviews, CacheScopes.courses],
   reviewRead: (id: string): string[] => [CacheScopes.review(id), CacheScopes.allReviews],
   authorReviewsRead: (authorId: string): string[] => [CacheScopes.authorReviews(authorId), CacheScopes.allReviews],
 
@@ -51,6 +58,7 @@ export const CacheScopes = {
   /** `ratingChanged`: the course's aggregate moved, so the course and every list showing it did too. */
   afterReviewWrite: (review: { id: string; courseId: string; authorId: string }, ratingChanged: boolean): string[] => [
     CacheScopes.courseReviews(review.courseId),
+    CacheScopes.slugReviews,
     CacheScopes.review(review.id),
     CacheScopes.authorReviews(review.authorId),
     ...(ratingChanged ? [CacheScopes.course(review.courseId), CacheScopes.courses] : []),

@@ -12,6 +12,7 @@ import {
   CourseCreateBody,
   CourseListQuery,
   CoursePatchBody,
+  InstructorCourseListQuery,
   SLUG_PATTERN,
   toCourseDto,
   type CourseCreateInput,
@@ -20,6 +21,7 @@ import {
   type CoursePage,
   type CoursePatchInput,
   type CourseRow,
+  type InstructorCourseListInput,
 } from '../models/course.js';
 import {
   CourseRepository,
@@ -61,6 +63,12 @@ const COURSE_CURSOR_KINDS: Record<CourseListSort, CursorValueKind[]> = {
   title: ['text', 'uuid'],
 };
 
+/**
+ * The cursor of the instructor's list. Bound to the list, not to the status filter: the keys mean the
+ * same with any filter (a cursor kept across a filter change just continues from that date).
+ */
+const OWN_CURSOR_SORT = 'instructor-courses:newest';
+
 function courseNotFound(): HttpError {
   return HttpError.notFound('course_not_found', 'No such course');
 }
@@ -92,6 +100,13 @@ function requireText(value: string, path: string): string {
 /** A slug that looks like a UUID would be ambiguous in /courses/{idOrSlug}. */
 function checkSlug(slug: string): void {
   if (isUuid(slug)) throw fieldError('/slug', 'must not look like a course id');
+}
+
+/** A course by id (UUID, any case) or slug; null for neither, or for a string that can be neither. */
+export async function findCourseByIdOrSlug(courses: CourseRepository, idOrSlug: string): Promise<CourseRow | null> {
+  if (isUuid(idOrSlug)) return courses.findById(idOrSlug.toLowerCase());
+  if (idOrSlug.length <= 120 && SLUG_RE.test(idOrSlug)) return courses.findBySlug(idOrSlug);
+  return null;
 }
 
 export class CourseService {
@@ -160,9 +175,7 @@ export class CourseService {
 
   /** By id (UUID) or slug. Drafts and archived courses are 404 to all but their instructor and admins. */
   async get(principal: Principal | undefined, idOrSlug: string): Promise<CourseDto> {
-    let row: CourseRow | null = null;
-    if (isUuid(idOrSlug)) row = await this.courses.findById(idOrSlug.toLowerCase());
-    else if (idOrSlug.length <= 120 && SLUG_RE.test(idOrSlug)) row = await this.courses.findBySlug(idOrSlug);
+    const row = await findCourseByIdOrSlug(this.courses, idOrSlug);
     if (!row || !canSeeCourse(principal, row)) throw courseNotFound();
     return toCourseDto(row);
   }
@@ -266,6 +279,29 @@ export class CourseService {
     return {
       items: page.map(toCourseDto),
       nextCursor: rows.length > limit && last ? encodeCursor(cursorSort, courseKeysetValues(last, sort)) : null,
+    };
+  }
+
+  /**
+   * The caller's own courses of every status (or of `status`), newest created first, in keyset pages.
+   * Instructors and admins (an admin's own courses too: everyone else's are in the public list, or
+   * reachable by id); 403 for anyone else. Unverified instructors may list: they may have nothing yet,
+   * but reading one's own data needs no verified e-mail.
+   */
+  async listOwn(principal: Principal | undefined, query: InstructorCourseListInput = {}): Promise<CoursePage> {
+    const user = requireUser(principal);
+    if (user.role !== 'instructor' && user.role !== 'admin') {
+      throw HttpError.forbidden('forbidden', 'Only instructors and admins have courses of their own');
+    }
+    const input = validateInput(InstructorCourseListQuery, query);
+    const limit = input.limit ?? DEFAULT_PAGE_SIZE;
+    const after = decodeCursor(input.cursor, OWN_CURSOR_SORT, ['timestamp', 'uuid']);
+    const rows = await this.courses.listByInstructor(user.sub, input.status, after, limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(toCourseDto),
+      nextCursor: rows.length > limit && last ? encodeCursor(OWN_CURSOR_SORT, [new Date(last.created_at).toISOString(), last.id]) : null,
     };
   }
 

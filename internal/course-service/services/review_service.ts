@@ -6,7 +6,7 @@
  * - Exact under concurrency: an edit, hide, unhide or delete first locks the review row (FOR UPDATE),
  *   then computes the delta from the locked (current) values, so two writers of one review serialise
  *   and each applies the delta from the state the other left. Creates need no review lock: the unique
- *   constraint lets one insert win and the others fail with 409 `review_exists`. A create is one
+ *   constraint lets one insert win and the others fail with 409 `review_exists` (naming it as `reviewId`). A create is one
  *   statement (insert, aggregate, outbox event: ReviewRepository.insertCounted), one round trip.
  * - Only visible reviews count: hiding subtracts, unhiding adds back, editing a hidden review's rating
  *   moves nothing.
@@ -42,7 +42,7 @@ import { OutboxRepository } from '../repository/outbox_repository.js';
 import { REVIEW_COURSE_PUBLISHED, REVIEW_UNIQUE_CONSTRAINT, ReviewRepository, reviewKeysetValues, type ReviewChanges } from '../repository/review_repository.js';
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache_scopes.js';
-import { DEFAULT_PAGE_SIZE, type ConditionalOptions } from './course_service.js';
+import { DEFAULT_PAGE_SIZE, findCourseByIdOrSlug, type ConditionalOptions } from './course_service.js';
 import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { inTransaction, retryOnConflict } from './transactions.js';
@@ -139,7 +139,9 @@ export class ReviewService {
     } catch (err) {
       // The constraint decides, not a pre-check: concurrent creates cannot both pass.
       if (pgErrorCode(err) === PgCode.uniqueViolation && pgConstraint(err) === REVIEW_UNIQUE_CONSTRAINT) {
-        throw HttpError.conflict('review_exists', 'You have already reviewed this course; edit that review instead');
+        // Named so a client can offer to edit it; absent only if it was deleted since.
+        const existing = await this.reviews.findIdByCourseAndAuthor(courseId, user.sub);
+        throw HttpError.conflict('review_exists', 'You have already reviewed this course; edit that review instead', existing ? { reviewId: existing } : undefined);
       }
       // Unpublished between the statement's snapshot and the course's row lock.
       if (pgConstraint(err) === REVIEW_COURSE_PUBLISHED) throw courseNotPublished();
@@ -170,11 +172,10 @@ export class ReviewService {
     return toReviewDto(row);
   }
 
-  /** One keyset page of a course's visible reviews (the course must be visible to the caller). */
-  async listByCourse(principal: Principal | undefined, courseId: string, query: CourseReviewListInput = {}): Promise<ReviewPage> {
+  /** One keyset page of a course's visible reviews (the course, by id or slug, must be visible to the caller). */
+  async listByCourse(principal: Principal | undefined, courseIdOrSlug: string, query: CourseReviewListInput = {}): Promise<ReviewPage> {
     const input = validateInput(CourseReviewListQuery, query);
-    if (!isUuid(courseId)) throw courseNotFound();
-    const course = await this.courses.findById(courseId);
+    const course = await findCourseByIdOrSlug(this.courses, courseIdOrSlug);
     if (!course || !canSeeCourse(principal, course)) throw courseNotFound();
     const sort = input.sort ?? 'newest';
     const limit = input.limit ?? DEFAULT_PAGE_SIZE;

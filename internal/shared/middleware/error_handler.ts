@@ -35,7 +35,9 @@ function validationErrors(err: FastifyError): FieldError[] {
 }
 
 export function toProblem(err: unknown, requestId: string): { problem: Problem; headers: Record<string, string>; internal: boolean } {
-  const make = (status: number, code: string, detail?: string, errors?: FieldError[]): Problem => ({
+  const make = (status: number, code: string, detail?: string, errors?: FieldError[], extensions?: Record<string, string>): Problem => ({
+    // First, so no extension can replace a standard member.
+    ...extensions,
     type: problemType(code),
     title: titleFor(status),
     status,
@@ -46,7 +48,7 @@ export function toProblem(err: unknown, requestId: string): { problem: Problem; 
   });
 
   if (err instanceof HttpError) {
-    return { problem: make(err.status, err.code, err.status >= 500 ? undefined : err.detail, err.errors), headers: err.headers ?? {}, internal: err.status >= 500 };
+    return { problem: make(err.status, err.code, err.status >= 500 ? undefined : err.detail, err.errors, err.status >= 500 ? undefined : err.extensions), headers: err.headers ?? {}, internal: err.status >= 500 };
   }
   const fe = err as FastifyError;
   if (fe?.validation) {

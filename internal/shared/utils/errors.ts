@@ -12,6 +12,11 @@ export interface HttpErrorOptions {
   errors?: FieldError[];
   cause?: unknown;
   headers?: Record<string, string>;
+  /**
+   * RFC 9457 extension members sent with the problem (e.g. `reviewId` of `review_exists`). Each must be
+   * a property of ProblemSchema (http_schemas.ts): the serialiser drops members the schema does not name.
+   */
+  extensions?: Record<string, string>;
 }
 
 const TITLES: Record<number, string> = {
@@ -44,6 +49,7 @@ export class HttpError extends Error {
   readonly detail: string | undefined;
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string> | undefined;
+  readonly extensions: Record<string, string> | undefined;
 
   constructor(status: number, code: string, options: HttpErrorOptions = {}) {
     super(options.detail ?? code, { cause: options.cause });
@@ -53,6 +59,7 @@ export class HttpError extends Error {
     this.detail = options.detail;
     this.errors = options.errors;
     this.headers = options.headers;
+    this.extensions = options.extensions;
   }
 
   static badRequest(code: string, detail?: string, errors?: FieldError[]): HttpError {
@@ -67,8 +74,8 @@ export class HttpError extends Error {
   static notFound(code = 'not_found', detail?: string): HttpError {
     return new HttpError(404, code, { detail });
   }
-  static conflict(code: string, detail?: string): HttpError {
-    return new HttpError(409, code, { detail });
+  static conflict(code: string, detail?: string, extensions?: Record<string, string>): HttpError {
+    return new HttpError(409, code, { detail, extensions });
   }
   static preconditionFailed(detail = 'The resource has changed since you read it'): HttpError {
     return new HttpError(412, 'precondition_failed', { detail });
@@ -98,6 +105,8 @@ export interface Problem {
   code: string;
   requestId: string;
   errors?: FieldError[];
+  /** Extension members (HttpErrorOptions.extensions). */
+  [extension: string]: unknown;
 }
 
 export function problemType(code: string): string {

@@ -10,6 +10,7 @@ export const ProblemSchema = Type.Object(
     code: Type.String({ description: 'Stable machine-readable error code', examples: ['validation_failed'] }),
     requestId: Type.String(),
     errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+    reviewId: Type.Optional(Type.String({ format: 'uuid', description: '`review_exists`: the review the caller already wrote (edit it instead)' })),
   },
   { $id: 'Problem', description: 'RFC 9457 problem details' },
 );
