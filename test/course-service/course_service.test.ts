@@ -231,7 +231,9 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       const c = await publishedCourse(courses, owner, { title: 'Quasiquoting pipelines' });
       const odd = ["'", "''", '"', '""', '-', '--', '|', '&', '!', ':*', '*', '\\', '(', ')', '<->', "quasi'", 'quasi:*', 'quasi:*A',
         "quasi' | '1", "quasi & !x", "x' OR '1'='1", 'quasi\\', '"quasi', 'quasi"', '-quasi', 'quasi -', 'quasi |', 'or', 'the',
-        'ƒøø', 'курс', '😀', 'quasi\u0301', 'a'.repeat(200)];
+        'ƒøø', 'курс', '😀', 'quasi\u0301', 'a'.repeat(200),
+        // Runs of dashes: each one stacked a tsquery operator, and 33 overflowed PostgreSQL's stack (a 500).
+        '-'.repeat(40), `${'-'.repeat(60)}quasi`, `${'- '.repeat(90)}quasi`, `quasi ${'-'.repeat(150)}`];
       for (const q of odd) {
         const page = await courses.list({ q });
         expect(Array.isArray(page.items), q).toBe(true);

@@ -5,7 +5,7 @@ import { decodeCursor, encodeCursor } from '../../internal/shared/utils/cursor.j
 import { checkIfMatch, etagOf } from '../../internal/shared/utils/etag.js';
 import { nextSlug, slugify } from '../../internal/course-service/services/slug.js';
 import { ratingDelta } from '../../internal/course-service/services/review_service.js';
-import { splitSearchText } from '../../internal/course-service/repository/course_repository.js';
+import { collapseDashes, splitSearchText } from '../../internal/course-service/repository/course_repository.js';
 
 const ID = '0190a0b0-0000-7000-8000-000000000000';
 
@@ -95,6 +95,18 @@ describe('ratingDelta', () => {
     expect(ratingDelta(5, 1)).toEqual({ count: 0, sum: -4, buckets: [1, 0, 0, 0, -1] });
     expect(ratingDelta(3, 3)).toEqual({ count: 0, sum: 0, buckets: [0, 0, 0, 0, 0] });
     expect(ratingDelta(null, null)).toEqual({ count: 0, sum: 0, buckets: [0, 0, 0, 0, 0] });
+  });
+});
+
+describe('collapseDashes', () => {
+  it.each([
+    ['-'.repeat(40), '-'],
+    [`${'- '.repeat(50)}x`, '- x'],
+    ['python --java', 'python -java'],
+    ['python -java -go', 'python -java -go'],
+    ['e-commerce', 'e-commerce'],
+  ])('%j becomes %j', (q, out) => {
+    expect(collapseDashes(q)).toBe(out);
   });
 });
 

@@ -231,6 +231,8 @@ export const INJECTIONS: readonly string[] = [
   '"unterminated',
   'or',
   '-',
+  // websearch_to_tsquery stacks an operator per dash: 33 overflowed PostgreSQL's tsquery stack (a 500).
+  '-'.repeat(40),
   '{"$gt":""}',
   '__proto__',
   'constructor',

@@ -109,7 +109,8 @@ describe('log lines of embedded PostgreSQL (PGlite) errors', () => {
     expect(entries.map((e) => e.err.code)).toEqual(['23505', '22P02']);
     expect(lines.join('')).not.toContain('pglite@example.com');
     expect(lines.join('')).not.toContain(secret);
-  });
+    // Opening PGlite compiles its WebAssembly: 10-15 s, more on a loaded machine (as in pglite.test.ts).
+  }, 90_000);
 });
 
 describe.skipIf(!hasPostgres)('log lines', () => {

@@ -356,6 +356,15 @@ export function splitSearchText(q: string): { rest: string; prefix: string | und
 }
 
 /**
+ * A run of dashes (with or without spaces between) means what one dash means to websearch_to_tsquery
+ * (exclude the next word), but each one stacks an operator: 33 of them overflow PostgreSQL's tsquery
+ * stack ("tsquery stack too small", a 500). One dash stands for the run.
+ */
+export function collapseDashes(q: string): string {
+  return q.replace(/-(?:[\s-]*-)+/g, '-');
+}
+
+/**
  * A FROM item `name`: the tsquery of `q` in one text-search configuration, websearch syntax, with the
  * last word as a prefix when `splitSearchText` finds one (`to_tsquery` gets letters and digits only,
  * plus `:*`). A prefix that is a stop word is dropped by to_tsquery, and `&&` with an empty query is the
@@ -381,11 +390,12 @@ function tsquery(name: string, config: 'english' | 'russian', params: { rest: st
  * `-курсы` would keep a Russian course about "курсы" (stored as 'курс'), since '!курсы' holds for it.
  * The queries are functions in FROM: evaluated once per statement, not once per row.
  */
-function searchQuery(q: string, p: (value: unknown) => string): {
+function searchQuery(text: string, p: (value: unknown) => string): {
   from: string;
   match: (vector: string, isRussian: string) => string;
   rank: (vector: string, isRussian: string) => string;
 } {
+  const q = collapseDashes(text);
   const parts = splitSearchText(q);
   const params = { rest: p(parts.rest), ...(parts.prefix !== undefined ? { prefix: p(parts.prefix) } : {}) };
   const english = tsquery('query', 'english', params);
