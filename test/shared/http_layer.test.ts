@@ -183,6 +183,13 @@ describe.skipIf(!hasPostgres)('shared HTTP layer', () => {
       try {
         const ok = await prod.app.inject(preflight('https://app.example'));
         expect(ok.headers['access-control-allow-origin']).toBe('https://app.example');
+        // An answer to a request without Origin says Vary: Origin too, so a shared cache keeps them apart
+        // (the second read is a cache HIT and must say it as well).
+        for (let i = 0; i < 2; i++) {
+          const plain = await prod.app.inject({ method: 'GET', url: '/api/v1/courses' });
+          expect(plain.statusCode).toBe(200);
+          expect(String(plain.headers.vary), `read ${i}`).toMatch(/origin/i);
+        }
         for (const origin of ['http://localhost:5173', 'https://app.example.evil', 'http://app.example']) {
           const res = await prod.app.inject(preflight(origin));
           expect(res.statusCode).toBe(204);

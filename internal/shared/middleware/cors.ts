@@ -36,8 +36,12 @@ export function originMatcher(origins: string[]): ((origin: string) => boolean) 
 export function registerCors(app: FastifyInstance, origins: string[]): void {
   const allowed = originMatcher(origins);
   const any = origins.includes('*');
+  const varies = allowed !== undefined && !any;
   // A callback hook, first of all (see "Hot path" in the README): most requests carry no Origin.
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    // The answer depends on the Origin whenever some origins are allowed and others not: said on every
+    // answer, with or without an Origin, so a shared cache never hands one origin's answer to another.
+    if (varies) reply.header('vary', 'Origin');
     const origin = request.headers.origin;
     const preflight = request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
     if (origin === undefined && !preflight) return done();
@@ -46,8 +50,6 @@ export function registerCors(app: FastifyInstance, origins: string[]): void {
       reply.header('access-control-allow-origin', any ? '*' : origin);
       reply.header('access-control-expose-headers', EXPOSED_HEADERS);
     }
-    // The answer depends on the Origin whenever some origins are allowed and others not.
-    if (allowed !== undefined && !any) reply.header('vary', 'Origin');
     if (!preflight) return done();
     if (ok) {
       reply.header('access-control-allow-methods', METHODS);
