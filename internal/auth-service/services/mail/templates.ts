@@ -192,6 +192,7 @@ const UNITS = {
 
 /** "24 hours", "30 minutes", "2 days"; ru "24 часа", "30 минут", "в течение часа". */
 export function formatLifetime(minutes: number, locale: MailLocale): string {
+  // Days only from two on: one day reads "24 hours", as the verification mail always said.
   const [amount, unit] =
     minutes % (24 * 60) === 0 && minutes >= 48 * 60
       ? [minutes / (24 * 60), 'day' as const]
