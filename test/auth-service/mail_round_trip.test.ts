@@ -58,3 +58,29 @@ describe.skipIf(!hasPostgres)('mail round trip', () => {
     expect(reuse.status).toBe(400);
   });
 });
+
+describe.skipIf(!hasPostgres)('mail round trip with other token lifetimes', () => {
+  let h: AuthHarness;
+  beforeAll(async () => {
+    h = await startAuth({ auth: { verificationResendIntervalSec: 0, verifyTokenTtlHours: 2, resetTokenTtlMinutes: 30 } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('states the configured lifetimes in the verification and reset mails, in both languages', async () => {
+    const password = 'a long enough secret';
+    for (const [locale, verifyText, resetText] of [
+      ['en', 'valid for 2 hours', 'valid for 30 minutes'],
+      ['ru', 'действует 2 часа', 'действует 30 минут'],
+    ] as const) {
+      const email = `lifetime.${locale}@example.com`;
+      expect((await h.call('POST', '/api/v1/auth/register', { body: { email, password, displayName: 'Lena', locale } })).status).toBe(202);
+      const verifyMail = await h.smtp.waitFor((m) => m.to.includes(email) && m.text.includes(verifyText));
+      expect(verifyMail.html).toContain(verifyText);
+      expect((await h.call('POST', '/api/v1/auth/password/forgot', { body: { email } })).status).toBe(202);
+      const resetMail = await h.smtp.waitFor((m) => m.to.includes(email) && m.text.includes(resetText));
+      expect(resetMail.html).toContain(resetText);
+    }
+  });
+});

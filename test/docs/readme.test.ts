@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../internal/shared/utils/paths.js';
 
 const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
-const DOCS = ['README.md', 'docs/ARCHITECTURE.md', 'docs/security-standards.md', 'bench/README.md', 'deploy/README.md'];
+const DOCS = ['README.md', 'CONTRIBUTING.md', 'docs/ARCHITECTURE.md', 'docs/security-standards.md', 'bench/README.md', 'deploy/README.md'];
 
 /** Every file of the repository (relative paths), without what git ignores or installs. */
 function repoFiles(dir = PROJECT_ROOT): string[] {
@@ -49,6 +49,29 @@ describe('README and docs', () => {
     expect(named.length).toBeGreaterThan(10);
     // Paths are written from the repository root or from a service's folder (`services/review_service.ts`).
     for (const path of named) expect(files.some((f) => f === path || f.endsWith(`/${path}`)), path).toBe(true);
+  });
+
+  it('README links the contributing guide, and every file CONTRIBUTING.md names exists', () => {
+    expect(read('README.md')).toContain('](CONTRIBUTING.md)');
+    const files = repoFiles();
+    const text = read('CONTRIBUTING.md');
+    // Paths in code spans and links, from the repository root or a service's folder; `NNNN_name` and
+    // `<service>` placeholders are patterns, not files.
+    const named = [...text.matchAll(/[`(]([\w./-]+\/[\w.-]+\.(?:ts|md|yml|yaml|sql|json))[`)]/g)]
+      .map((m) => m[1]!)
+      .filter((path) => !/NNNN|<|\*/.test(path));
+    expect(named.length).toBeGreaterThan(10);
+    for (const path of named) expect(files.some((f) => f === path || f.endsWith(`/${path}`)), path).toBe(true);
+    // The worked example quotes the code: every line of its TypeScript excerpts (but comments) is still
+    // in one of the example's files, so an excerpt that stopped being true fails here.
+    const example = ['models/course.ts', 'repository/course_repository.ts', 'services/course_service.ts', 'controllers/course_controller.ts', 'routers/course_router.ts']
+      .map((f) => read(`internal/course-service/${f}`))
+      .join('\n');
+    const excerpts = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(excerpts.length).toBeGreaterThan(4);
+    for (const line of excerpts.flatMap((e) => e.split('\n')).map((l) => l.trim())) {
+      if (line && !line.startsWith('//')) expect(example.includes(line), `CONTRIBUTING.md quotes a line the code no longer has: ${line}`).toBe(true);
+    }
   });
 
   it('names every package behind the npm ci engine warnings on the lowest Node we support', () => {

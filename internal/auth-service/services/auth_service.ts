@@ -125,7 +125,13 @@ export class AuthService {
       recipient: user.email,
       template,
       locale: user.locale,
-      data: { displayName: user.display_name, ...extra, [template === 'account_exists' ? 'resetLink' : 'link']: link },
+      // validMinutes: the mail states the lifetime of the token it carries, as set when it was made.
+      data: {
+        displayName: user.display_name,
+        ...extra,
+        [template === 'account_exists' ? 'resetLink' : 'link']: link,
+        validMinutes: ttlSec / 60,
+      },
     });
   }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { MAIL_TEMPLATES, escapeHtml, isMailTemplate, renderMail, type MailTemplate } from './templates.js';
+import { MAIL_TEMPLATES, escapeHtml, formatLifetime, isMailTemplate, renderMail, type MailTemplate } from './templates.js';
 
 // Complete, valid data for every template.
 const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
@@ -159,6 +159,54 @@ describe('renderMail', () => {
     expect(() =>
       renderMail('password_changed', 'en', { ...SAMPLE.password_changed, changedAt: 'yesterday' }),
     ).toThrow('changedAt');
+  });
+
+  it('states the link lifetime the mail data carries, in both languages', () => {
+    const verify = (locale: 'en' | 'ru', validMinutes?: number) =>
+      renderMail('verify_email', locale, { ...SAMPLE.verify_email, ...(validMinutes !== undefined && { validMinutes }) }).text;
+    const reset = (locale: 'en' | 'ru', validMinutes?: number) =>
+      renderMail('password_reset', locale, { ...SAMPLE.password_reset, ...(validMinutes !== undefined && { validMinutes }) }).text;
+    // The defaults (24 h, 60 min) read as they always did, with or without the field.
+    for (const minutes of [undefined, 24 * 60]) {
+      expect(verify('en', minutes)).toContain('The link is valid for 24 hours.');
+      expect(verify('ru', minutes)).toContain('Ссылка действует 24 часа.');
+    }
+    for (const minutes of [undefined, 60]) {
+      expect(reset('en', minutes)).toContain('The link is valid for 1 hour and works only once.');
+      expect(reset('ru', minutes)).toContain('Ссылка действует в течение часа, воспользоваться');
+    }
+    expect(verify('en', 2 * 60)).toContain('The link is valid for 2 hours.');
+    expect(verify('ru', 2 * 60)).toContain('Ссылка действует 2 часа.');
+    expect(verify('ru', 5 * 60)).toContain('Ссылка действует 5 часов.');
+    expect(verify('en', 72 * 60)).toContain('valid for 3 days.');
+    expect(verify('ru', 72 * 60)).toContain('действует 3 дня.');
+    expect(reset('en', 30)).toContain('The link is valid for 30 minutes and works only once.');
+    expect(reset('ru', 30)).toContain('Ссылка действует 30 минут, воспользоваться');
+    expect(reset('ru', 21)).toContain('Ссылка действует 21 минуту,');
+    for (const validMinutes of [0, 1.5, '60']) {
+      expect(() => renderMail('password_reset', 'en', { ...SAMPLE.password_reset, validMinutes })).toThrow('validMinutes');
+    }
+  });
+
+  it('words lifetimes with the plural forms of each language', () => {
+    const cases: [number, string, string][] = [
+      [1, '1 minute', 'в течение минуты'],
+      [2, '2 minutes', '2 минуты'],
+      [11, '11 minutes', '11 минут'],
+      [21, '21 minutes', '21 минуту'],
+      [90, '90 minutes', '90 минут'],
+      [60, '1 hour', 'в течение часа'],
+      [3 * 60, '3 hours', '3 часа'],
+      [21 * 60, '21 hours', '21 час'],
+      [24 * 60, '24 hours', '24 часа'],
+      [25 * 60, '25 hours', '25 часов'],
+      [48 * 60, '2 days', '2 дня'],
+      [5 * 24 * 60, '5 days', '5 дней'],
+    ];
+    for (const [minutes, en, ru] of cases) {
+      expect(formatLifetime(minutes, 'en')).toBe(en);
+      expect(formatLifetime(minutes, 'ru')).toBe(ru);
+    }
   });
 
   it('rejects an unknown template', () => {

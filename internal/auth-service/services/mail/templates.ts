@@ -1,6 +1,8 @@
 // Mail templates as plain functions: every template describes its content once as a few
-// blocks per locale, and one renderer turns those blocks into the text and the HTML part,
-// so the two parts cannot drift apart and every value passes through one escaping point.
+// blocks, each wording given in English and Russian side by side, and one renderer turns those
+// blocks into the text and the HTML part, so the two languages and the two parts cannot drift
+// apart and every value passes through one escaping point. Lifetimes of links are not written
+// here: the mail data carries them (`validMinutes`), from the settings that made the token.
 
 export const MAIL_TEMPLATES = [
   'verify_email',
@@ -128,6 +130,14 @@ class TemplateData {
     return value;
   }
 
+  /** An optional whole number of minutes, at least 1. */
+  minutes(name: string): number | undefined {
+    const value = this.data[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) this.fail(`field "${name}" must be a whole number of minutes`);
+    return value;
+  }
+
   date(name: string): Date {
     const value = this.required(name);
     const date = new Date(value);
@@ -137,151 +147,165 @@ class TemplateData {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Templates: each reads its data, then gives the content in both locales side by side.
+// Templates: each reads its data, then describes its mail once, with every wording given in both
+// locales side by side (`t(en, ru)`), so the structure of a mail is written once, not per language.
 
 const AUTOMATED = {
   en: 'This message was sent automatically, please do not reply to it.',
   ru: 'Это письмо отправлено автоматически, отвечать на него не нужно.',
 } as const;
 
-const greeting = (locale: MailLocale, name: string): Block =>
-  locale === 'ru' ? p('Здравствуйте, ', b(name), '!') : p('Hi ', b(name), ',');
+const REVIEW_UNSUBSCRIBE = { en: 'Turn off review notifications', ru: 'Отключить уведомления об отзывах' } as const;
 
-type TemplateFn = (d: TemplateData, locale: MailLocale) => Content;
+/** Picks the wording of the locale; the English and the Russian text stand next to each other. */
+type Translate = <T>(en: T, ru: T) => T;
+
+/** The one builder: greeting first, the automated-mail footer unless the template names its own. */
+function letter(
+  locale: MailLocale,
+  name: string,
+  mail: { subject: string; blocks: Block[]; footer?: string; unsubscribe?: Content['unsubscribe'] },
+): Content {
+  const greeting = locale === 'ru' ? p('Здравствуйте, ', b(name), '!') : p('Hi ', b(name), ',');
+  return {
+    subject: mail.subject,
+    blocks: [greeting, ...mail.blocks],
+    footer: mail.footer ?? AUTOMATED[locale],
+    ...(mail.unsubscribe && { unsubscribe: mail.unsubscribe }),
+  };
+}
+
+// Word forms by Intl.PluralRules category. Russian takes the accusative ("действует 1 минуту, 2 минуты,
+// 5 минут"); a lone unit reads "в течение часа", as the mails said before the lifetimes were settings.
+const UNITS = {
+  en: {
+    minute: { one: 'minute', other: 'minutes' },
+    hour: { one: 'hour', other: 'hours' },
+    day: { one: 'day', other: 'days' },
+  },
+  ru: {
+    minute: { lone: 'в течение минуты', one: 'минуту', few: 'минуты', many: 'минут' },
+    hour: { lone: 'в течение часа', one: 'час', few: 'часа', many: 'часов' },
+    day: { lone: 'в течение суток', one: 'день', few: 'дня', many: 'дней' },
+  },
+} as const;
+
+/** "24 hours", "30 minutes", "2 days"; ru "24 часа", "30 минут", "в течение часа". */
+export function formatLifetime(minutes: number, locale: MailLocale): string {
+  // Days only from two on: one day reads "24 hours", as the verification mail always said.
+  const [amount, unit] =
+    minutes % (24 * 60) === 0 && minutes >= 48 * 60
+      ? [minutes / (24 * 60), 'day' as const]
+      : minutes % 60 === 0
+        ? [minutes / 60, 'hour' as const]
+        : [minutes, 'minute' as const];
+  if (locale === 'ru') {
+    const forms = UNITS.ru[unit];
+    if (amount === 1) return forms.lone;
+    const category = new Intl.PluralRules('ru').select(amount);
+    return `${amount} ${category === 'one' ? forms.one : category === 'few' ? forms.few : forms.many}`;
+  }
+  const forms = UNITS.en[unit];
+  return `${amount} ${new Intl.PluralRules('en').select(amount) === 'one' ? forms.one : forms.other}`;
+}
+
+/**
+ * Lifetimes of links in mails queued before the lifetime travelled in the mail data (`validMinutes`,
+ * set from auth.verifyTokenTtlHours / auth.resetTokenTtlMinutes by the service that made the token):
+ * such a mail says what the version that queued it would have said.
+ */
+const LEGACY_VALID_MINUTES = { verify_email: 24 * 60, password_reset: 60 } as const;
+
+type TemplateFn = (d: TemplateData, locale: MailLocale, t: Translate) => Content;
 
 const TEMPLATES: Record<MailTemplate, TemplateFn> = {
-  verify_email(d, locale) {
+  verify_email(d, locale, t) {
     const name = d.required('displayName');
     const link = d.required('link');
-    const content: Record<MailLocale, Content> = {
-      en: {
-        subject: `Confirm your e-mail address for ${PRODUCT_NAME}`,
-        blocks: [
-          greeting('en', name),
-          p(`Thanks for signing up for ${PRODUCT_NAME}. Please confirm that this is your e-mail address.`),
-          button('Confirm e-mail address', link),
-          p('The link is valid for 24 hours. If you did not create an account, just ignore this message.'),
-        ],
-        footer: AUTOMATED.en,
-      },
-      ru: {
-        subject: `Подтвердите адрес электронной почты в ${PRODUCT_NAME}`,
-        blocks: [
-          greeting('ru', name),
-          p(`Спасибо за регистрацию в ${PRODUCT_NAME}! Подтвердите, пожалуйста, что это ваш адрес электронной почты.`),
-          button('Подтвердить адрес', link),
-          p('Ссылка действует 24 часа. Если вы не регистрировались, просто проигнорируйте это письмо.'),
-        ],
-        footer: AUTOMATED.ru,
-      },
-    };
-    return content[locale];
+    const valid = formatLifetime(d.minutes('validMinutes') ?? LEGACY_VALID_MINUTES.verify_email, locale);
+    return letter(locale, name, {
+      subject: t(`Confirm your e-mail address for ${PRODUCT_NAME}`, `Подтвердите адрес электронной почты в ${PRODUCT_NAME}`),
+      blocks: [
+        p(t(
+          `Thanks for signing up for ${PRODUCT_NAME}. Please confirm that this is your e-mail address.`,
+          `Спасибо за регистрацию в ${PRODUCT_NAME}! Подтвердите, пожалуйста, что это ваш адрес электронной почты.`,
+        )),
+        button(t('Confirm e-mail address', 'Подтвердить адрес'), link),
+        p(t(
+          `The link is valid for ${valid}. If you did not create an account, just ignore this message.`,
+          `Ссылка действует ${valid}. Если вы не регистрировались, просто проигнорируйте это письмо.`,
+        )),
+      ],
+    });
   },
 
-  account_exists(d, locale) {
+  account_exists(d, locale, t) {
     const name = d.required('displayName');
     const loginLink = d.required('loginLink');
     const resetLink = d.required('resetLink');
-    const content: Record<MailLocale, Content> = {
-      en: {
-        subject: `You already have a ${PRODUCT_NAME} account`,
-        blocks: [
-          greeting('en', name),
-          p(
-            `Someone just tried to sign up for ${PRODUCT_NAME} with this e-mail address, `,
-            'but an account with this address already exists.',
-          ),
-          p('If it was you, simply log in:'),
-          button('Log in', loginLink),
-          p('Forgot your password? You can choose a new one:'),
-          button('Reset password', resetLink),
-          p('If it was not you, ignore this message: nothing has changed in your account.'),
-        ],
-        footer: AUTOMATED.en,
-      },
-      ru: {
-        subject: `У вас уже есть аккаунт в ${PRODUCT_NAME}`,
-        blocks: [
-          greeting('ru', name),
-          p(
-            `Кто-то только что попытался зарегистрироваться в ${PRODUCT_NAME} с этим адресом электронной почты, `,
-            'но аккаунт с таким адресом уже существует.',
-          ),
-          p('Если это были вы, просто войдите в свой аккаунт:'),
-          button('Войти', loginLink),
-          p('Не помните пароль? Задайте новый:'),
-          button('Сбросить пароль', resetLink),
-          p('Если это были не вы, проигнорируйте это письмо: с вашим аккаунтом ничего не произошло.'),
-        ],
-        footer: AUTOMATED.ru,
-      },
-    };
-    return content[locale];
+    return letter(locale, name, {
+      subject: t(`You already have a ${PRODUCT_NAME} account`, `У вас уже есть аккаунт в ${PRODUCT_NAME}`),
+      blocks: [
+        p(...t(
+          [`Someone just tried to sign up for ${PRODUCT_NAME} with this e-mail address, `, 'but an account with this address already exists.'],
+          [`Кто-то только что попытался зарегистрироваться в ${PRODUCT_NAME} с этим адресом электронной почты, `, 'но аккаунт с таким адресом уже существует.'],
+        )),
+        p(t('If it was you, simply log in:', 'Если это были вы, просто войдите в свой аккаунт:')),
+        button(t('Log in', 'Войти'), loginLink),
+        p(t('Forgot your password? You can choose a new one:', 'Не помните пароль? Задайте новый:')),
+        button(t('Reset password', 'Сбросить пароль'), resetLink),
+        p(t(
+          'If it was not you, ignore this message: nothing has changed in your account.',
+          'Если это были не вы, проигнорируйте это письмо: с вашим аккаунтом ничего не произошло.',
+        )),
+      ],
+    });
   },
 
-  password_reset(d, locale) {
+  password_reset(d, locale, t) {
     const name = d.required('displayName');
     const link = d.required('link');
-    const content: Record<MailLocale, Content> = {
-      en: {
-        subject: `Reset your ${PRODUCT_NAME} password`,
-        blocks: [
-          greeting('en', name),
-          p(`We received a request to reset the password of your ${PRODUCT_NAME} account. To choose a new password, open this link:`),
-          button('Choose a new password', link),
-          p('The link is valid for 1 hour and works only once.'),
-          p('If you did not ask to reset your password, ignore this message: your password stays the same.'),
-        ],
-        footer: AUTOMATED.en,
-      },
-      ru: {
-        subject: `Сброс пароля в ${PRODUCT_NAME}`,
-        blocks: [
-          greeting('ru', name),
-          p(`Мы получили запрос на сброс пароля от вашего аккаунта в ${PRODUCT_NAME}. Чтобы задать новый пароль, перейдите по ссылке:`),
-          button('Задать новый пароль', link),
-          p('Ссылка действует в течение часа, воспользоваться ею можно только один раз.'),
-          p('Если вы не запрашивали сброс пароля, просто проигнорируйте это письмо: ваш пароль останется прежним.'),
-        ],
-        footer: AUTOMATED.ru,
-      },
-    };
-    return content[locale];
+    const valid = formatLifetime(d.minutes('validMinutes') ?? LEGACY_VALID_MINUTES.password_reset, locale);
+    return letter(locale, name, {
+      subject: t(`Reset your ${PRODUCT_NAME} password`, `Сброс пароля в ${PRODUCT_NAME}`),
+      blocks: [
+        p(t(
+          `We received a request to reset the password of your ${PRODUCT_NAME} account. To choose a new password, open this link:`,
+          `Мы получили запрос на сброс пароля от вашего аккаунта в ${PRODUCT_NAME}. Чтобы задать новый пароль, перейдите по ссылке:`,
+        )),
+        button(t('Choose a new password', 'Задать новый пароль'), link),
+        p(t(
+          `The link is valid for ${valid} and works only once.`,
+          `Ссылка действует ${valid}, воспользоваться ею можно только один раз.`,
+        )),
+        p(t(
+          'If you did not ask to reset your password, ignore this message: your password stays the same.',
+          'Если вы не запрашивали сброс пароля, просто проигнорируйте это письмо: ваш пароль останется прежним.',
+        )),
+      ],
+    });
   },
 
-  password_changed(d, locale) {
+  password_changed(d, locale, t) {
     const name = d.required('displayName');
-    const changedAt = d.date('changedAt');
+    const changedAt = b(formatDateTime(d.date('changedAt'), locale));
     // Optional: lets the mail offer a one-click way back in if the change was not the user's.
     const resetLink = d.optional('resetLink');
-    const content: Record<MailLocale, Content> = {
-      en: {
-        subject: `Your ${PRODUCT_NAME} password was changed`,
-        blocks: [
-          greeting('en', name),
-          p(`The password of your ${PRODUCT_NAME} account was changed on `, b(formatDateTime(changedAt, 'en')), '.'),
-          p('If you did this, no action is needed.'),
-          p(b('If it was not you, reset your password at once'), ' and check the list of active sessions in your account.'),
-          ...(resetLink ? [button('Reset password', resetLink)] : []),
-        ],
-        footer: AUTOMATED.en,
-      },
-      ru: {
-        subject: `Пароль в ${PRODUCT_NAME} изменён`,
-        blocks: [
-          greeting('ru', name),
-          p(`Пароль от вашего аккаунта в ${PRODUCT_NAME} был изменён `, b(formatDateTime(changedAt, 'ru')), '.'),
-          p('Если это сделали вы, ничего делать не нужно.'),
-          p(b('Если это были не вы, немедленно сбросьте пароль'), ' и проверьте список активных сеансов в своём аккаунте.'),
-          ...(resetLink ? [button('Сбросить пароль', resetLink)] : []),
-        ],
-        footer: AUTOMATED.ru,
-      },
-    };
-    return content[locale];
+    return letter(locale, name, {
+      subject: t(`Your ${PRODUCT_NAME} password was changed`, `Пароль в ${PRODUCT_NAME} изменён`),
+      blocks: [
+        p(t(`The password of your ${PRODUCT_NAME} account was changed on `, `Пароль от вашего аккаунта в ${PRODUCT_NAME} был изменён `), changedAt, '.'),
+        p(t('If you did this, no action is needed.', 'Если это сделали вы, ничего делать не нужно.')),
+        p(...t<Inline[]>(
+          [b('If it was not you, reset your password at once'), ' and check the list of active sessions in your account.'],
+          [b('Если это были не вы, немедленно сбросьте пароль'), ' и проверьте список активных сеансов в своём аккаунте.'],
+        )),
+        ...(resetLink ? [button(t('Reset password', 'Сбросить пароль'), resetLink)] : []),
+      ],
+    });
   },
 
-  review_created(d, locale) {
+  review_created(d, locale, t) {
     const name = d.required('displayName');
     const courseTitle = d.required('courseTitle');
     const rating = d.rating('rating');
@@ -294,67 +318,43 @@ const TEMPLATES: Record<MailTemplate, TemplateFn> = {
       reviewTitle || reviewBody
         ? [{ kind: 'quote', title: reviewTitle, body: reviewBody && truncate(reviewBody, MAX_QUOTE_CHARS) }]
         : [];
-    const content: Record<MailLocale, Content> = {
-      en: {
-        subject: `New review of your course “${courseTitle}” (${rating}/5)`,
-        blocks: [
-          greeting('en', name),
-          p('Your course ', b(`“${courseTitle}”`), ' has a new review from ', b(authorName), '.'),
-          { kind: 'rating', label: 'Rating', rating },
-          ...quote,
-          ...(courseLink ? [button('Open the course', courseLink)] : []),
-        ],
-        footer: `You get this message because you teach this course on ${PRODUCT_NAME}.`,
-        unsubscribe: { label: 'Turn off review notifications', href: unsubscribeLink },
-      },
-      ru: {
-        subject: `Новый отзыв о вашем курсе «${courseTitle}» (${rating}/5)`,
-        blocks: [
-          greeting('ru', name),
-          p('О вашем курсе ', b(`«${courseTitle}»`), ' оставили новый отзыв. Автор: ', b(authorName), '.'),
-          { kind: 'rating', label: 'Оценка', rating },
-          ...quote,
-          ...(courseLink ? [button('Открыть курс', courseLink)] : []),
-        ],
-        footer: `Вы получили это письмо, потому что ведёте этот курс в ${PRODUCT_NAME}.`,
-        unsubscribe: { label: 'Отключить уведомления об отзывах', href: unsubscribeLink },
-      },
-    };
-    return content[locale];
+    return letter(locale, name, {
+      subject: t(`New review of your course “${courseTitle}” (${rating}/5)`, `Новый отзыв о вашем курсе «${courseTitle}» (${rating}/5)`),
+      blocks: [
+        p(...t<Inline[]>(
+          ['Your course ', b(`“${courseTitle}”`), ' has a new review from ', b(authorName), '.'],
+          ['О вашем курсе ', b(`«${courseTitle}»`), ' оставили новый отзыв. Автор: ', b(authorName), '.'],
+        )),
+        { kind: 'rating', label: t('Rating', 'Оценка'), rating },
+        ...quote,
+        ...(courseLink ? [button(t('Open the course', 'Открыть курс'), courseLink)] : []),
+      ],
+      footer: t(
+        `You get this message because you teach this course on ${PRODUCT_NAME}.`,
+        `Вы получили это письмо, потому что ведёте этот курс в ${PRODUCT_NAME}.`,
+      ),
+      unsubscribe: { label: REVIEW_UNSUBSCRIBE[locale], href: unsubscribeLink },
+    });
   },
 
-  review_hidden(d, locale) {
+  review_hidden(d, locale, t) {
     const name = d.required('displayName');
     const courseTitle = d.required('courseTitle');
     const reviewTitle = d.optional('reviewTitle');
     const reason = d.optional('reason');
     const unsubscribeLink = d.optional('unsubscribeLink');
-    const quote: Block[] = reviewTitle ? [{ kind: 'quote', title: reviewTitle }] : [];
-    const content: Record<MailLocale, Content> = {
-      en: {
-        subject: `Your review of “${courseTitle}” was hidden`,
-        blocks: [
-          greeting('en', name),
-          p('A moderator has hidden your review of the course ', b(`“${courseTitle}”`), '. Other users no longer see it.'),
-          ...quote,
-          ...(reason ? [p('Reason: ', b(reason))] : []),
-        ],
-        footer: AUTOMATED.en,
-        ...(unsubscribeLink && { unsubscribe: { label: 'Turn off review notifications', href: unsubscribeLink } }),
-      },
-      ru: {
-        subject: `Ваш отзыв о курсе «${courseTitle}» скрыт`,
-        blocks: [
-          greeting('ru', name),
-          p('Модератор скрыл ваш отзыв о курсе ', b(`«${courseTitle}»`), '. Другие пользователи его больше не видят.'),
-          ...quote,
-          ...(reason ? [p('Причина: ', b(reason))] : []),
-        ],
-        footer: AUTOMATED.ru,
-        ...(unsubscribeLink && { unsubscribe: { label: 'Отключить уведомления об отзывах', href: unsubscribeLink } }),
-      },
-    };
-    return content[locale];
+    return letter(locale, name, {
+      subject: t(`Your review of “${courseTitle}” was hidden`, `Ваш отзыв о курсе «${courseTitle}» скрыт`),
+      blocks: [
+        p(...t<Inline[]>(
+          ['A moderator has hidden your review of the course ', b(`“${courseTitle}”`), '. Other users no longer see it.'],
+          ['Модератор скрыл ваш отзыв о курсе ', b(`«${courseTitle}»`), '. Другие пользователи его больше не видят.'],
+        )),
+        ...(reviewTitle ? [{ kind: 'quote' as const, title: reviewTitle }] : []),
+        ...(reason ? [p(t('Reason: ', 'Причина: '), b(reason))] : []),
+      ],
+      ...(unsubscribeLink && { unsubscribe: { label: REVIEW_UNSUBSCRIBE[locale], href: unsubscribeLink } }),
+    });
   },
 };
 
@@ -482,7 +482,8 @@ export function renderMail(template: MailTemplate, locale: MailLocale, data: Rec
   if (!fn) throw new Error(`unknown mail template "${String(template)}"`);
   // Locale comes from the user row; an unexpected value still gets a readable mail.
   const lang: MailLocale = locale === 'ru' ? 'ru' : 'en';
-  const content = fn(new TemplateData(template, data ?? {}), lang);
+  const t: Translate = (en, ru) => (lang === 'ru' ? ru : en);
+  const content = fn(new TemplateData(template, data ?? {}), lang, t);
   // A subject is one header line; user-supplied titles must not break it.
   const subject = content.subject.replace(/\s+/g, ' ').trim();
   const normalized = { ...content, subject };
