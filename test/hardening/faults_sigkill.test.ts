@@ -161,7 +161,8 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: course-service killed with SI
       writers.push({ idx, id: u.id, name: u.displayName, token: accessToken, live: null, lastK: null, inFlight: null, k: 0, createdIds: new Set(), deletedIds: new Set() });
     }
     port = await freePort();
-  });
+    // The build alone takes 15-45 s, depending on what else the machine is doing.
+  }, 180_000);
 
   afterAll(async () => {
     if (child && child.process.exitCode === null && child.process.signalCode === null) {
