@@ -2,17 +2,14 @@
 import { loadAuthConfig } from '../../internal/auth-service/config.js';
 import { buildAuthApp } from '../../internal/auth-service/app.js';
 import { exitOnStartError, serve } from '../../internal/shared/lifecycle.js';
-import { HashThreads } from '../../internal/auth-service/services/thread_priority.js';
-import { reportHashThreads } from '../../internal/auth-service/hash_threads_report.js';
+import { lowerHashThreads } from '../../internal/auth-service/services/hash_threads.js';
 
 async function main(): Promise<void> {
   const config = loadAuthConfig();
-  // Before anything else uses the thread pool (see thread_priority.ts); the app and its logger come later.
-  const threads = await HashThreads.start({ niceness: config.passwords.threadNiceness, idle: config.passwords.threadIdle });
+  // Before anything else uses the thread pool (services/hash_threads.ts); the app and its logger come later.
+  const hashThreads = await lowerHashThreads(config.passwords);
   const { app, hasher } = await buildAuthApp(config);
-
-  reportHashThreads(app, threads, config.passwords.threadNiceness);
-  hasher.whenSlow(config.passwords.slowHashMs, () => threads.slowHash());
+  hashThreads.attach(app, hasher);
 
   const address = await serve(app, config.http);
   app.log.info({ address, ...(config.http.docs ? { docs: `${address}/docs` } : {}) }, 'auth-service ready');

@@ -3,15 +3,11 @@
  * controllers with plain constructors, and registers the routers. Tests build the same app and call it
  * with `inject`; `cmd/auth-service/main.ts` only adds listening and signals.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import formbody from '@fastify/formbody';
 import { createServer, type App } from '../shared/server.js';
 import type { Database } from '../shared/utils/database.js';
 import { openServiceDatabase } from '../shared/utils/migrations.js';
 import { openStore, type KeyValueStore } from '../shared/utils/redis.js';
-import { HttpError } from '../shared/utils/errors.js';
 import { TokenVerifier } from '../shared/utils/jwt.js';
 import { createLogger, type Logger } from '../shared/utils/logging.js';
 import { authenticator } from '../shared/middleware/authenticate.js';
@@ -24,6 +20,8 @@ import { PasswordHasher } from './services/password_hasher.js';
 import { AppLinks } from './services/app_links.js';
 import { UnsubscribeTokens } from './services/unsubscribe_tokens.js';
 import { KeyStore } from './services/signing_keys.js';
+import { loadServerSecret } from './services/server_secret.js';
+import { SessionCheck } from './services/session_check.js';
 import { TokenService } from './services/token_service.js';
 import { RateLimiter } from './services/rate_limiter.js';
 import { AuthService } from './services/auth_service.js';
@@ -61,19 +59,6 @@ export interface AuthApp {
   auth: AuthService;
 }
 
-/** The refresh-token HMAC secret: from settings, else a file under varDir made on first start. */
-function refreshSecret(config: AuthConfig, file: string): Buffer {
-  if (config.sessions.refreshSecret) {
-    if (config.sessions.refreshSecret.length < 32) throw new Error('Invalid setting sessions.refreshSecret: at least 32 characters');
-    return Buffer.from(config.sessions.refreshSecret);
-  }
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600 });
-  }
-  return Buffer.from(readFileSync(file, 'utf8').trim());
-}
-
 export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions = {}): Promise<AuthApp> {
   const logger = options.logger ?? createLogger(config.log.level, 'auth-service');
   const paths = authPaths(config);
@@ -85,7 +70,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   );
   const keys = await KeyStore.load(paths.keysDir, { activeKid: config.jwt.activeKid || undefined, generateIfMissing: config.jwt.generateKeyIfMissing });
   // One server secret keys both HMACs (refresh tokens, unsubscribe links); their inputs never overlap.
-  const secret = refreshSecret(config, paths.secretFile);
+  const secret = loadServerSecret(config.sessions.refreshSecret, paths.secretFile);
   const tokenService = new TokenService(keys, config.jwt, secret);
   const mailer = options.mailer ?? createMailer({ smtpUrl: config.mail.smtpUrl, mailDir: paths.mailDir, from: config.mail.from });
 
@@ -149,19 +134,10 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   await app.register(formbody, { bodyLimit: config.http.bodyLimit });
   registerOutboxMetrics(app.metrics, outbox);
 
-  // auth-service can afford to check each token against its session and account: logout, password
-  // change, disabling and a role change take effect here at once (course-service relies on the
-  // 15-minute token lifetime). A token whose role is no longer the account's gets 401 `token_outdated`,
-  // so the client refreshes and receives the current role.
+  // Each token is also checked against its session and account (services/session_check.ts).
   const verifier = new TokenVerifier(keys.localKeySet(), { issuer: config.jwt.issuer, audience: config.jwt.audience });
-  const authn = authenticator(verifier, async (principal) => {
-    if (!principal.sid) return;
-    const live = await sessions.findLiveWithUser(principal.sid);
-    if (!live || live.user_id !== principal.sub || live.disabled) {
-      throw HttpError.unauthorized('session_revoked', 'This session has ended; log in again');
-    }
-    if (live.role !== principal.role) throw HttpError.unauthorized('token_outdated', 'Your role has changed; refresh the token');
-  });
+  const sessionCheck = new SessionCheck(sessions);
+  const authn = authenticator(verifier, (principal) => sessionCheck.verify(principal));
 
   const userController = new UserController(userService, unsubscribe);
   authRouter(app, new AuthController(authService), userController, authn);

@@ -17,7 +17,7 @@ import { coursePaths, type CourseConfig } from './config.js';
 import { CourseRepository } from './repository/course_repository.js';
 import { ReviewRepository } from './repository/review_repository.js';
 import { OutboxRepository } from './repository/outbox_repository.js';
-import { CacheService, registerNearCacheMetrics } from './services/cache_service.js';
+import { CacheService, registerNearCacheMetrics } from './services/cache/cache_service.js';
 import { CourseService } from './services/course_service.js';
 import { ReviewService } from './services/review_service.js';
 import { CourseController } from './controllers/course_controller.js';

@@ -4,8 +4,7 @@
  * Swagger UI at /docs. A service's `app.ts` calls `createServer` and registers its routers.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RawServerDefault } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -23,15 +22,9 @@ import { registerMetrics } from './middleware/metrics.js';
 import { guardRoute } from './middleware/input_guards.js';
 import { documentRoute } from './middleware/openapi_defaults.js';
 import { registerOperations } from './middleware/operations.js';
+import type { App, ReadinessCheck } from './app_types.js';
 
-export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
-
-export interface ReadinessCheck {
-  name: string;
-  /** A critical check that fails makes /readyz answer 503; a non-critical one reports `degraded`. */
-  critical: boolean;
-  check(): Promise<void>;
-}
+export type { App, ReadinessCheck };
 
 export interface ServerOptions {
   service: string;
@@ -207,14 +200,5 @@ export async function createServer(options: ServerOptions): Promise<App> {
   registerOperations(app, options.readiness, registry, { metricsToken: options.http.metricsToken ?? '' });
   return app;
 }
-
-
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    metrics: Registry;
-  }
-}
-
 
 export { problems };

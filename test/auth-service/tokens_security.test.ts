@@ -217,29 +217,24 @@ describe.skipIf(!hasPostgres)('key rotation: two keys in the directory', () => {
     expect(decodeProtectedHeader(pair.accessToken).kid).toBe(newKey!.kid);
 
     const sid = pair.refreshToken.split('.')[0];
-    const fromOld = await new SignJWT({ role: 'student', name: 'User', emailVerified: true, sid })
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: oldKey!.kid })
-      .setSubject(u.id)
-      .setIssuer(h.config.jwt.issuer)
-      .setAudience(h.config.jwt.audience)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .setJti(newId())
-      .sign(oldKey!.privateKey);
+    // A token of this session that names the old key's kid, signed with `key`.
+    const withOldKid = (key: KeyObject) =>
+      new SignJWT({ role: 'student', name: 'User', emailVerified: true, sid })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: oldKey!.kid })
+        .setSubject(u.id)
+        .setIssuer(h.config.jwt.issuer)
+        .setAudience(h.config.jwt.audience)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .setJti(newId())
+        .sign(key);
+    const fromOld = await withOldKid(oldKey!.privateKey);
     const res = await h.call('GET', '/api/v1/users/me', { token: fromOld });
     expect(res.status).toBe(200);
     expect(res.body.id).toBe(u.id);
 
     // The old key's kid with the new key's signature is still a forgery.
-    const mixed = await new SignJWT({ role: 'student', name: 'User', emailVerified: true, sid })
-      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: oldKey!.kid })
-      .setSubject(u.id)
-      .setIssuer(h.config.jwt.issuer)
-      .setAudience(h.config.jwt.audience)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .setJti(newId())
-      .sign(newKey!.privateKey);
+    const mixed = await withOldKid(newKey!.privateKey);
     expect((await h.call('GET', '/api/v1/users/me', { token: mixed })).status).toBe(401);
   });
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres, hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/services.js';
 import { MemoryStore, RedisStore, type KeyValueStore } from '../../internal/shared/utils/redis.js';
-import { CacheService, type CacheServiceOptions } from '../../internal/course-service/services/cache_service.js';
-import { CacheScopes } from '../../internal/course-service/services/cache_scopes.js';
+import { CacheService, type CacheServiceOptions } from '../../internal/course-service/services/cache/cache_service.js';
+import { CacheScopes } from '../../internal/course-service/services/cache/cache_scopes.js';
 import { instructor, publishedCourse, services, student } from './factories.js';
 
 const TTL: CacheServiceOptions = { courseTtlMs: 60_000, listTtlMs: 30_000, reviewsTtlMs: 30_000, categoriesTtlMs: 60_000 };

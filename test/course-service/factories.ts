@@ -4,7 +4,7 @@ import { HttpError } from '../../internal/shared/utils/errors.js';
 import { newId } from '../../internal/shared/utils/ids.js';
 import type { Principal, Role } from '../../internal/shared/utils/jwt.js';
 import type { CourseCreateInput, CourseDto } from '../../internal/course-service/models/course.js';
-import type { CacheInvalidator } from '../../internal/course-service/services/cache_scopes.js';
+import type { CacheInvalidator } from '../../internal/course-service/services/cache/cache_scopes.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
 import { ReviewService } from '../../internal/course-service/services/review_service.js';
 

@@ -1,5 +1,5 @@
 /**
- * The near cache (services/near_cache.ts): its rules as a pure unit, then two CacheService replicas
+ * The near cache (services/cache/near_cache.ts): its rules as a pure unit, then two CacheService replicas
  * with near caches over the real Redis, its pub/sub channel, and a proxy that cuts the subscription.
  */
 import { Redis } from 'ioredis';
@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcp_proxy.js';
 import { RedisStore } from '../../internal/shared/utils/redis.js';
-import { CacheService, type CacheServiceOptions } from '../../internal/course-service/services/cache_service.js';
-import { NearCache, bumpMessage } from '../../internal/course-service/services/near_cache.js';
+import { CacheService, type CacheServiceOptions } from '../../internal/course-service/services/cache/cache_service.js';
+import { NearCache, bumpMessage } from '../../internal/course-service/services/cache/near_cache.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

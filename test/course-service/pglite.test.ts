@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../internal/shared/utils/database.js';
 import { Migrator } from '../../internal/shared/utils/migrations.js';
 import { MemoryStore } from '../../internal/shared/utils/redis.js';
-import { CacheService } from '../../internal/course-service/services/cache_service.js';
+import { CacheService } from '../../internal/course-service/services/cache/cache_service.js';
 import { migrationsDir } from '../helpers/pg.js';
 import { admin, instructor, publishedCourse, services, student, walk } from './factories.js';
 

@@ -15,9 +15,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { startCourse, type CourseHarness } from '../helpers/course_app.js';
+import { startCourse } from '../helpers/course_app.js';
 import { isConnectionError } from '../../internal/shared/utils/database.js';
-import { startAuth, type AuthHarness, type CallResult } from '../helpers/auth_app.js';
+import { startAuth, type CallResult } from '../helpers/auth_app.js';
 import { TcpProxy } from '../helpers/tcp_proxy.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
 import { instructor, newCourseInput } from '../course-service/factories.js';
@@ -30,6 +30,35 @@ function expectUnavailable(res: CallResult, elapsedMs: number, what: string): vo
   expect(res.headers['retry-after']).toMatch(/^\d+$/);
   expect(res.text).not.toMatch(/ECONN|terminated|pg_|SELECT/i);
   expect(elapsedMs, `${what} took ${elapsedMs} ms`).toBeLessThan(2000);
+}
+
+/**
+ * A service whose pool reaches PostgreSQL through a TcpProxy, set up and torn down around the describe
+ * block that calls this. `start` gets the proxied database; its `db` (the test's own handle) goes
+ * straight to PostgreSQL.
+ */
+function behindProxy<H extends { close(): Promise<void> }>(
+  service: 'auth-service' | 'course-service',
+  start: (proxied: TestDatabase) => Promise<H>,
+): { database: TestDatabase; proxy: TcpProxy; harness: H } {
+  const t = {} as { database: TestDatabase; proxy: TcpProxy; harness: H };
+  beforeAll(async () => {
+    t.database = await createTestDatabase(service);
+    t.proxy = await new TcpProxy(t.database.url).listen();
+    t.harness = await start({ ...t.database, url: t.proxy.urlFor(t.database.url) });
+  });
+  afterAll(async () => {
+    await t.harness?.close();
+    await t.proxy?.close();
+    await t.database?.drop();
+  });
+  return t;
+}
+
+/** The path of a new published course, written straight to the database. */
+async function publishedCoursePath(database: TestDatabase): Promise<string> {
+  const course = await new CourseService({ db: database.db }).create(instructor(), newCourseInput({ status: 'published' }));
+  return `/api/v1/courses/${course.id}`;
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -48,27 +77,14 @@ async function expectDown(call: (m: string, u: string) => Promise<CallResult>): 
 }
 
 describe.skipIf(!hasPostgres)('fault: PostgreSQL connections cut, course-service', () => {
-  let database: TestDatabase;
-  let proxy: TcpProxy;
-  let h: CourseHarness;
+  const t = behindProxy('course-service', (database) => startCourse({ database, overrides: { cache: { enabled: false } } }));
   let path: string;
-
   beforeAll(async () => {
-    database = await createTestDatabase('course-service');
-    proxy = await new TcpProxy(database.url).listen();
-    // The app's pool goes through the proxy; the test's own `database.db` goes straight to PostgreSQL.
-    h = await startCourse({ database: { ...database, url: proxy.urlFor(database.url) }, overrides: { cache: { enabled: false } } });
-    const course = await new CourseService({ db: database.db }).create(instructor(), newCourseInput({ status: 'published' }));
-    path = `/api/v1/courses/${course.id}`;
-  });
-
-  afterAll(async () => {
-    await h?.close();
-    await proxy?.close();
-    await database?.drop();
+    path = await publishedCoursePath(t.database);
   });
 
   it('answers 503 with Retry-After while cut, also for a query cut mid-flight, and recovers without a rebuild', async () => {
+    const { harness: h, proxy } = t;
     const ok = await h.call('GET', path);
     expect(ok.status).toBe(200);
     expect(ok.headers['x-cache']).toBe('BYPASS');
@@ -112,23 +128,10 @@ describe.skipIf(!hasPostgres)('fault: PostgreSQL connections cut, course-service
 });
 
 describe.skipIf(!hasPostgres)('fault: PostgreSQL connections cut, auth-service', () => {
-  let database: TestDatabase;
-  let proxy: TcpProxy;
-  let a: AuthHarness;
-
-  beforeAll(async () => {
-    database = await createTestDatabase('auth-service');
-    proxy = await new TcpProxy(database.url).listen();
-    a = await startAuth({}, { database: { ...database, url: proxy.urlFor(database.url) } });
-  });
-
-  afterAll(async () => {
-    await a?.close();
-    await proxy?.close();
-    await database?.drop();
-  });
+  const t = behindProxy('auth-service', (database) => startAuth({}, { database }));
 
   it('answers 503 (not 401) with Retry-After while cut, and serves the same token and logins again after restore', async () => {
+    const { harness: a, proxy, database } = t;
     const user = await a.newUser();
     const { accessToken } = await a.login(user.email, user.password);
     expect((await a.call('GET', '/api/v1/users/me', { token: accessToken })).status).toBe(200);
@@ -160,30 +163,17 @@ describe.skipIf(!hasPostgres)('fault: PostgreSQL connections cut, auth-service',
 });
 
 describe.skipIf(!hasPostgres)('fault: PostgreSQL stops answering (partition), course-service', () => {
-  let database: TestDatabase;
-  let proxy: TcpProxy;
-  let h: CourseHarness;
+  // A 1 s statement timeout: the client gives up on a silent server 2 s after it (3 s).
+  const t = behindProxy('course-service', (database) =>
+    startCourse({ database, overrides: { cache: { enabled: false }, database: { statementTimeoutMs: 1000 } } }),
+  );
   let path: string;
-
   beforeAll(async () => {
-    database = await createTestDatabase('course-service');
-    proxy = await new TcpProxy(database.url).listen();
-    // A 1 s statement timeout: the client gives up on a silent server 2 s after it (3 s).
-    h = await startCourse({
-      database: { ...database, url: proxy.urlFor(database.url) },
-      overrides: { cache: { enabled: false }, database: { statementTimeoutMs: 1000 } },
-    });
-    const course = await new CourseService({ db: database.db }).create(instructor(), newCourseInput({ status: 'published' }));
-    path = `/api/v1/courses/${course.id}`;
-  });
-
-  afterAll(async () => {
-    await h?.close();
-    await proxy?.close();
-    await database?.drop();
+    path = await publishedCoursePath(t.database);
   });
 
   it('gives up on a silent server: 503 after the read timeout on open connections and the connect timeout on new ones', async () => {
+    const { harness: h, proxy } = t;
     // Several open connections in the pool, so that what follows uses open ones, not new ones.
     const warm = await Promise.all(Array.from({ length: 4 }, () => h.call('GET', path)));
     expect(warm.map((r) => r.status)).toEqual([200, 200, 200, 200]);

@@ -370,6 +370,17 @@ export function validValue(schema: JsonSchema): unknown {
   }
 }
 
+/**
+ * Real ids for an operation's path parameters, each by the collection the path names before it
+ * (`/sessions/{id}` takes `ids.sessions`); a random UUID where the test has none.
+ */
+export function pathValues(op: Operation, ids: Record<string, string>): Record<string, string> {
+  const segments = op.path.split('/');
+  return Object.fromEntries(
+    op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, ids[segments[segments.indexOf(`{${p.name}}`) - 1] ?? ''] ?? randomUUID()]),
+  );
+}
+
 /** A schema-valid body: the given fields where valid, the rest filled in from the schema. */
 export function baseBody(schema: JsonSchema, given: Record<string, unknown> = {}): Record<string, unknown> {
   const body = { ...(validValue(schema) as Record<string, unknown>), ...given };

@@ -32,6 +32,7 @@ import {
   fingerprint,
   logIgnored,
   operationsOf,
+  pathValues,
   refusedVariants,
   report,
   sendAll,
@@ -68,15 +69,9 @@ describe.skipIf(!hasPostgres)('hostile input: auth-service', () => {
     return { id: u.id, email: u.email, password: u.password, token: login.accessToken, refreshToken: login.refreshToken };
   }
 
-  /** A real id for a path parameter, by the collection the path names before it (`/sessions/{id}`). */
-  function pathValue(op: Operation, name: string): string {
-    const before = op.path.split('/').at(op.path.split('/').indexOf(`{${name}}`) - 1) ?? '';
-    return ids[before] ?? randomUUID();
-  }
-
   /** A request that passes the schema, aimed at real rows, for the variants to break one thing of. */
   function baseFor(op: Operation, who: Principal): BaseRequest {
-    const path = Object.fromEntries(op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, pathValue(op, p.name)]));
+    const path = pathValues(op, ids);
     const query: [string, string][] = [];
     for (const p of op.parameters.filter((x) => x.in === 'query')) {
       if (p.name === 'limit') query.push(['limit', '1']);

@@ -12,7 +12,6 @@
  * never just "forbidden"), except the instructor-only review responses; the content probes use the
  * principal each operation is for (the course's instructor, the review's author, a fresh student).
  */
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
 import { hasPostgres } from '../helpers/services.js';
@@ -23,6 +22,7 @@ import {
   fingerprint,
   logIgnored,
   operationsOf,
+  pathValues,
   refusedVariants,
   report,
   sendAll,
@@ -59,13 +59,8 @@ describe.skipIf(!hasPostgres)('hostile input: course-service', () => {
     status: 'published',
   });
 
-  function pathValue(op: Operation, name: string): string {
-    const segments = op.path.split('/');
-    return ids[segments[segments.indexOf(`{${name}}`) - 1] ?? ''] ?? randomUUID();
-  }
-
   function baseFor(op: Operation): BaseRequest {
-    const path = Object.fromEntries(op.parameters.filter((x) => x.in === 'path').map((x) => [x.name, pathValue(op, x.name)]));
+    const path = pathValues(op, ids);
     const query: [string, string][] = [];
     for (const x of op.parameters.filter((y) => y.in === 'query')) {
       if (x.name === 'limit') query.push(['limit', '1']);

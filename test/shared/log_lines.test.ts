@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAuthApp, type AuthApp } from '../../internal/auth-service/app.js';
-import { reportHashThreads } from '../../internal/auth-service/hash_threads_report.js';
+import { reportHashThreads } from '../../internal/auth-service/services/hash_threads.js';
 import { HashThreads, type ThreadPoolHooks } from '../../internal/auth-service/services/thread_priority.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
 import { newId } from '../../internal/shared/utils/ids.js';

@@ -1,9 +1,12 @@
 /**
- * Password hashing at the lowest CPU priority that still gets work done. argon2 hashes on libuv's
- * thread pool, and on a host that both services share (the one Docker image, a small VM) a login flood
- * keeps those threads busy: the scheduler then makes course-service's catalogue reads wait for a time
- * slice. On Linux the scheduling policy and the nice value are per thread, so the pool's threads alone
- * can yield, leaving auth-service's event loop (its other requests) at normal priority.
+ * Password hashing at the lowest CPU priority that still gets work done. The rest of auth-service
+ * reaches this file only through hash_threads.ts (`lowerHashThreads`, then `attach`).
+ *
+ * argon2 hashes on libuv's thread pool, and on a host that both services share (the one Docker image, a
+ * small VM) a login flood keeps those threads busy: the scheduler then makes course-service's catalogue
+ * reads wait for a time slice. On Linux the scheduling policy and the nice value are per thread, so the
+ * pool's threads alone can yield, leaving auth-service's event loop (its other requests) at normal
+ * priority.
  *
  * Two levels, chosen by what the host has to spare:
  * - **idle** (`SCHED_IDLE`, set with util-linux `chrt`): a hash runs only on CPU time that nothing else
@@ -18,7 +21,7 @@
  *
  * Node does not name the pool's threads (all are `node`), so they are found by what they do: one job
  * per pool thread (a short PBKDF2, 30–40 ms each, all at once), and the threads whose CPU time grew
- * by at least a clock tick are the pool's. Call `HashThreads.find` at process start (it costs those
+ * by at least a clock tick are the pool's. Call `HashThreads.start` at process start (it costs those
  * ~30 ms once). Raising a nice value or choosing SCHED_IDLE needs no privilege. Elsewhere than on
  * Linux it does nothing.
  */

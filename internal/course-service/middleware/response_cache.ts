@@ -5,7 +5,7 @@
  * - Key: the route pattern plus its path parameters and query string *after* schema validation, sorted
  *   and with UUIDs lower-cased. Validation has applied defaults and coerced types, so `?limit=20` and no
  *   limit, or `minRating=4.0` and `minRating=4`, share one entry; unknown parameters never get here (400).
- * - Scopes: which writes make the entry stale (services/cache_scopes.ts); built from the same
+ * - Scopes: which writes make the entry stale (services/cache/cache_scopes.ts); built from the same
  *   normalised parameters, so `/courses/<UPPER-CASE-UUID>` hangs on the scope that writes bump.
  * - Viewer-dependent routes (a draft is visible to its owner, a hidden review to its author): a request
  *   with an `Authorization` header skips the cache and says `X-Cache: BYPASS`. Routes whose answer is
@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { isUuid } from '../../shared/utils/ids.js';
-import type { CacheService } from '../services/cache_service.js';
+import type { CacheService } from '../services/cache/cache_service.js';
 import { etagHash, etagOf } from '../../shared/utils/etag.js';
 
 export type CacheTtl = 'course' | 'list' | 'reviews' | 'categories';
@@ -36,7 +36,7 @@ export interface CacheInput {
 export interface CachePolicy {
   /** Which TTL of the `cache` settings applies. */
   ttl: CacheTtl;
-  /** The scopes the answer depends on (see cache_scopes.ts). */
+  /** The scopes the answer depends on (see services/cache/cache_scopes.ts). */
   scopes(input: CacheInput): string[];
   /** True when the answer depends on who asks: requests with a token then bypass the cache. */
   perViewer: boolean;

@@ -2,7 +2,7 @@
 import type { App } from '../../shared/server.js';
 import type { CourseController } from '../controllers/course_controller.js';
 import { CategoryListSchema } from '../models/category.js';
-import { CacheScopes } from '../services/cache_scopes.js';
+import { CacheScopes } from '../services/cache/cache_scopes.js';
 import { cachedAnswer, NotModified, type ResponseCache } from '../middleware/response_cache.js';
 
 export function categoryRouter(app: App, courses: CourseController, responses: ResponseCache): void {

@@ -10,7 +10,7 @@ import { isUuid } from '../../shared/utils/ids.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';
 import type { CourseController } from '../controllers/course_controller.js';
 import { CourseCreateBody, CourseIdOrSlugPathParams, CourseListQuery, InstructorCourseListQuery, CoursePageSchema, CoursePatchBody, CourseSchema } from '../models/course.js';
-import { CacheScopes } from '../services/cache_scopes.js';
+import { CacheScopes } from '../services/cache/cache_scopes.js';
 import { cachedAnswer, NotModified, type ResponseCache } from '../middleware/response_cache.js';
 import { IfMatchHeaders } from '../middleware/conditional.js';
 import { bearer, created, optionalBearer, written } from './route_schemas.js';

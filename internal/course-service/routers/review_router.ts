@@ -18,7 +18,7 @@ import {
   ReviewResponseBody,
   ReviewSchema,
 } from '../models/review.js';
-import { CacheScopes } from '../services/cache_scopes.js';
+import { CacheScopes } from '../services/cache/cache_scopes.js';
 import { cachedAnswer, NotModified, type ResponseCache } from '../middleware/response_cache.js';
 import { IfMatchHeaders } from '../middleware/conditional.js';
 import { bearer, created, optionalBearer, written } from './route_schemas.js';

@@ -32,7 +32,7 @@ import {
   type NewCourse,
 } from '../repository/course_repository.js';
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
-import { CacheScopes, type CacheInvalidator } from './cache_scopes.js';
+import { CacheScopes, type CacheInvalidator } from './cache/cache_scopes.js';
 import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { nextSlug, slugify } from './slug.js';

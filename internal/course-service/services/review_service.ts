@@ -41,7 +41,7 @@ import { CourseRepository, type RatedCourse, type RatingDelta } from '../reposit
 import { OutboxRepository } from '../repository/outbox_repository.js';
 import { REVIEW_COURSE_PUBLISHED, REVIEW_UNIQUE_CONSTRAINT, ReviewRepository, reviewKeysetValues, type ReviewChanges } from '../repository/review_repository.js';
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
-import { CacheScopes, type CacheInvalidator } from './cache_scopes.js';
+import { CacheScopes, type CacheInvalidator } from './cache/cache_scopes.js';
 import { DEFAULT_PAGE_SIZE, findCourseByIdOrSlug, type ConditionalOptions } from './course_service.js';
 import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';

@@ -2,7 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import type { Registry } from 'prom-client';
-import type { App, ReadinessCheck } from '../server.js';
+import type { App, ReadinessCheck } from '../app_types.js';
 import { HttpError } from '../utils/errors.js';
 import { problems } from '../utils/http_schemas.js';
 

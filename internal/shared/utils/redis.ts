@@ -27,7 +27,7 @@ export interface KeyValueStore {
    * Increments each counter (cache versions) and, in the same atomic step, publishes on `channel` the
    * line `header` followed by one `<name> <value>` line per counter (`names[i]` for `keys[i]`). Returns
    * the new values and how many subscribers received the message. Only stores shared between processes
-   * have it: a replica's near cache (services/near_cache.ts) learns of other replicas' writes this way.
+   * have it: a replica's near cache (services/cache/near_cache.ts) learns of other replicas' writes this way.
    */
   incrAndPublish?(keys: string[], names: string[], channel: string, header: string): Promise<{ values: number[]; receivers: number }>;
   /** Publishes on `channel` (not prefixed). */

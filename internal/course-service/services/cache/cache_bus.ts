@@ -13,7 +13,7 @@
  *   and still acknowledges at once).
  */
 import { randomBytes } from 'node:crypto';
-import type { KeyValueStore, Subscription } from '../../shared/utils/redis.js';
+import type { KeyValueStore, Subscription } from '../../../shared/utils/redis.js';
 import type { NearCache } from './near_cache.js';
 
 /** A store that can publish (Redis). */

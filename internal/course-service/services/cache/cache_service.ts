@@ -22,7 +22,7 @@
  * store's own key prefix (config `redis.keyPrefix`) keeps deployments apart.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { KeyValueStore } from '../../shared/utils/redis.js';
+import type { KeyValueStore } from '../../../shared/utils/redis.js';
 import type { CacheInvalidator } from './cache_scopes.js';
 import { NearCache, type NearCacheOptions } from './near_cache.js';
 import { CacheBus, canPublish } from './cache_bus.js';
