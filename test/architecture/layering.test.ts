@@ -46,7 +46,7 @@ describe('layering lint', () => {
   it.each([
     ['router → controller, service, middleware, models, shared', `${SVC}/routers/x_router.ts`, [
       "import { a } from '../controllers/course_controller.js';",
-      "import { b } from '../services/cache_scopes.js';",
+      "import { b } from '../services/cache/cache_scopes.js';",
       "import { c } from '../middleware/response_cache.js';",
       "import { d } from '../models/course.js';",
       "import { e } from '../../shared/middleware/authenticate.js';",
@@ -57,7 +57,7 @@ describe('layering lint', () => {
       "import { c } from '../../shared/utils/errors.js';",
     ]],
     ['service → service, repository, models, shared utils', `${SVC}/services/x_service.ts`, [
-      "import { a } from './cache_service.js';",
+      "import { a } from './cache/cache_service.js';",
       "import { b } from '../repository/course_repository.js';",
       "import { c } from '../models/course.js';",
       "import { d } from '../../shared/utils/database.js';",
