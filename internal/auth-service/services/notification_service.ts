@@ -122,7 +122,7 @@ export class NotificationService {
       throw HttpError.badRequest('template_not_allowed', `Template "${String(input.template)}" cannot be sent through this API`);
     }
     // Not a uuid means no such user; checked here so PostgreSQL never sees a malformed uuid.
-    const user = isUuid(input.userId) ? await this.users.findById(input.userId) : undefined;
+    const user = isUuid(input.userId) ? await this.users.findById(input.userId) : null;
     if (!user) throw HttpError.notFound('user_not_found', 'No user with this id');
 
     // With APP_URL the course link is the front end's course page, whatever address the caller sent
@@ -179,7 +179,7 @@ export class NotificationService {
 
   /** An admin's retry of a failed mail: queued again with a fresh attempt count. */
   async retry(id: string): Promise<NotificationView> {
-    const row = isUuid(id) ? await this.notifications.findById(id) : undefined;
+    const row = isUuid(id) ? await this.notifications.findById(id) : null;
     if (!row) throw HttpError.notFound('notification_not_found', 'No notification with this id');
     if (row.status !== 'failed') throw HttpError.conflict('notification_not_failed', `Only failed mail can be retried; this one is ${row.status}`);
     const requeued = await this.notifications.requeue(id);

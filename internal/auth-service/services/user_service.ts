@@ -38,7 +38,7 @@ export class UserService {
     ifMatch?: string,
   ): Promise<Profile> {
     return this.db.transaction(async (tx) => {
-      const current = await this.users.findById(principal.sub, tx, true);
+      const current = await this.users.findForUpdate(principal.sub, tx);
       if (!current || current.disabled_at) throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
       checkIfMatch(ifMatch, etagOf(toProfile(current)));
       const row = await this.users.updateProfile(
@@ -52,7 +52,7 @@ export class UserService {
 
   /** One-click unsubscribe from review mails (the token comes from the mail's link). */
   async unsubscribe(userId: string | undefined): Promise<void> {
-    const row = userId ? await this.users.updateProfile(userId, { notifyReviews: false }) : undefined;
+    const row = userId ? await this.users.updateProfile(userId, { notifyReviews: false }) : null;
     if (!row) throw HttpError.badRequest('invalid_or_expired_token', 'This unsubscribe link is not valid');
   }
 
@@ -83,7 +83,7 @@ export class UserService {
       // target's lock (see lockActiveAdmins).
       const mayLoseAdmin = (patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true;
       const admins = mayLoseAdmin ? await this.users.lockActiveAdmins(tx) : Infinity;
-      const user = await this.users.findById(userId, tx, true);
+      const user = await this.users.findForUpdate(userId, tx);
       if (!user) throw HttpError.notFound('user_not_found');
       checkIfMatch(ifMatch, etagOf(toAdminUser(user)));
       const losesAdmin = user.role === 'admin' && !user.disabled_at && mayLoseAdmin;
@@ -91,7 +91,7 @@ export class UserService {
         throw HttpError.conflict('last_admin', 'The last admin cannot be demoted or disabled');
       }
       const updated = await this.users.adminUpdate(userId, patch, tx);
-      if (patch.disabled) await this.sessions.revokeAllForUser(userId, `disabled_by:${admin.sub}`, undefined, tx);
+      if (patch.disabled) await this.sessions.revokeAllForUser(userId, `disabled_by:${admin.sub}`, {}, tx);
       return toAdminUser(updated!);
     });
   }
@@ -121,7 +121,7 @@ export class UserService {
       role: 'admin',
       verified: true,
     });
-    return { created: created !== undefined };
+    return { created: created !== null };
   }
 }
 

@@ -99,7 +99,7 @@ export class ReviewService {
     this.db = deps.db;
     this.courses = deps.courses ?? new CourseRepository(deps.db);
     this.reviews = deps.reviews ?? new ReviewRepository(deps.db);
-    this.outbox = deps.outbox ?? new OutboxRepository();
+    this.outbox = deps.outbox ?? new OutboxRepository(deps.db);
     this.cache = deps.cache;
   }
 
@@ -311,13 +311,11 @@ export class ReviewService {
 
   private async queueHidden(tx: Queryable, review: ReviewRow, course: RatedCourse | null): Promise<void> {
     const title = course?.title ?? (await this.courses.findById(review.course_id, tx))?.title ?? '';
-    await this.outbox.add(tx, 'review_hidden', {
-      courseId: review.course_id,
-      courseTitle: title,
-      reviewId: review.id,
-      authorId: review.author_id,
-      reviewTitle: review.title,
-    });
+    await this.outbox.add(
+      'review_hidden',
+      { courseId: review.course_id, courseTitle: title, reviewId: review.id, authorId: review.author_id, reviewTitle: review.title },
+      tx,
+    );
   }
 
   private async invalidate(row: ReviewRow, ratingChanged: boolean): Promise<void> {
