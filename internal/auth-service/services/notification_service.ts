@@ -5,7 +5,7 @@
  */
 import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
-import { decodeCursor, encodeCursor } from '../../shared/utils/cursor.js';
+import { decodeCursor, keysetPage } from '../../shared/utils/cursor.js';
 import { isUuid, newId } from '../../shared/utils/ids.js';
 import { NOTIFICATION_STATUSES, toNotificationView, type NotificationStatus, type NotificationView } from '../models/notification.js';
 import type { NotificationRepository } from '../repository/notification_repository.js';
@@ -167,14 +167,8 @@ export class NotificationService {
     }
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 20) || 1, 1), MAX_PAGE);
     const afterId = decodeCursor(query.cursor, CURSOR_KIND, ['uuid'])?.[0] as string | undefined;
-    // One extra row tells whether another page exists, so the last page has no dangling cursor.
     const rows = await this.notifications.list({ status: query.status, afterId, limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toNotificationView),
-      nextCursor: rows.length > limit && last ? encodeCursor(CURSOR_KIND, [last.id]) : null,
-    };
+    return keysetPage(rows, limit, CURSOR_KIND, toNotificationView, (row) => [row.id]);
   }
 
   /** An admin's retry of a failed mail: queued again with a fresh attempt count. */

@@ -4,7 +4,7 @@ import { HttpError } from '../../shared/utils/errors.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { newId } from '../../shared/utils/ids.js';
 import type { Principal, UserRole } from '../../shared/utils/jwt.js';
-import { decodeCursor, encodeCursor } from '../../shared/utils/cursor.js';
+import { decodeCursor, keysetPage } from '../../shared/utils/cursor.js';
 import { normaliseEmail, toAdminUser, toProfile, type AdminUser, type Locale, type Profile } from '../models/user.js';
 import { toSessionView, type SessionView } from '../models/session.js';
 import type { SessionRepository } from '../repository/session_repository.js';
@@ -71,9 +71,7 @@ export class UserService {
     const limit = query.limit ?? DEFAULT_PAGE;
     const afterId = decodeCursor(query.cursor, 'users', ['uuid'])?.[0] as string | undefined;
     const rows = await this.users.search({ q: query.q, role: query.role, afterId, limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return { items: page.map(toAdminUser), nextCursor: rows.length > limit && last ? encodeCursor('users', [last.id]) : null };
+    return keysetPage(rows, limit, 'users', toAdminUser, (row) => [row.id]);
   }
 
   /** Changes a role or disables an account (which ends its sessions); the last admin stays an admin. */

@@ -35,7 +35,7 @@ import {
 } from '../repository/course_repository.js';
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache_scopes.js';
-import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
+import { decodeCursor, keysetPage, type CursorValueKind } from '../../shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { nextSlug, slugify } from './slug.js';
 import { inTransaction } from './transactions.js';
@@ -248,12 +248,7 @@ export class CourseService {
       minRating: input.minRating,
     };
     const rows = await this.courses.listPublished(filter, sort, after, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toCourseDto),
-      nextCursor: rows.length > limit && last ? encodeCursor(cursorSort, courseKeysetValues(last, sort)) : null,
-    };
+    return keysetPage(rows, limit, cursorSort, toCourseDto, (row) => courseKeysetValues(row, sort));
   }
 
   /**
@@ -271,12 +266,7 @@ export class CourseService {
     const limit = input.limit ?? DEFAULT_PAGE_SIZE;
     const after = decodeCursor(input.cursor, OWN_CURSOR_SORT, ['timestamp', 'uuid']);
     const rows = await this.courses.listByInstructor(user.sub, input.status, after, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toCourseDto),
-      nextCursor: rows.length > limit && last ? encodeCursor(OWN_CURSOR_SORT, [new Date(last.created_at).toISOString(), last.id]) : null,
-    };
+    return keysetPage(rows, limit, OWN_CURSOR_SORT, toCourseDto, (row) => [new Date(row.created_at).toISOString(), row.id]);
   }
 
   /** Categories that have published courses, with counts, by name (not paged: there are few). */

@@ -44,7 +44,7 @@ import { ReviewRepository, reviewKeysetValues, type ReviewChanges } from '../rep
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache_scopes.js';
 import { DEFAULT_PAGE_SIZE, findCourseByIdOrSlug, type ConditionalOptions } from './course_service.js';
-import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
+import { decodeCursor, keysetPage, type CursorValueKind } from '../../shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { inTransaction, retryOnConflict } from './transactions.js';
 import { validateInput } from './validation.js';
@@ -179,12 +179,7 @@ export class ReviewService {
   }
 
   private page(rows: ReviewRow[], limit: number, cursorSort: string, sort: ReviewSort | 'author'): ReviewPage {
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items: items.map(toReviewDto),
-      nextCursor: rows.length > limit && last ? encodeCursor(cursorSort, reviewKeysetValues(last, sort)) : null,
-    };
+    return keysetPage(rows, limit, cursorSort, toReviewDto, (row) => reviewKeysetValues(row, sort));
   }
 
   /**
