@@ -244,10 +244,59 @@ export interface components {
             status: number;
             detail?: string;
             /**
-             * @description Stable machine-readable error code
+             * @description Stable machine-readable error code:
+             *     - `bad_request`: The request is malformed (a bad URL, Content-Length or content type)
+             *     - `malformed_json`: The body is not valid JSON, or is empty while declared as JSON
+             *     - `payload_too_large`: The body is larger than allowed
+             *     - `unsupported_media_type`: The Content-Type is not one the route accepts
+             *     - `validation_failed`: The request does not match the schema; `errors` lists the fields
+             *     - `invalid_cursor`: The page cursor is malformed, or was made for another list or sort
+             *     - `precondition_failed`: `If-Match` names a version the resource no longer has
+             *     - `not_found`: No route for this method and path
+             *     - `rate_limited`: Too many requests; `Retry-After` says when to try again
+             *     - `service_unavailable`: A dependency (the database) is unavailable; retry after `Retry-After`
+             *     - `internal_error`: A fault on our side; the request id finds it in the logs
+             *     - `unauthorized`: No credentials were sent; sign in first
+             *     - `forbidden`: The caller's role may not do this
+             *     - `invalid_token`: The access token is not valid (signature, claims, or its account is gone)
+             *     - `token_expired`: The access token has expired; refresh it
+             *     - `token_outdated`: The account's role changed since the token was issued; refresh it
+             *     - `session_revoked`: The token's session has ended; log in again
+             *     - `email_not_verified`: The account's e-mail address is not verified yet
+             *     - `invalid_credentials`: E-mail or password is wrong
+             *     - `invalid_refresh_token`: The refresh token is not valid
+             *     - `refresh_token_reused`: A refresh token was used twice; its session has been ended
+             *     - `account_disabled`: The account is disabled
+             *     - `wrong_password`: The current password given is wrong
+             *     - `weak_password`: The new password is too short, too long, too common or too simple, or is the e-mail or name
+             *     - `invalid_or_expired_token`: A one-time link (verification, reset, unsubscribe) is not valid or has expired
+             *     - `invalid_request`: The OAuth2 token request lacks or garbles client credentials
+             *     - `invalid_client`: Unknown client or wrong client secret
+             *     - `unsupported_grant_type`: Only `grant_type=client_credentials` is supported
+             *     - `user_not_found`: No user with this id
+             *     - `session_not_found`: No live session of the caller with this id
+             *     - `last_admin`: The last active admin cannot be demoted or disabled
+             *     - `invalid_template`: Unknown mail template
+             *     - `invalid_locale`: Unknown mail locale
+             *     - `invalid_recipient`: A mail needs a recipient
+             *     - `invalid_notification_data`: The mail's data does not fit its template
+             *     - `template_not_allowed`: This mail template cannot be sent through the API
+             *     - `invalid_status`: Unknown notification status filter
+             *     - `notification_not_found`: No notification with this id
+             *     - `notification_not_failed`: Only a failed mail can be retried
+             *     - `course_not_found`: No such course, or not one the caller may see
+             *     - `course_not_published`: Only a published course can be reviewed
+             *     - `slug_taken`: Another course already uses this slug
+             *     - `not_course_owner`: Only the course's instructor or an admin may change it
+             *     - `not_course_instructor`: Only the course's instructor may respond to its reviews
+             *     - `review_not_found`: No such review, or not one the caller may see
+             *     - `review_exists`: The caller has already reviewed this course; `reviewId` names that review
+             *     - `own_course`: An instructor cannot review their own course
+             *     - `not_review_author`: Only the review's author (or an admin, to delete) may do this
              * @example validation_failed
+             * @enum {string}
              */
-            code: string;
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
             requestId: string;
             errors?: {
                 path: string;

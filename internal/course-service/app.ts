@@ -84,7 +84,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
 
   const courseRepository = new CourseRepository(db);
   const reviewRepository = new ReviewRepository(db);
-  const outbox = new OutboxRepository();
+  const outbox = new OutboxRepository(db);
   // Writes make cache entries stale whether or not this replica reads through the cache (`cache.enabled`),
   // since other replicas sharing the store may.
   const courses = new CourseService({ db, courses: courseRepository, cache });

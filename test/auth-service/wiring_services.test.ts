@@ -31,16 +31,16 @@ describe('loadServerSecret', () => {
 
 describe('SessionCheck', () => {
   const principal = (over: Partial<Principal> = {}): Principal => ({ sub: 'u1', role: 'user', sid: 's1', ...over }) as Principal;
-  const check = (live: { user_id: string; role: string; disabled: boolean } | undefined) =>
+  const check = (live: { user_id: string; role: string; disabled: boolean } | null) =>
     new SessionCheck({ findLiveWithUser: async () => live });
 
   it('lets a live session of the same account and role through, and a token without a session', async () => {
     await expect(check({ user_id: 'u1', role: 'user', disabled: false }).verify(principal())).resolves.toBeUndefined();
-    await expect(check(undefined).verify(principal({ sid: undefined }))).resolves.toBeUndefined();
+    await expect(check(null).verify(principal({ sid: undefined }))).resolves.toBeUndefined();
   });
 
   it('answers 401 session_revoked for an ended session, another account or a disabled one, and token_outdated for a changed role', async () => {
-    await expect(check(undefined).verify(principal())).rejects.toMatchObject({ status: 401, code: 'session_revoked' });
+    await expect(check(null).verify(principal())).rejects.toMatchObject({ status: 401, code: 'session_revoked' });
     await expect(check({ user_id: 'u2', role: 'user', disabled: false }).verify(principal())).rejects.toMatchObject({ code: 'session_revoked' });
     await expect(check({ user_id: 'u1', role: 'user', disabled: true }).verify(principal())).rejects.toMatchObject({ code: 'session_revoked' });
     await expect(check({ user_id: 'u1', role: 'admin', disabled: false }).verify(principal())).rejects.toMatchObject({ status: 401, code: 'token_outdated' });

@@ -18,7 +18,7 @@ describe.skipIf(!hasPostgres)('review mails through the outbox relay', () => {
   let auth: AuthHarness;
   let courseDb: TestDatabase;
   let authUrl: string;
-  const outbox = new OutboxRepository();
+  let outbox: OutboxRepository;
   const logger = createLogger('silent', 'course-service');
 
   const relayTo = (baseUrl: string, clientSecret = SERVICE_CLIENT.secret, backoffMs = { backoffBaseMs: 1, backoffMaxMs: 5 }) =>
@@ -52,7 +52,7 @@ describe.skipIf(!hasPostgres)('review mails through the outbox relay', () => {
   async function drain(relay: NotificationRelay): Promise<void> {
     for (let i = 0; i < 50; i++) {
       await relay.runOnce();
-      const { pending } = await outbox.stats(courseDb.db);
+      const { pending } = await outbox.stats();
       if (pending === 0) break;
       await new Promise((r) => setTimeout(r, 120));
     }
@@ -80,6 +80,7 @@ describe.skipIf(!hasPostgres)('review mails through the outbox relay', () => {
     await auth.app.listen({ port: 0, host: '127.0.0.1' });
     authUrl = `http://127.0.0.1:${(auth.app.server.address() as AddressInfo).port}`;
     courseDb = await createTestDatabase('course-service');
+    outbox = new OutboxRepository(courseDb.db);
   });
   afterAll(async () => {
     await auth?.close();
@@ -163,12 +164,12 @@ describe.skipIf(!hasPostgres)('review mails through the outbox relay', () => {
   it('a relay that dies mid-batch loses nothing: after its lease another relay delivers', async () => {
     const { teacher, course, reviews, by } = await setup();
     await reviews.create(by, course.id, { rating: 3 });
-    const claimed = await outbox.claimDue(courseDb.db, 10, 1000);
+    const claimed = await outbox.claimDue(10, 1000);
     expect(claimed.map((e) => e.id)).toContain((await eventsOf(course.id))[0]!.id);
     // The claimer "dies" here; the event is invisible until the lease ends.
     const [held] = await eventsOf(course.id);
     expect(held!.due_in_ms).toBeGreaterThan(300);
-    expect((await outbox.claimDue(courseDb.db, 10, 100)).length).toBe(0);
+    expect((await outbox.claimDue(10, 100)).length).toBe(0);
     const relay = relayTo(authUrl);
     await relay.runOnce();
     expect(await eventsOf(course.id)).toMatchObject([{ attempts: 1, delivered_at: null }]);
@@ -187,7 +188,7 @@ describe.skipIf(!hasPostgres)('review mails through the outbox relay', () => {
     await reviews.create(by, course.id, { rating: 2 });
     await drain(relayTo(authUrl));
     expect(auth.smtp.to(teacher.email)).toHaveLength(0);
-    expect((await outbox.stats(courseDb.db)).pending).toBe(0);
+    expect((await outbox.stats()).pending).toBe(0);
   });
 
   it('a wrong client secret keeps the events pending instead of dropping them', async () => {

@@ -168,7 +168,7 @@ export class AuthService {
       { name: 'login-fail-ip', subject: meta.ip, window: limits.loginFailuresPerIp },
       { name: 'login-fail', subject: `${email}|${meta.ip}`, window: limits.loginFailuresPerEmailIp },
     );
-    let user: UserRow | undefined;
+    let user: UserRow | null;
     let ok: boolean;
     try {
       user = await this.d.users.findByEmail(email);
@@ -225,7 +225,7 @@ export class AuthService {
     const parsed = this.d.tokenService.parseRefreshToken(refreshToken);
     if (!parsed) throw invalidRefresh();
     const outcome = await this.d.db.transaction(async (tx) => {
-      const session = await this.d.sessions.findById(parsed.sessionId, tx, true);
+      const session = await this.d.sessions.findForUpdate(parsed.sessionId, tx);
       if (!session || !this.d.tokenService.macMatches(session.id, parsed.generation, session.secret, parsed.mac)) {
         return { kind: 'invalid' as const };
       }
@@ -277,7 +277,7 @@ export class AuthService {
       if (sid) await this.d.sessions.revoke(sid, 'logout');
       return;
     }
-    await this.d.sessions.revokeAllForUser(userId, 'logout', scope === 'others' ? sid : undefined);
+    await this.d.sessions.revokeAllForUser(userId, 'logout', { exceptId: scope === 'others' ? sid : undefined });
   }
 
   /** The live session a refresh token proves (MAC, not ended, current or just-rotated generation), or undefined. */
@@ -316,9 +316,9 @@ export class AuthService {
       const user = await this.d.users.findByEmail(email, tx);
       if (!user || user.email_verified_at || user.disabled_at) return;
       // Serialise concurrent resends for one user, so the interval holds under a burst.
-      await this.d.users.findById(user.id, tx, true);
+      await this.d.users.findForUpdate(user.id, tx);
       const since = await this.d.tokens.secondsSinceLast(user.id, 'verify_email', tx);
-      if (since !== undefined && since < this.d.rules.verificationResendIntervalSec) return;
+      if (since !== null && since < this.d.rules.verificationResendIntervalSec) return;
       await this.queueVerification(tx, user);
     }));
   }
@@ -348,14 +348,14 @@ export class AuthService {
       // Every other open reset link of the user is spent too, including the one an "account exists"
       // mail carries: no link outlives the reset it could undo.
       await this.d.tokens.invalidateAll(userId, 'password_reset', tx);
-      const user = await this.d.users.findById(userId, tx, true);
+      const user = await this.d.users.findForUpdate(userId, tx);
       if (!user || user.disabled_at) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired');
       const weak = passwordError('password', password, [user.email, user.display_name]);
       if (weak) throw weak;
       await this.d.users.setPassword(user.id, await this.d.hasher.hash(password), tx);
       // The link came by mail, so the address is proven too.
       await this.d.users.markVerified(user.id, tx);
-      await this.d.sessions.revokeAllForUser(user.id, 'password_reset', undefined, tx);
+      await this.d.sessions.revokeAllForUser(user.id, 'password_reset', {}, tx);
       await this.queuePasswordChanged(tx, user);
     });
   }
@@ -377,11 +377,11 @@ export class AuthService {
       { name: 'password-change', subject: principal.sub, window: this.d.rules.rateLimits.loginFailuresPerEmailIp },
       { name: 'login-fail-ip', subject: meta.ip, window: this.d.rules.rateLimits.loginFailuresPerIp },
     );
-    let user: UserRow | undefined;
+    let user: UserRow | null;
     let ok: boolean;
     try {
       user = await this.d.users.findById(principal.sub);
-      ok = user !== undefined && !user.disabled_at && (await this.d.hasher.verify(user.password_hash, currentPassword));
+      ok = user !== null && !user.disabled_at && (await this.d.hasher.verify(user.password_hash, currentPassword));
     } catch (err) {
       await attempt.release();
       throw err;
@@ -397,7 +397,7 @@ export class AuthService {
     const hash = await this.d.hasher.hash(newPassword);
     await this.d.db.transaction(async (tx) => {
       await this.d.users.setPassword(user.id, hash, tx);
-      await this.d.sessions.revokeAllForUser(user.id, 'password_changed', principal.sid, tx);
+      await this.d.sessions.revokeAllForUser(user.id, 'password_changed', { exceptId: principal.sid }, tx);
       await this.queuePasswordChanged(tx, user);
     });
   }

@@ -217,7 +217,7 @@ export class DeliveryWorker {
     }
     const delayMs = backoffDelay(row.attempts, this.options.backoffBaseMs, this.options.backoffMaxMs);
     this.count('retry');
-    if (await this.notifications.markRetry(row.id, error, delayMs, undefined, row.attempts)) {
+    if (await this.notifications.markRetry(row.id, error, delayMs, { attempt: row.attempts })) {
       this.logger.warn({ ...log, responseCode, error, retryInMs: delayMs }, 'mail not sent, will retry');
     } else {
       this.leaseLost(log, error);
@@ -226,7 +226,7 @@ export class DeliveryWorker {
 
   private async fail(row: NotificationRow, error: string, log: Record<string, unknown>): Promise<void> {
     this.count('failed');
-    if (await this.notifications.markFailed(row.id, error, undefined, row.attempts)) {
+    if (await this.notifications.markFailed(row.id, error, { attempt: row.attempts })) {
       this.logger.warn({ ...log, error }, 'mail failed for good');
     } else {
       this.leaseLost(log, error);

@@ -5,7 +5,7 @@
  */
 import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
-import { decodeCursor, encodeCursor } from '../../shared/utils/cursor.js';
+import { decodeCursor, keysetPage } from '../../shared/utils/cursor.js';
 import { isUuid, newId } from '../../shared/utils/ids.js';
 import { NOTIFICATION_STATUSES, toNotificationView, type NotificationStatus, type NotificationView } from '../models/notification.js';
 import type { NotificationRepository } from '../repository/notification_repository.js';
@@ -122,7 +122,7 @@ export class NotificationService {
       throw HttpError.badRequest('template_not_allowed', `Template "${String(input.template)}" cannot be sent through this API`);
     }
     // Not a uuid means no such user; checked here so PostgreSQL never sees a malformed uuid.
-    const user = isUuid(input.userId) ? await this.users.findById(input.userId) : undefined;
+    const user = isUuid(input.userId) ? await this.users.findById(input.userId) : null;
     if (!user) throw HttpError.notFound('user_not_found', 'No user with this id');
 
     // With APP_URL the course link is the front end's course page, whatever address the caller sent
@@ -167,19 +167,13 @@ export class NotificationService {
     }
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 20) || 1, 1), MAX_PAGE);
     const afterId = decodeCursor(query.cursor, CURSOR_KIND, ['uuid'])?.[0] as string | undefined;
-    // One extra row tells whether another page exists, so the last page has no dangling cursor.
     const rows = await this.notifications.list({ status: query.status, afterId, limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toNotificationView),
-      nextCursor: rows.length > limit && last ? encodeCursor(CURSOR_KIND, [last.id]) : null,
-    };
+    return keysetPage(rows, limit, CURSOR_KIND, toNotificationView, (row) => [row.id]);
   }
 
   /** An admin's retry of a failed mail: queued again with a fresh attempt count. */
   async retry(id: string): Promise<NotificationView> {
-    const row = isUuid(id) ? await this.notifications.findById(id) : undefined;
+    const row = isUuid(id) ? await this.notifications.findById(id) : null;
     if (!row) throw HttpError.notFound('notification_not_found', 'No notification with this id');
     if (row.status !== 'failed') throw HttpError.conflict('notification_not_failed', `Only failed mail can be retried; this one is ${row.status}`);
     const requeued = await this.notifications.requeue(id);

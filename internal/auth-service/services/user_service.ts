@@ -4,7 +4,7 @@ import { HttpError } from '../../shared/utils/errors.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { newId } from '../../shared/utils/ids.js';
 import type { Principal, UserRole } from '../../shared/utils/jwt.js';
-import { decodeCursor, encodeCursor } from '../../shared/utils/cursor.js';
+import { decodeCursor, keysetPage } from '../../shared/utils/cursor.js';
 import { normaliseEmail, toAdminUser, toProfile, type AdminUser, type Locale, type Profile } from '../models/user.js';
 import { toSessionView, type SessionView } from '../models/session.js';
 import type { SessionRepository } from '../repository/session_repository.js';
@@ -38,7 +38,7 @@ export class UserService {
     ifMatch?: string,
   ): Promise<Profile> {
     return this.db.transaction(async (tx) => {
-      const current = await this.users.findById(principal.sub, tx, true);
+      const current = await this.users.findForUpdate(principal.sub, tx);
       if (!current || current.disabled_at) throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
       checkIfMatch(ifMatch, etagOf(toProfile(current)));
       const row = await this.users.updateProfile(
@@ -52,7 +52,7 @@ export class UserService {
 
   /** One-click unsubscribe from review mails (the token comes from the mail's link). */
   async unsubscribe(userId: string | undefined): Promise<void> {
-    const row = userId ? await this.users.updateProfile(userId, { notifyReviews: false }) : undefined;
+    const row = userId ? await this.users.updateProfile(userId, { notifyReviews: false }) : null;
     if (!row) throw HttpError.badRequest('invalid_or_expired_token', 'This unsubscribe link is not valid');
   }
 
@@ -71,9 +71,7 @@ export class UserService {
     const limit = query.limit ?? DEFAULT_PAGE;
     const afterId = decodeCursor(query.cursor, 'users', ['uuid'])?.[0] as string | undefined;
     const rows = await this.users.search({ q: query.q, role: query.role, afterId, limit: limit + 1 });
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return { items: page.map(toAdminUser), nextCursor: rows.length > limit && last ? encodeCursor('users', [last.id]) : null };
+    return keysetPage(rows, limit, 'users', toAdminUser, (row) => [row.id]);
   }
 
   /** Changes a role or disables an account (which ends its sessions); the last admin stays an admin. */
@@ -83,7 +81,7 @@ export class UserService {
       // target's lock (see lockActiveAdmins).
       const mayLoseAdmin = (patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true;
       const admins = mayLoseAdmin ? await this.users.lockActiveAdmins(tx) : Infinity;
-      const user = await this.users.findById(userId, tx, true);
+      const user = await this.users.findForUpdate(userId, tx);
       if (!user) throw HttpError.notFound('user_not_found');
       checkIfMatch(ifMatch, etagOf(toAdminUser(user)));
       const losesAdmin = user.role === 'admin' && !user.disabled_at && mayLoseAdmin;
@@ -91,7 +89,7 @@ export class UserService {
         throw HttpError.conflict('last_admin', 'The last admin cannot be demoted or disabled');
       }
       const updated = await this.users.adminUpdate(userId, patch, tx);
-      if (patch.disabled) await this.sessions.revokeAllForUser(userId, `disabled_by:${admin.sub}`, undefined, tx);
+      if (patch.disabled) await this.sessions.revokeAllForUser(userId, `disabled_by:${admin.sub}`, {}, tx);
       return toAdminUser(updated!);
     });
   }
@@ -121,7 +119,7 @@ export class UserService {
       role: 'admin',
       verified: true,
     });
-    return { created: created !== undefined };
+    return { created: created !== null };
   }
 }
 

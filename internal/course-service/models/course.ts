@@ -168,22 +168,43 @@ export interface CourseRow {
   updated_at: Date | string;
 }
 
+/**
+ * The one map of a course's API field names to its columns, for the fields that are plain copies of a
+ * column, in CourseSchema order. The DTO builder, the repository's INSERT and UPDATE and the service's
+ * change detection all read it, so a new plain field is added here once (and to CourseRow/CourseSchema,
+ * which the compiler then holds to it).
+ */
+export const COURSE_FIELD_COLUMNS = {
+  id: 'id',
+  slug: 'slug',
+  title: 'title',
+  summary: 'summary',
+  description: 'description',
+  category: 'category',
+  tags: 'tags',
+  level: 'level',
+  language: 'language',
+  durationMinutes: 'duration_minutes',
+  instructorId: 'instructor_id',
+  instructorName: 'instructor_name',
+  status: 'status',
+} as const satisfies { [F in keyof CourseDto]?: keyof CourseRow };
+
+export type CourseField = keyof typeof COURSE_FIELD_COLUMNS;
+/** The plain fields of a course by API name, with the row's types. */
+export type CourseFields = { [F in CourseField]: CourseRow[(typeof COURSE_FIELD_COLUMNS)[F]] };
+
+/** The plain fields of a row, in CourseSchema order. */
+export function courseFields(row: CourseRow): CourseFields {
+  const fields: Record<string, unknown> = {};
+  for (const [field, column] of Object.entries(COURSE_FIELD_COLUMNS)) fields[field] = row[column];
+  return fields as CourseFields;
+}
+
 export function toCourseDto(row: CourseRow): CourseDto {
-  // Keys in CourseSchema order (see the file comment).
+  // Keys in CourseSchema order (see the file comment): the plain fields first, as the map lists them.
   return {
-    id: row.id,
-    slug: row.slug,
-    title: row.title,
-    summary: row.summary,
-    description: row.description,
-    category: row.category,
-    tags: row.tags,
-    level: row.level,
-    language: row.language,
-    durationMinutes: row.duration_minutes,
-    instructorId: row.instructor_id,
-    instructorName: row.instructor_name,
-    status: row.status,
+    ...courseFields(row),
     publishedAt: row.published_at === null ? null : isoTime(row.published_at),
     createdAt: isoTime(row.created_at),
     updatedAt: isoTime(row.updated_at),

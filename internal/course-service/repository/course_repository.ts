@@ -1,10 +1,12 @@
 /**
- * SQL for courses. Every method takes an optional `Queryable` so a service can run it inside its
- * transaction. Not-found is `null`; constraint violations are thrown as driver errors for the service to
- * translate (it knows what a duplicate slug means to the caller).
+ * SQL for courses, in the repository style of docs/ARCHITECTURE.md ("Data layer"): the executor is the
+ * last, optional argument (a service passes its transaction), not found is `null`, rows come out as
+ * stored, and a duplicate slug is translated here, into 409 `slug_taken`.
  */
-import type { Queryable } from '../../shared/utils/database.js';
-import type { CourseLevel, CourseRow, CourseStatus } from '../models/course.js';
+import { PgCode, pgConstraint, pgErrorCode, type Queryable } from '../../shared/utils/database.js';
+import { SqlParams } from '../../shared/utils/sql.js';
+import { COURSE_FIELD_COLUMNS, type CourseFields, type CourseLevel, type CourseRow, type CourseStatus } from '../models/course.js';
+import { slugTaken } from '../models/errors.js';
 
 /** Every column except the search vector, which no one reads back. */
 const COLUMNS = `c.id, c.slug, c.title, c.summary, c.description, c.category, c.tags, c.level, c.language,
@@ -13,49 +15,23 @@ const COLUMNS = `c.id, c.slug, c.title, c.summary, c.description, c.category, c.
   c.created_at, c.updated_at`;
 const RETURNING = COLUMNS.replace(/c\./g, '');
 
-export interface NewCourse {
-  id: string;
-  slug: string;
-  title: string;
-  summary: string;
-  description: string;
-  category: string;
-  tags: string[];
-  level: CourseLevel;
-  language: string;
-  durationMinutes: number;
-  instructorId: string;
-  instructorName: string;
-  status: CourseStatus;
+/** A new course: every plain field (COURSE_FIELD_COLUMNS); the rest are the table's defaults. */
+export type NewCourse = CourseFields;
+
+/** The fields an update may change. */
+export type CourseChanges = Partial<Omit<CourseFields, 'id' | 'instructorId'>>;
+
+const SLUG_KEY = 'courses_slug_key';
+
+/** A duplicate slug as the domain error; anything else as it came. */
+function translate(err: unknown): unknown {
+  return pgErrorCode(err) === PgCode.uniqueViolation && pgConstraint(err) === SLUG_KEY ? slugTaken() : err;
 }
 
-export interface CourseChanges {
-  slug?: string;
-  title?: string;
-  summary?: string;
-  description?: string;
-  category?: string;
-  tags?: string[];
-  level?: CourseLevel;
-  language?: string;
-  durationMinutes?: number;
-  instructorName?: string;
-  status?: CourseStatus;
+/** `$n` for a course field's value (tags are a text[] the driver sends as an array). */
+function fieldParam(sql: SqlParams, field: keyof CourseFields, value: unknown): string {
+  return sql.add(value, field === 'tags' ? 'text[]' : undefined);
 }
-
-const CHANGE_COLUMNS: Record<keyof CourseChanges, string> = {
-  slug: 'slug',
-  title: 'title',
-  summary: 'summary',
-  description: 'description',
-  category: 'category',
-  tags: 'tags',
-  level: 'level',
-  language: 'language',
-  durationMinutes: 'duration_minutes',
-  instructorName: 'instructor_name',
-  status: 'status',
-};
 
 /** The sorts as the repository runs them; `relevance` needs a query. */
 export type CourseListSort = 'relevance' | 'newest' | 'rating' | 'popular' | 'title';
@@ -90,37 +66,33 @@ export interface RatedCourse {
 export class CourseRepository {
   constructor(private readonly db: Queryable) {}
 
+  /** 409 `slug_taken` when the slug is in use. Publishing at once stamps published_at. */
   async insert(course: NewCourse, q: Queryable = this.db): Promise<CourseRow> {
-    const { rows } = await q.query<CourseRow>(
-      `INSERT INTO courses (id, slug, title, summary, description, category, tags, level, language,
-         duration_minutes, instructor_id, instructor_name, status, published_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13,
-         CASE WHEN $13 = 'published' THEN now() END)
-       RETURNING ${RETURNING}`,
-      [
-        course.id,
-        course.slug,
-        course.title,
-        course.summary,
-        course.description,
-        course.category,
-        course.tags,
-        course.level,
-        course.language,
-        course.durationMinutes,
-        course.instructorId,
-        course.instructorName,
-        course.status,
-      ],
-    );
-    return rows[0]!;
+    const sql = new SqlParams();
+    const fields = Object.keys(COURSE_FIELD_COLUMNS) as (keyof CourseFields)[];
+    const values = fields.map((f) => fieldParam(sql, f, course[f]));
+    const status = values[fields.indexOf('status')]!;
+    try {
+      const { rows } = await q.query<CourseRow>(
+        `INSERT INTO courses (${fields.map((f) => COURSE_FIELD_COLUMNS[f]).join(', ')}, published_at)
+         VALUES (${values.join(', ')}, CASE WHEN ${status} = 'published' THEN now() END)
+         RETURNING ${RETURNING}`,
+        sql.values,
+      );
+      return rows[0]!;
+    } catch (err) {
+      throw translate(err);
+    }
   }
 
-  async findById(id: string, q: Queryable = this.db, options: { forUpdate?: boolean } = {}): Promise<CourseRow | null> {
-    const { rows } = await q.query<CourseRow>(
-      `SELECT ${COLUMNS} FROM courses c WHERE c.id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
-      [id],
-    );
+  async findById(id: string, q: Queryable = this.db): Promise<CourseRow | null> {
+    const { rows } = await q.query<CourseRow>(`SELECT ${COLUMNS} FROM courses c WHERE c.id = $1`, [id]);
+    return rows[0] ?? null;
+  }
+
+  /** findById that locks the row (FOR UPDATE) until `tx` ends. */
+  async findForUpdate(id: string, tx: Queryable): Promise<CourseRow | null> {
+    const { rows } = await tx.query<CourseRow>(`SELECT ${COLUMNS} FROM courses c WHERE c.id = $1 FOR UPDATE`, [id]);
     return rows[0] ?? null;
   }
 
@@ -138,20 +110,22 @@ export class CourseRepository {
 
   /**
    * Applies `changes` (at least one) and touches updated_at. Publishing stamps published_at the first
-   * time only, so re-publishing an archived course keeps its original date.
+   * time only, so re-publishing an archived course keeps its original date. 409 `slug_taken` when the
+   * new slug is in use.
    */
   async update(id: string, changes: CourseChanges, q: Queryable = this.db): Promise<CourseRow | null> {
-    const params: unknown[] = [id];
+    const sql = new SqlParams(id);
     const sets: string[] = ['updated_at = now()'];
-    for (const [field, column] of Object.entries(CHANGE_COLUMNS) as [keyof CourseChanges, string][]) {
-      const value = changes[field];
-      if (value === undefined) continue;
-      params.push(value);
-      sets.push(`${column} = $${params.length}${field === 'tags' ? '::text[]' : ''}`);
+    for (const [field, value] of Object.entries(changes) as [keyof CourseChanges, unknown][]) {
+      if (value !== undefined) sets.push(`${COURSE_FIELD_COLUMNS[field]} = ${fieldParam(sql, field, value)}`);
     }
     if (changes.status === 'published') sets.push('published_at = COALESCE(published_at, now())');
-    const { rows } = await q.query<CourseRow>(`UPDATE courses SET ${sets.join(', ')} WHERE id = $1 RETURNING ${RETURNING}`, params);
-    return rows[0] ?? null;
+    try {
+      const { rows } = await q.query<CourseRow>(`UPDATE courses SET ${sets.join(', ')} WHERE id = $1 RETURNING ${RETURNING}`, sql.values);
+      return rows[0] ?? null;
+    } catch (err) {
+      throw translate(err);
+    }
   }
 
   async delete(id: string, q: Queryable = this.db): Promise<boolean> {
@@ -175,11 +149,8 @@ export class CourseRepository {
       if (filter.q === undefined) throw new Error('relevance sort needs a query');
       return this.listByRelevance({ ...filter, q: filter.q }, after, limit, q);
     }
-    const params: unknown[] = [];
-    const p = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const sql = new SqlParams();
+    const p = sql.adder;
     let from = 'courses c';
     const where = [`c.status = 'published'`];
     let rank = 'NULL::text';
@@ -216,7 +187,7 @@ export class CourseRepository {
     }
     const { rows } = await q.query<CourseListRow>(
       `SELECT ${COLUMNS}, ${rank} AS rank FROM ${from} WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${p(limit)}`,
-      params,
+      sql.values,
     );
     return rows;
   }
@@ -233,17 +204,14 @@ export class CourseRepository {
     limit: number,
     q: Queryable = this.db,
   ): Promise<CourseRow[]> {
-    const params: unknown[] = [instructorId];
-    const p = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const sql = new SqlParams(instructorId);
+    const p = sql.adder;
     const where = ['c.instructor_id = $1::uuid'];
     if (status !== undefined) where.push(`c.status = ${p(status)}`);
     if (after) where.push(`(c.created_at, c.id) < (${p(after[0])}::timestamptz, ${p(after[1])}::uuid)`);
     const { rows } = await q.query<CourseRow>(
       `SELECT ${COLUMNS} FROM courses c WHERE ${where.join(' AND ')} ORDER BY c.created_at DESC, c.id DESC LIMIT ${p(limit)}`,
-      params,
+      sql.values,
     );
     return rows;
   }
@@ -262,11 +230,8 @@ export class CourseRepository {
     limit: number,
     q: Queryable,
   ): Promise<CourseListRow[]> {
-    const params: unknown[] = [];
-    const p = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const sql = new SqlParams();
+    const p = sql.adder;
     // course_search holds neither the instructor nor the rating: with either, rank on courses, where
     // the instructor's few courses come from courses_instructor_idx and the rating is on the row.
     const onCourses = filter.instructorId !== undefined || filter.minRating !== undefined;
@@ -299,7 +264,7 @@ export class CourseRepository {
                 ORDER BY rank DESC, ${id} DESC LIMIT ${p(limit)}) top
          JOIN courses c ON c.id = top.course_id
         ORDER BY top.rank DESC, c.id DESC`,
-      params,
+      sql.values,
     );
     return rows;
   }
@@ -319,7 +284,7 @@ export class CourseRepository {
    * review writes on one course). `requirePublished` makes it a no-op on a course that is no longer
    * published, so a review cannot land on a course unpublished meanwhile. Null when nothing matched.
    */
-  async applyRatingDelta(courseId: string, delta: RatingDelta, q: Queryable, options: { requirePublished?: boolean } = {}): Promise<RatedCourse | null> {
+  async applyRatingDelta(courseId: string, delta: RatingDelta, options: { requirePublished?: boolean } = {}, q: Queryable = this.db): Promise<RatedCourse | null> {
     const { rows } = await q.query<RatedCourse>(
       `UPDATE courses SET ${ratingDeltaSet(2)}
        WHERE id = $1${options.requirePublished ? ` AND status = 'published'` : ''}

@@ -2,6 +2,8 @@
  * The `course_outbox` table. Events are added inside the transaction of the change that causes them, so
  * an event exists if and only if its change committed; the relay claims due events with a lease
  * (FOR UPDATE SKIP LOCKED, so replicas share the work) and marks each delivered, retried or failed.
+ * Repository style as in docs/ARCHITECTURE.md ("Data layer"): the executor last; `add` requires the
+ * transaction of the change.
  */
 import type { Queryable } from '../../shared/utils/database.js';
 import { newId } from '../../shared/utils/ids.js';
@@ -18,10 +20,12 @@ export interface OutboxRow {
 type WithoutId<T> = Omit<T, 'eventId'>;
 
 export class OutboxRepository {
+  constructor(private readonly db: Queryable) {}
+
   /** Adds an event in `tx`; its id doubles as `payload.eventId` (the relay's idempotency key). */
-  async add(tx: Queryable, type: 'review_created', payload: WithoutId<ReviewCreatedEvent>): Promise<string>;
-  async add(tx: Queryable, type: 'review_hidden', payload: WithoutId<ReviewHiddenEvent>): Promise<string>;
-  async add(tx: Queryable, type: string, payload: object): Promise<string> {
+  async add(type: 'review_created', payload: WithoutId<ReviewCreatedEvent>, tx: Queryable): Promise<string>;
+  async add(type: 'review_hidden', payload: WithoutId<ReviewHiddenEvent>, tx: Queryable): Promise<string>;
+  async add(type: string, payload: object, tx: Queryable): Promise<string> {
     const id = newId();
     await tx.query('INSERT INTO course_outbox (id, type, payload) VALUES ($1, $2, $3::jsonb)', [
       id,
@@ -32,8 +36,8 @@ export class OutboxRepository {
   }
 
   /** Claims up to `limit` due events for `leaseMs`; a relay that dies leaves them due again after it. */
-  async claimDue(db: Queryable, limit: number, leaseMs: number): Promise<OutboxRow[]> {
-    const { rows } = await db.query<OutboxRow>(
+  async claimDue(limit: number, leaseMs: number, q: Queryable = this.db): Promise<OutboxRow[]> {
+    const { rows } = await q.query<OutboxRow>(
       `UPDATE course_outbox o
           SET next_attempt_at = now() + make_interval(secs => $2::float8 / 1000), attempts = o.attempts + 1
         WHERE o.id IN (
@@ -48,25 +52,25 @@ export class OutboxRepository {
     return rows;
   }
 
-  async markDelivered(db: Queryable, id: string): Promise<void> {
-    await db.query('UPDATE course_outbox SET delivered_at = now(), last_error = NULL WHERE id = $1', [id]);
+  async markDelivered(id: string, q: Queryable = this.db): Promise<void> {
+    await q.query('UPDATE course_outbox SET delivered_at = now(), last_error = NULL WHERE id = $1', [id]);
   }
 
-  async markRetry(db: Queryable, id: string, error: string, delayMs: number): Promise<void> {
-    await db.query(
+  async markRetry(id: string, error: string, delayMs: number, q: Queryable = this.db): Promise<void> {
+    await q.query(
       `UPDATE course_outbox SET next_attempt_at = now() + make_interval(secs => $3::float8 / 1000), last_error = $2
         WHERE id = $1 AND delivered_at IS NULL`,
       [id, error.slice(0, 1000), delayMs],
     );
   }
 
-  async markFailed(db: Queryable, id: string, error: string): Promise<void> {
-    await db.query('UPDATE course_outbox SET failed_at = now(), last_error = $2 WHERE id = $1 AND delivered_at IS NULL', [id, error.slice(0, 1000)]);
+  async markFailed(id: string, error: string, q: Queryable = this.db): Promise<void> {
+    await q.query('UPDATE course_outbox SET failed_at = now(), last_error = $2 WHERE id = $1 AND delivered_at IS NULL', [id, error.slice(0, 1000)]);
   }
 
   /** Pending and failed counts and the age of the oldest pending event, for metrics. */
-  async stats(db: Queryable): Promise<{ pending: number; failed: number; oldestPendingSec: number }> {
-    const { rows } = await db.query<{ pending: number; failed: number; oldest: number | null }>(
+  async stats(q: Queryable = this.db): Promise<{ pending: number; failed: number; oldestPendingSec: number }> {
+    const { rows } = await q.query<{ pending: number; failed: number; oldest: number | null }>(
       `SELECT count(*) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL)::int AS pending,
               count(*) FILTER (WHERE failed_at IS NOT NULL)::int AS failed,
               extract(epoch FROM now() - min(created_at) FILTER (WHERE delivered_at IS NULL AND failed_at IS NULL))::float8 AS oldest

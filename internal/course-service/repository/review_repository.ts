@@ -1,8 +1,12 @@
 /**
- * SQL for reviews. As in CourseRepository: optional `Queryable` for transactions, `null` for not found,
- * driver errors (e.g. the unique violation of reviews_course_author_key) thrown for the service to name.
+ * SQL for reviews, in the repository style of CourseRepository (docs/ARCHITECTURE.md, "Data layer"):
+ * executor last and optional, `null` for not found, and the constraints a create can hit translated
+ * here (a second review by the same author: 409 `review_exists`).
  */
-import type { Queryable } from '../../shared/utils/database.js';
+import { PgCode, pgConstraint, pgErrorCode, type Queryable } from '../../shared/utils/database.js';
+import { HttpError } from '../../shared/utils/errors.js';
+import { SqlParams } from '../../shared/utils/sql.js';
+import { courseNotPublished } from '../models/errors.js';
 import type { ReviewCreatedEvent } from '../models/events.js';
 import type { CourseStatus } from '../models/course.js';
 import type { ReviewRow, ReviewSort, ReviewStatus } from '../models/review.js';
@@ -12,7 +16,7 @@ const COLUMNS = `r.id, r.course_id, r.author_id, r.author_name, r.rating, r.titl
   r.response_body, r.responded_at, r.created_at, r.updated_at`;
 const RETURNING = COLUMNS.replace(/r\./g, '');
 
-export const REVIEW_UNIQUE_CONSTRAINT = 'reviews_course_author_key';
+const REVIEW_UNIQUE_CONSTRAINT = 'reviews_course_author_key';
 
 /**
  * The `review_created` payload as `insertCounted` builds it in SQL, key by key (the event type's keys,
@@ -33,7 +37,7 @@ const REVIEW_CREATED_PAYLOAD: Record<keyof ReviewCreatedEvent, string> = {
 };
 
 /** Raised (by review_counted(), migration 0006) when the course stopped being published before the aggregate moved. */
-export const REVIEW_COURSE_PUBLISHED = 'review_course_published';
+const REVIEW_COURSE_PUBLISHED = 'review_course_published';
 
 /**
  * A review, the course's aggregate and the outbox event in one statement: one statement is one
@@ -106,25 +110,38 @@ export class ReviewRepository {
    * Creates a review of a published course by someone other than its instructor, moves the course's
    * rating aggregate by `delta` and adds the `review_created` event `eventId`, in one round trip (see
    * INSERT_COUNTED). Null when the course is missing, not published or the author's own; the caller
-   * looks at the course to say which. A duplicate throws the unique violation of
-   * REVIEW_UNIQUE_CONSTRAINT; a course unpublished meanwhile, an error with REVIEW_COURSE_PUBLISHED as
-   * its constraint.
+   * looks at the course to say which. The constraint decides a duplicate, not a pre-check (concurrent
+   * creates cannot both pass): 409 `review_exists`, naming the existing review as `reviewId` so a client
+   * can offer to edit it. A course unpublished between the statement's snapshot and its row lock: 409
+   * `course_not_published`.
    */
   async insertCounted(review: NewReview, delta: RatingDelta, eventId: string, q: Queryable = this.db): Promise<ReviewRow | null> {
-    const { rows } = await q.query<ReviewRow>(
-      INSERT_COUNTED.text,
-      [review.id, review.courseId, review.authorId, review.authorName, review.rating, review.title, review.body, eventId, ...ratingDeltaParams(delta)],
-      { name: INSERT_COUNTED.name },
-    );
+    try {
+      const { rows } = await q.query<ReviewRow>(
+        INSERT_COUNTED.text,
+        [review.id, review.courseId, review.authorId, review.authorName, review.rating, review.title, review.body, eventId, ...ratingDeltaParams(delta)],
+        { name: INSERT_COUNTED.name },
+      );
+      return rows[0] ?? null;
+    } catch (err) {
+      if (pgErrorCode(err) === PgCode.uniqueViolation && pgConstraint(err) === REVIEW_UNIQUE_CONSTRAINT) {
+        // Outside `q`, which the failed statement may have aborted; absent only if it was deleted since.
+        const existing = await this.findIdByCourseAndAuthor(review.courseId, review.authorId);
+        throw HttpError.conflict('review_exists', 'You have already reviewed this course; edit that review instead', existing ? { reviewId: existing } : undefined);
+      }
+      if (pgConstraint(err) === REVIEW_COURSE_PUBLISHED) throw courseNotPublished();
+      throw err;
+    }
+  }
+
+  async findById(id: string, q: Queryable = this.db): Promise<ReviewRow | null> {
+    const { rows } = await q.query<ReviewRow>(`SELECT ${COLUMNS} FROM reviews r WHERE r.id = $1`, [id]);
     return rows[0] ?? null;
   }
 
-  /** `forUpdate` locks the row until the transaction ends (the base for exact aggregate deltas). */
-  async findById(id: string, q: Queryable = this.db, options: { forUpdate?: boolean } = {}): Promise<ReviewRow | null> {
-    const { rows } = await q.query<ReviewRow>(
-      `SELECT ${COLUMNS} FROM reviews r WHERE r.id = $1${options.forUpdate ? ' FOR UPDATE' : ''}`,
-      [id],
-    );
+  /** findById that locks the row until `tx` ends (the base for exact aggregate deltas). */
+  async findForUpdate(id: string, tx: Queryable): Promise<ReviewRow | null> {
+    const { rows } = await tx.query<ReviewRow>(`SELECT ${COLUMNS} FROM reviews r WHERE r.id = $1 FOR UPDATE`, [id]);
     return rows[0] ?? null;
   }
 
@@ -145,12 +162,9 @@ export class ReviewRepository {
   }
 
   async update(id: string, changes: ReviewChanges, q: Queryable = this.db): Promise<ReviewRow | null> {
-    const params: unknown[] = [id];
+    const sql = new SqlParams(id);
     const sets: string[] = [];
-    const set = (column: string, value: unknown) => {
-      params.push(value);
-      sets.push(`${column} = $${params.length}`);
-    };
+    const set = (column: string, value: unknown) => sets.push(`${column} = ${sql.add(value)}`);
     if (changes.rating !== undefined) set('rating', changes.rating);
     if (changes.title !== undefined) set('title', changes.title);
     if (changes.body !== undefined) set('body', changes.body);
@@ -159,7 +173,7 @@ export class ReviewRepository {
     if (sets.length > 0) sets.push('updated_at = now()');
     if (changes.status !== undefined) set('status', changes.status);
     if (sets.length === 0) return this.findById(id, q);
-    const { rows } = await q.query<ReviewRow>(`UPDATE reviews SET ${sets.join(', ')} WHERE id = $1 RETURNING ${RETURNING}`, params);
+    const { rows } = await q.query<ReviewRow>(`UPDATE reviews SET ${sets.join(', ')} WHERE id = $1 RETURNING ${RETURNING}`, sql.values);
     return rows[0] ?? null;
   }
 
@@ -187,11 +201,8 @@ export class ReviewRepository {
     limit: number,
     q: Queryable = this.db,
   ): Promise<ReviewRow[]> {
-    const params: unknown[] = [];
-    const p = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const sql = new SqlParams();
+    const p = sql.adder;
     const where = [`r.course_id = ${p(courseId)}::uuid`, `r.status = 'visible'`];
     if (filter.rating !== undefined) where.push(`r.rating = ${p(filter.rating)}::smallint`);
     let orderBy: string;
@@ -221,7 +232,7 @@ export class ReviewRepository {
                UNION ALL
                (SELECT ${COLUMNS} FROM reviews r WHERE ${higher} ORDER BY ${orderBy} LIMIT ${n})
              ) page ORDER BY rating ASC, created_at DESC, id DESC LIMIT ${n}`,
-            params,
+            sql.values,
           );
           return rows;
         }
@@ -230,7 +241,7 @@ export class ReviewRepository {
     }
     const { rows } = await q.query<ReviewRow>(
       `SELECT ${COLUMNS} FROM reviews r WHERE ${where.join(' AND ')} ORDER BY ${orderBy} LIMIT ${p(limit)}`,
-      params,
+      sql.values,
     );
     return rows;
   }
@@ -246,21 +257,17 @@ export class ReviewRepository {
     limit: number,
     q: Queryable = this.db,
   ): Promise<ReviewRow[]> {
-    const params: unknown[] = [authorId];
+    const sql = new SqlParams(authorId);
     const where = ['r.author_id = $1::uuid'];
     let from = 'reviews r';
     if (!includeHidden) {
       from += ' JOIN courses c ON c.id = r.course_id';
       where.push(`r.status = 'visible'`, `c.status = 'published'`);
     }
-    if (after) {
-      params.push(after[0], after[1]);
-      where.push(`(r.created_at, r.id) < ($2::timestamptz, $3::uuid)`);
-    }
-    params.push(limit);
+    if (after) where.push(`(r.created_at, r.id) < (${sql.add(after[0], 'timestamptz')}, ${sql.add(after[1], 'uuid')})`);
     const { rows } = await q.query<ReviewRow>(
-      `SELECT ${COLUMNS} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY r.created_at DESC, r.id DESC LIMIT $${params.length}`,
-      params,
+      `SELECT ${COLUMNS} FROM ${from} WHERE ${where.join(' AND ')} ORDER BY r.created_at DESC, r.id DESC LIMIT ${sql.add(limit)}`,
+      sql.values,
     );
     return rows;
   }

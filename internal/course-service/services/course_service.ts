@@ -3,7 +3,7 @@
  * and the public catalogue (search, filters, sorts, keyset pages). Plain inputs in, DTOs out, HttpError
  * for refusals; no HTTP types here.
  */
-import { pgConstraint, pgErrorCode, PgCode, type Database } from '../../shared/utils/database.js';
+import type { Database } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { isUuid, newId } from '../../shared/utils/ids.js';
 import type { Principal } from '../../shared/utils/jwt.js';
@@ -14,6 +14,7 @@ import {
   CoursePatchBody,
   InstructorCourseListQuery,
   SLUG_PATTERN,
+  courseFields,
   toCourseDto,
   type CourseCreateInput,
   type CourseDto,
@@ -23,6 +24,7 @@ import {
   type CourseRow,
   type InstructorCourseListInput,
 } from '../models/course.js';
+import { courseNotFound, isSlugTaken, slugTaken } from '../models/errors.js';
 import {
   CourseRepository,
   courseKeysetValues,
@@ -33,7 +35,7 @@ import {
 } from '../repository/course_repository.js';
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache/cache_scopes.js';
-import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
+import { decodeCursor, keysetPage, type CursorValueKind } from '../../shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { nextSlug, slugify } from './slug.js';
 import { inTransaction } from './transactions.js';
@@ -53,7 +55,6 @@ export interface ConditionalOptions {
 
 export const DEFAULT_PAGE_SIZE = 20;
 const SLUG_RE = new RegExp(SLUG_PATTERN);
-const SLUG_KEY = 'courses_slug_key';
 
 const COURSE_CURSOR_KINDS: Record<CourseListSort, CursorValueKind[]> = {
   relevance: ['float', 'uuid'],
@@ -68,18 +69,6 @@ const COURSE_CURSOR_KINDS: Record<CourseListSort, CursorValueKind[]> = {
  * same with any filter (a cursor kept across a filter change just continues from that date).
  */
 const OWN_CURSOR_SORT = 'instructor-courses:newest';
-
-function courseNotFound(): HttpError {
-  return HttpError.notFound('course_not_found', 'No such course');
-}
-
-function slugTaken(): HttpError {
-  return HttpError.conflict('slug_taken', 'Another course already uses this slug');
-}
-
-function isSlugConflict(err: unknown): boolean {
-  return pgErrorCode(err) === PgCode.uniqueViolation && pgConstraint(err) === SLUG_KEY;
-}
 
 /** Tags compare case-insensitively: stored trimmed, lower-case, once each. */
 function normaliseTags(tags: readonly string[]): string[] {
@@ -144,18 +133,9 @@ export class CourseService {
       instructorName: user.name,
       status: body.status ?? 'draft',
     };
-    const row = body.slug !== undefined ? await this.insertWithSlug(course) : await this.insertWithFreeSlug(course);
+    const row = body.slug !== undefined ? await this.courses.insert(course) : await this.insertWithFreeSlug(course);
     await this.cache?.invalidate(CacheScopes.afterCourseCreate(row.id));
     return toCourseDto(row);
-  }
-
-  private async insertWithSlug(course: NewCourse): Promise<CourseRow> {
-    try {
-      return await this.courses.insert(course);
-    } catch (err) {
-      if (isSlugConflict(err)) throw slugTaken();
-      throw err;
-    }
   }
 
   /** The title's slug, else the next `-<n>`, else (under a race for that too) a random suffix. */
@@ -167,10 +147,10 @@ export class CourseService {
       try {
         return await this.courses.insert({ ...course, slug });
       } catch (err) {
-        if (!isSlugConflict(err)) throw err;
+        if (!isSlugTaken(err)) throw err;
       }
     }
-    throw HttpError.conflict('slug_taken', 'Could not find a free slug; give one explicitly');
+    throw slugTaken('Could not find a free slug; give one explicitly');
   }
 
   /** By id (UUID) or slug. Drafts and archived courses are 404 to all but their instructor and admins. */
@@ -193,39 +173,33 @@ export class CourseService {
 
     let changed = false;
     let statusChanged = false;
-    let result: CourseRow;
-    try {
-      result = await inTransaction(this.db, async (tx) => {
-        const row = await this.courses.findById(id, tx, { forUpdate: true });
-        const owner = this.checkWriteAccess(user, row);
-        checkIfMatch(options.ifMatch, etagOf(toCourseDto(owner)));
+    const result = await inTransaction(this.db, async (tx) => {
+      const row = await this.courses.findForUpdate(id, tx);
+      const owner = this.checkWriteAccess(user, row);
+      checkIfMatch(options.ifMatch, etagOf(toCourseDto(owner)));
 
-        const wanted: CourseChanges = {
-          slug: body.slug,
-          title: body.title === undefined ? undefined : requireText(body.title, '/title'),
-          summary: body.summary?.trim(),
-          description: body.description?.trim(),
-          category: body.category === undefined ? undefined : requireText(body.category, '/category'),
-          tags: body.tags === undefined ? undefined : normaliseTags(body.tags),
-          level: body.level,
-          language: body.language,
-          durationMinutes: body.durationMinutes,
-          status: body.status,
-        };
-        const changes = diff(owner, wanted);
-        if (Object.keys(changes).length === 0) return owner;
-        // Names come from token claims; the owner's edit refreshes a changed display name.
-        if (user.sub === owner.instructor_id && user.name && user.name !== owner.instructor_name) changes.instructorName = user.name;
-        changed = true;
-        statusChanged = changes.status !== undefined;
-        const updated = await this.courses.update(id, changes, tx);
-        if (!updated) throw courseNotFound();
-        return updated;
-      });
-    } catch (err) {
-      if (isSlugConflict(err)) throw slugTaken();
-      throw err;
-    }
+      const wanted: CourseChanges = {
+        slug: body.slug,
+        title: body.title === undefined ? undefined : requireText(body.title, '/title'),
+        summary: body.summary?.trim(),
+        description: body.description?.trim(),
+        category: body.category === undefined ? undefined : requireText(body.category, '/category'),
+        tags: body.tags === undefined ? undefined : normaliseTags(body.tags),
+        level: body.level,
+        language: body.language,
+        durationMinutes: body.durationMinutes,
+        status: body.status,
+      };
+      const changes = diff(owner, wanted);
+      if (Object.keys(changes).length === 0) return owner;
+      // Names come from token claims; the owner's edit refreshes a changed display name.
+      if (user.sub === owner.instructor_id && user.name && user.name !== owner.instructor_name) changes.instructorName = user.name;
+      changed = true;
+      statusChanged = changes.status !== undefined;
+      const updated = await this.courses.update(id, changes, tx);
+      if (!updated) throw courseNotFound();
+      return updated;
+    });
     if (changed) await this.cache?.invalidate(CacheScopes.afterCourseUpdate(id, statusChanged));
     return toCourseDto(result);
   }
@@ -235,7 +209,7 @@ export class CourseService {
     const user = requireUser(principal);
     if (!isUuid(id)) throw courseNotFound();
     await inTransaction(this.db, async (tx) => {
-      const row = await this.courses.findById(id, tx, { forUpdate: true });
+      const row = await this.courses.findForUpdate(id, tx);
       const owned = this.checkWriteAccess(user, row);
       checkIfMatch(options.ifMatch, etagOf(toCourseDto(owned)));
       await this.courses.delete(id, tx);
@@ -274,12 +248,7 @@ export class CourseService {
       minRating: input.minRating,
     };
     const rows = await this.courses.listPublished(filter, sort, after, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toCourseDto),
-      nextCursor: rows.length > limit && last ? encodeCursor(cursorSort, courseKeysetValues(last, sort)) : null,
-    };
+    return keysetPage(rows, limit, cursorSort, toCourseDto, (row) => courseKeysetValues(row, sort));
   }
 
   /**
@@ -297,12 +266,7 @@ export class CourseService {
     const limit = input.limit ?? DEFAULT_PAGE_SIZE;
     const after = decodeCursor(input.cursor, OWN_CURSOR_SORT, ['timestamp', 'uuid']);
     const rows = await this.courses.listByInstructor(user.sub, input.status, after, limit + 1);
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(toCourseDto),
-      nextCursor: rows.length > limit && last ? encodeCursor(OWN_CURSOR_SORT, [new Date(last.created_at).toISOString(), last.id]) : null,
-    };
+    return keysetPage(rows, limit, OWN_CURSOR_SORT, toCourseDto, (row) => [new Date(row.created_at).toISOString(), row.id]);
   }
 
   /** Categories that have published courses, with counts, by name (not paged: there are few). */
@@ -314,18 +278,7 @@ export class CourseService {
 
 /** The fields of `wanted` that differ from the row. */
 function diff(row: CourseRow, wanted: CourseChanges): CourseChanges {
-  const current: Required<Omit<CourseChanges, 'instructorName'>> = {
-    slug: row.slug,
-    title: row.title,
-    summary: row.summary,
-    description: row.description,
-    category: row.category,
-    tags: row.tags,
-    level: row.level,
-    language: row.language,
-    durationMinutes: row.duration_minutes,
-    status: row.status,
-  };
+  const current = courseFields(row);
   const changes: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(wanted)) {
     if (value === undefined) continue;

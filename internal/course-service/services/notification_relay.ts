@@ -75,26 +75,26 @@ export class NotificationRelay {
 
   /** Claims one batch and delivers it; returns how many were accepted. */
   async runOnce(): Promise<number> {
-    const rows = await this.outbox.claimDue(this.db, this.options.batchSize, this.options.leaseMs ?? 30_000);
+    const rows = await this.outbox.claimDue(this.options.batchSize, this.options.leaseMs ?? 30_000, this.db);
     let accepted = 0;
     for (const row of rows) {
       const request = toNotification(row, this.options.publicUrl);
       if (!request) {
-        await this.outbox.markFailed(this.db, row.id, `unknown event type ${row.type}`);
+        await this.outbox.markFailed(row.id, `unknown event type ${row.type}`, this.db);
         continue;
       }
       // The event id doubles as the request id, so auth-service's logs name the event they serve.
       const outcome = await this.client.notify(request, row.id);
       if (outcome.kind === 'accepted') {
-        await this.outbox.markDelivered(this.db, row.id);
+        await this.outbox.markDelivered(row.id, this.db);
         accepted++;
       } else if (outcome.kind === 'rejected') {
         this.logger.error({ eventId: row.id, type: row.type, reason: outcome.reason }, 'auth-service refused an event; marked failed');
-        await this.outbox.markFailed(this.db, row.id, outcome.reason);
+        await this.outbox.markFailed(row.id, outcome.reason, this.db);
       } else {
         const delay = this.backoff(row.attempts);
         this.logger.warn({ eventId: row.id, attempts: row.attempts, retryInMs: delay, reason: outcome.reason }, 'event not delivered; will retry');
-        await this.outbox.markRetry(this.db, row.id, outcome.reason, delay);
+        await this.outbox.markRetry(row.id, outcome.reason, delay, this.db);
       }
     }
     return accepted;

@@ -16,7 +16,7 @@
  * A moderator who hides or deletes someone else's visible review queues `review_hidden` (one mail: a
  * later delete of the already hidden review sends none).
  */
-import { pgConstraint, pgErrorCode, PgCode, type Database, type Queryable } from '../../shared/utils/database.js';
+import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { isUuid, newId } from '../../shared/utils/ids.js';
 import type { Principal } from '../../shared/utils/jwt.js';
@@ -37,13 +37,14 @@ import {
   type ReviewRow,
   type ReviewSort,
 } from '../models/review.js';
+import { courseNotFound, courseNotPublished, reviewNotFound } from '../models/errors.js';
 import { CourseRepository, type RatedCourse, type RatingDelta } from '../repository/course_repository.js';
 import { OutboxRepository } from '../repository/outbox_repository.js';
-import { REVIEW_COURSE_PUBLISHED, REVIEW_UNIQUE_CONSTRAINT, ReviewRepository, reviewKeysetValues, type ReviewChanges } from '../repository/review_repository.js';
+import { ReviewRepository, reviewKeysetValues, type ReviewChanges } from '../repository/review_repository.js';
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache/cache_scopes.js';
 import { DEFAULT_PAGE_SIZE, findCourseByIdOrSlug, type ConditionalOptions } from './course_service.js';
-import { decodeCursor, encodeCursor, type CursorValueKind } from '../../shared/utils/cursor.js';
+import { decodeCursor, keysetPage, type CursorValueKind } from '../../shared/utils/cursor.js';
 import { checkIfMatch, etagOf } from '../../shared/utils/etag.js';
 import { inTransaction, retryOnConflict } from './transactions.js';
 import { validateInput } from './validation.js';
@@ -63,17 +64,6 @@ const REVIEW_CURSOR_KINDS: Record<ReviewSort | 'author', CursorValueKind[]> = {
   author: ['timestamp', 'uuid'],
 };
 
-function reviewNotFound(): HttpError {
-  return HttpError.notFound('review_not_found', 'No such review');
-}
-
-function courseNotFound(): HttpError {
-  return HttpError.notFound('course_not_found', 'No such course');
-}
-
-function courseNotPublished(): HttpError {
-  return HttpError.conflict('course_not_published', 'Only published courses can be reviewed');
-}
 
 /** Empty or blank text is "no text". */
 function optionalText(value: string | null | undefined): string | null | undefined {
@@ -109,7 +99,7 @@ export class ReviewService {
     this.db = deps.db;
     this.courses = deps.courses ?? new CourseRepository(deps.db);
     this.reviews = deps.reviews ?? new ReviewRepository(deps.db);
-    this.outbox = deps.outbox ?? new OutboxRepository();
+    this.outbox = deps.outbox ?? new OutboxRepository(deps.db);
     this.cache = deps.cache;
   }
 
@@ -133,20 +123,8 @@ export class ReviewService {
       title: optionalText(body.title) ?? null,
       body: optionalText(body.body) ?? null,
     };
-    let row: ReviewRow | null;
-    try {
-      row = await retryOnConflict(() => this.reviews.insertCounted(review, ratingDelta(null, body.rating), newId()));
-    } catch (err) {
-      // The constraint decides, not a pre-check: concurrent creates cannot both pass.
-      if (pgErrorCode(err) === PgCode.uniqueViolation && pgConstraint(err) === REVIEW_UNIQUE_CONSTRAINT) {
-        // Named so a client can offer to edit it; absent only if it was deleted since.
-        const existing = await this.reviews.findIdByCourseAndAuthor(courseId, user.sub);
-        throw HttpError.conflict('review_exists', 'You have already reviewed this course; edit that review instead', existing ? { reviewId: existing } : undefined);
-      }
-      // Unpublished between the statement's snapshot and the course's row lock.
-      if (pgConstraint(err) === REVIEW_COURSE_PUBLISHED) throw courseNotPublished();
-      throw err;
-    }
+    // A duplicate (409 review_exists) and a course unpublished meanwhile are the repository's to name.
+    const row = await retryOnConflict(() => this.reviews.insertCounted(review, ratingDelta(null, body.rating), newId()));
     if (!row) throw await this.refusal(user, courseId);
     await this.invalidate(row, true);
     return toReviewDto(row);
@@ -201,12 +179,7 @@ export class ReviewService {
   }
 
   private page(rows: ReviewRow[], limit: number, cursorSort: string, sort: ReviewSort | 'author'): ReviewPage {
-    const items = rows.slice(0, limit);
-    const last = items[items.length - 1];
-    return {
-      items: items.map(toReviewDto),
-      nextCursor: rows.length > limit && last ? encodeCursor(cursorSort, reviewKeysetValues(last, sort)) : null,
-    };
+    return keysetPage(rows, limit, cursorSort, toReviewDto, (row) => reviewKeysetValues(row, sort));
   }
 
   /**
@@ -320,7 +293,7 @@ export class ReviewService {
 
   /** Locks the review; one the caller cannot see (hidden, not theirs, not admin) is 404. */
   private async lockForWrite(tx: Queryable, user: Principal, id: string): Promise<ReviewRow> {
-    const row = await this.reviews.findById(id, tx, { forUpdate: true });
+    const row = await this.reviews.findForUpdate(id, tx);
     if (!row) throw reviewNotFound();
     if (row.status === 'hidden' && row.author_id !== user.sub && !isAdmin(user)) throw reviewNotFound();
     return row;
@@ -328,18 +301,16 @@ export class ReviewService {
 
   private async applyDelta(tx: Queryable, courseId: string, delta: RatingDelta): Promise<RatedCourse | null> {
     if (isZero(delta)) return null;
-    return this.courses.applyRatingDelta(courseId, delta, tx);
+    return this.courses.applyRatingDelta(courseId, delta, {}, tx);
   }
 
   private async queueHidden(tx: Queryable, review: ReviewRow, course: RatedCourse | null): Promise<void> {
     const title = course?.title ?? (await this.courses.findById(review.course_id, tx))?.title ?? '';
-    await this.outbox.add(tx, 'review_hidden', {
-      courseId: review.course_id,
-      courseTitle: title,
-      reviewId: review.id,
-      authorId: review.author_id,
-      reviewTitle: review.title,
-    });
+    await this.outbox.add(
+      'review_hidden',
+      { courseId: review.course_id, courseTitle: title, reviewId: review.id, authorId: review.author_id, reviewTitle: review.title },
+      tx,
+    );
   }
 
   private async invalidate(row: ReviewRow, ratingChanged: boolean): Promise<void> {

@@ -1,4 +1,4 @@
-import { PgCode, pgErrorCode, type Database, type Queryable } from '../../shared/utils/database.js';
+import { isRetryableConflict, type Database, type Queryable } from '../../shared/utils/database.js';
 
 /**
  * Runs `fn` again (up to `attempts` times) when PostgreSQL aborts it as a deadlock victim or a
@@ -9,9 +9,7 @@ export async function retryOnConflict<T>(fn: () => Promise<T>, attempts = 3): Pr
     try {
       return await fn();
     } catch (err) {
-      const code = pgErrorCode(err);
-      const retryable = code === PgCode.deadlock || code === PgCode.serializationFailure;
-      if (!retryable || attempt >= attempts) throw err;
+      if (!isRetryableConflict(err) || attempt >= attempts) throw err;
     }
   }
 }

@@ -3,11 +3,11 @@
  * 5xx details are logged with the request id and never sent.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HttpError, problemType, titleFor, type FieldError, type Problem } from '../utils/errors.js';
+import { HttpError, problemType, titleFor, type ErrorCode, type FieldError, type Problem } from '../utils/errors.js';
 import { isConnectionError } from '../utils/database.js';
 
 // Fastify's own error codes that are the client's fault, with our stable codes.
-const FASTIFY_CODES: Record<string, { status: number; code: string; detail: string }> = {
+const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode; detail: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_json', detail: 'The body is not valid JSON' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'malformed_json', detail: 'The body is empty but declared as JSON' },
   FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', detail: 'The body is larger than allowed' },
@@ -35,7 +35,7 @@ function validationErrors(err: FastifyError): FieldError[] {
 }
 
 export function toProblem(err: unknown, requestId: string): { problem: Problem; headers: Record<string, string>; internal: boolean } {
-  const make = (status: number, code: string, detail?: string, errors?: FieldError[], extensions?: Record<string, string>): Problem => ({
+  const make = (status: number, code: ErrorCode, detail?: string, errors?: FieldError[], extensions?: Record<string, string>): Problem => ({
     // First, so no extension can replace a standard member.
     ...extensions,
     type: problemType(code),

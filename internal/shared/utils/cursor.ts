@@ -61,3 +61,20 @@ export function decodeCursor(cursor: string | undefined, sort: string, kinds: re
   }
   return k as (string | number)[];
 }
+
+/**
+ * One keyset page from rows a repository read with `limit + 1`: the extra row only says that another
+ * page exists, so the last page carries no dangling cursor. Items are the first `limit` rows; the next
+ * cursor holds the keys (`keysOf`) of the last of them, bound to `sort`.
+ */
+export function keysetPage<R, T>(
+  rows: readonly R[],
+  limit: number,
+  sort: string,
+  toItem: (row: R) => T,
+  keysOf: (row: R) => readonly (string | number)[],
+): { items: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { items: page.map((row) => toItem(row)), nextCursor: rows.length > limit && last ? encodeCursor(sort, keysOf(last)) : null };
+}

@@ -63,6 +63,12 @@ export function pgConstraint(err: unknown): string | undefined {
   return typeof c === 'string' ? c : undefined;
 }
 
+/** A deadlock victim or a serialization failure: the transaction may simply run again. */
+export function isRetryableConflict(err: unknown): boolean {
+  const code = pgErrorCode(err);
+  return code === PgCode.deadlock || code === PgCode.serializationFailure;
+}
+
 /** True when the error means "the database is not reachable right now" rather than "bad query". */
 export function isConnectionError(err: unknown): boolean {
   const code = pgErrorCode(err);

@@ -2,6 +2,70 @@
  * One error type for every service (RFC 9457 problem details). The `code` is part of the API contract:
  * clients switch on it, so never rename one. `cause` is for logs only and never reaches a client.
  */
+
+/**
+ * Every error code either service sends, each documented once. A closed list: `HttpError` takes only
+ * these (a typo is a type error), the OpenAPI `Problem.code` is this enum, and a new code is added here
+ * first, with its meaning. Database errors never reach it raw: the repository that ran the statement
+ * turns a constraint it expects into one of these (e.g. `slug_taken`).
+ */
+export const ERROR_CODES = {
+  // Generic: the request itself
+  bad_request: 'The request is malformed (a bad URL, Content-Length or content type)',
+  malformed_json: 'The body is not valid JSON, or is empty while declared as JSON',
+  payload_too_large: 'The body is larger than allowed',
+  unsupported_media_type: 'The Content-Type is not one the route accepts',
+  validation_failed: 'The request does not match the schema; `errors` lists the fields',
+  invalid_cursor: 'The page cursor is malformed, or was made for another list or sort',
+  precondition_failed: '`If-Match` names a version the resource no longer has',
+  not_found: 'No route for this method and path',
+  rate_limited: 'Too many requests; `Retry-After` says when to try again',
+  service_unavailable: 'A dependency (the database) is unavailable; retry after `Retry-After`',
+  internal_error: 'A fault on our side; the request id finds it in the logs',
+  // Authentication and access
+  unauthorized: 'No credentials were sent; sign in first',
+  forbidden: 'The caller\'s role may not do this',
+  invalid_token: 'The access token is not valid (signature, claims, or its account is gone)',
+  token_expired: 'The access token has expired; refresh it',
+  token_outdated: 'The account\'s role changed since the token was issued; refresh it',
+  session_revoked: 'The token\'s session has ended; log in again',
+  email_not_verified: 'The account\'s e-mail address is not verified yet',
+  // auth-service
+  invalid_credentials: 'E-mail or password is wrong',
+  invalid_refresh_token: 'The refresh token is not valid',
+  refresh_token_reused: 'A refresh token was used twice; its session has been ended',
+  account_disabled: 'The account is disabled',
+  wrong_password: 'The current password given is wrong',
+  weak_password: 'The new password is too short, too long, too common or too simple, or is the e-mail or name',
+  invalid_or_expired_token: 'A one-time link (verification, reset, unsubscribe) is not valid or has expired',
+  invalid_request: 'The OAuth2 token request lacks or garbles client credentials',
+  invalid_client: 'Unknown client or wrong client secret',
+  unsupported_grant_type: 'Only `grant_type=client_credentials` is supported',
+  user_not_found: 'No user with this id',
+  session_not_found: 'No live session of the caller with this id',
+  last_admin: 'The last active admin cannot be demoted or disabled',
+  invalid_template: 'Unknown mail template',
+  invalid_locale: 'Unknown mail locale',
+  invalid_recipient: 'A mail needs a recipient',
+  invalid_notification_data: 'The mail\'s data does not fit its template',
+  template_not_allowed: 'This mail template cannot be sent through the API',
+  invalid_status: 'Unknown notification status filter',
+  notification_not_found: 'No notification with this id',
+  notification_not_failed: 'Only a failed mail can be retried',
+  // course-service
+  course_not_found: 'No such course, or not one the caller may see',
+  course_not_published: 'Only a published course can be reviewed',
+  slug_taken: 'Another course already uses this slug',
+  not_course_owner: 'Only the course\'s instructor or an admin may change it',
+  not_course_instructor: 'Only the course\'s instructor may respond to its reviews',
+  review_not_found: 'No such review, or not one the caller may see',
+  review_exists: 'The caller has already reviewed this course; `reviewId` names that review',
+  own_course: 'An instructor cannot review their own course',
+  not_review_author: 'Only the review\'s author (or an admin, to delete) may do this',
+} as const satisfies Record<string, string>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
 export interface FieldError {
   path: string;
   message: string;
@@ -45,13 +109,13 @@ export function titleFor(status: number): string {
 
 export class HttpError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly detail: string | undefined;
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string> | undefined;
   readonly extensions: Record<string, string> | undefined;
 
-  constructor(status: number, code: string, options: HttpErrorOptions = {}) {
+  constructor(status: number, code: ErrorCode, options: HttpErrorOptions = {}) {
     super(options.detail ?? code, { cause: options.cause });
     this.name = 'HttpError';
     this.status = status;
@@ -62,19 +126,19 @@ export class HttpError extends Error {
     this.extensions = options.extensions;
   }
 
-  static badRequest(code: string, detail?: string, errors?: FieldError[]): HttpError {
+  static badRequest(code: ErrorCode, detail?: string, errors?: FieldError[]): HttpError {
     return new HttpError(400, code, { detail, errors });
   }
-  static unauthorized(code = 'unauthorized', detail?: string): HttpError {
+  static unauthorized(code: ErrorCode = 'unauthorized', detail?: string): HttpError {
     return new HttpError(401, code, { detail });
   }
-  static forbidden(code = 'forbidden', detail?: string): HttpError {
+  static forbidden(code: ErrorCode = 'forbidden', detail?: string): HttpError {
     return new HttpError(403, code, { detail });
   }
-  static notFound(code = 'not_found', detail?: string): HttpError {
+  static notFound(code: ErrorCode = 'not_found', detail?: string): HttpError {
     return new HttpError(404, code, { detail });
   }
-  static conflict(code: string, detail?: string, extensions?: Record<string, string>): HttpError {
+  static conflict(code: ErrorCode, detail?: string, extensions?: Record<string, string>): HttpError {
     return new HttpError(409, code, { detail, extensions });
   }
   static preconditionFailed(detail = 'The resource has changed since you read it'): HttpError {
@@ -87,7 +151,7 @@ export class HttpError extends Error {
       headers: { 'retry-after': String(seconds) },
     });
   }
-  static unavailable(code = 'service_unavailable', retryAfterSeconds = 5, cause?: unknown): HttpError {
+  static unavailable(code: ErrorCode = 'service_unavailable', retryAfterSeconds = 5, cause?: unknown): HttpError {
     return new HttpError(503, code, {
       detail: 'A dependency is unavailable; try again shortly',
       headers: { 'retry-after': String(retryAfterSeconds) },
@@ -102,13 +166,13 @@ export interface Problem {
   title: string;
   status: number;
   detail?: string;
-  code: string;
+  code: ErrorCode;
   requestId: string;
   errors?: FieldError[];
   /** Extension members (HttpErrorOptions.extensions). */
   [extension: string]: unknown;
 }
 
-export function problemType(code: string): string {
+export function problemType(code: ErrorCode): string {
   return `https://errors.course-platform.dev/${code}`;
 }

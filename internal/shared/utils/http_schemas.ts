@@ -1,5 +1,14 @@
 /** Schemas both services share: problem details, pages, enums. */
 import { Type, type TSchema, type Static } from '@sinclair/typebox';
+import { ERROR_CODES, type ErrorCode } from './errors.js';
+
+/** `Problem.code`: the closed list of errors.ts as an enum, each code with its meaning. */
+const ErrorCodeSchema = StringEnum(Object.keys(ERROR_CODES) as ErrorCode[], {
+  description: `Stable machine-readable error code:\n${Object.entries(ERROR_CODES)
+    .map(([code, meaning]) => `- \`${code}\`: ${meaning}`)
+    .join('\n')}`,
+  examples: ['validation_failed'],
+});
 
 export const ProblemSchema = Type.Object(
   {
@@ -7,7 +16,7 @@ export const ProblemSchema = Type.Object(
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.Optional(Type.String()),
-    code: Type.String({ description: 'Stable machine-readable error code', examples: ['validation_failed'] }),
+    code: ErrorCodeSchema,
     requestId: Type.String(),
     errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
     reviewId: Type.Optional(Type.String({ format: 'uuid', description: '`review_exists`: the review the caller already wrote (edit it instead)' })),
