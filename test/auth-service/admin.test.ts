@@ -178,7 +178,11 @@ describe.skipIf(!hasPostgres)('admin', () => {
     const u = await h.newUser();
     for (let i = 0; i < 3; i++) expect((await h.call('POST', '/api/v1/auth/password/forgot', { body: { email: u.email } })).status).toBe(202);
     await h.smtp.waitFor(() => h.smtp.to(u.email).length === 3);
-    const { rows } = await h.database.db.query<{ id: string }>('SELECT id FROM notifications WHERE user_id = $1 ORDER BY id', [u.id]);
+    // The SMTP server has a mail before the worker marks its row sent: wait for the rows, not the mail.
+    const sentRows = async () =>
+      (await h.database.db.query<{ id: string }>("SELECT id FROM notifications WHERE user_id = $1 AND status = 'sent' ORDER BY id", [u.id])).rows;
+    for (let i = 0; i < 100 && (await sentRows()).length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+    const rows = await sentRows();
     expect(rows).toHaveLength(3);
 
     // Walk the sent mail two at a time: every row of this user turns up once.
