@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createServer } from '../../internal/shared/server.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
-import { duplicateKeys } from './log_lines.test.js';
+import { duplicateKeys } from '../helpers/json_keys.js';
 
 async function server(level: string, log: { slowRequestMs: number; accessSample: number }) {
   const lines: string[] = [];
