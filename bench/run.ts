@@ -12,6 +12,7 @@
  *     [--auth-db postgres://postgres@127.0.0.1:5432/bench_auth] [--redis-url redis://127.0.0.1:6379]
  *     [--cpu-prof <dir>]                 # run the services under node --cpu-prof, profiles into <dir>
  *     [--log-level warn]                 # the services' LOG_LEVEL (info: production's)
+ *     [--also-log-level info]            # a second course-service at that level, in the same rounds
  *
  * What it does, in order:
  * 1. Recreates `bench_auth` (auth-service's database), migrates it, and inserts verified users with a
@@ -100,6 +101,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results') },
     'cpu-prof': { type: 'string', default: '' },
     'log-level': { type: 'string', default: 'warn' },
+    // A second course-service at this level, measured in the same rounds (e.g. info beside warn).
+    'also-log-level': { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -212,6 +215,10 @@ process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
 const auth = await start('auth-service', 'cmd/auth-service/main.js', authEnv, authPort);
 const course = await start('course-service', 'cmd/course-service/main.js', courseEnv(coursePort, true), coursePort);
+const alsoLevel = values['also-log-level'];
+const courseAlso = alsoLevel
+  ? await start(`course-service (${alsoLevel})`, 'cmd/course-service/main.js', { ...courseEnv(uncachedPort, true), LOG_LEVEL: alsoLevel }, uncachedPort)
+  : undefined;
 const startToReady: Record<string, number> = {
   'auth-service': round(auth.readyMs, 0),
   'course-service': round(course.readyMs, 0),
@@ -473,12 +480,15 @@ try {
   // per-round ratios.
   const againstFloor = async (group: string, name: string, paths: string[]) => {
     const windowS = Math.max(1, DURATION / ROUNDS);
-    const pairs: { base: ScenarioResult; measured: ScenarioResult }[] = [];
+    const pairs: { base: ScenarioResult; measured: ScenarioResult; also?: ScenarioResult }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const warmupS = i === 0 ? WARMUP : 0.5;
       const base = await scenario('baseline', `floor (${group} bytes)`, baseline, { connections: CONNECTIONS, next: get(paths), warmupS }, {}, windowS);
       const measured = await scenario(group, name, course, { connections: CONNECTIONS, next: get(paths), warmupS }, { cache: true }, windowS);
-      pairs.push({ base, measured });
+      const also = courseAlso
+        ? await scenario(group, `${name} @${alsoLevel}`, courseAlso, { connections: CONNECTIONS, next: get(paths), warmupS }, { cache: true }, windowS)
+        : undefined;
+      pairs.push({ base, measured, also });
     }
     const floor = combineRounds(pairs.map((p) => p.base));
     const r = combineRounds(pairs.map((p) => p.measured));
@@ -497,6 +507,17 @@ try {
     show(floor);
     show(r);
     console.log(`      ${r.note}`);
+    if (courseAlso) {
+      const a = combineRounds(pairs.map((p) => p.also!));
+      const vsFloor = median(pairs.map((p) => p.also!.rps / p.base.rps));
+      const vsMain = median(pairs.map((p) => p.also!.rps / p.measured.rps));
+      const p99 = median(pairs.map((p) => p.also!.latencyMs.p99 / p.base.latencyMs.p99));
+      a.note =
+        `at ${alsoLevel}: ${(vsFloor * 100).toFixed(0)}% of the floor's req/s, p99 ${p99.toFixed(2)}x the floor's, ${(vsMain * 100).toFixed(0)}% of the ` +
+        `${values['log-level']} service's req/s (medians of ${ROUNDS} rounds: ${pairs.map((p) => `${((p.also!.rps / p.measured.rps) * 100).toFixed(0)}%`).join(', ')}); CPU µs per request ${a.cpuUsPerRequest}`;
+      show(a);
+      console.log(`      ${a.note}`);
+    }
     return floor;
   };
   if (wanted('baseline') || wanted('detail')) await againstFloor('detail', 'cached course detail', detailPaths);
