@@ -9,7 +9,7 @@
  *     [--writers 20] [--write-rate 200] [--flood-connections 16] [--read-rate 1000]
  *     [--only baseline,detail,list,flood,uncached,search,writes] [--rounds 3]
  *     [--course-db postgres://postgres@127.0.0.1:5432/bench_catalog]
- *     [--auth-db postgres://postgres@127.0.0.1:5432/bench_auth] [--redis-url redis://127.0.0.1:6379]
+ *     [--auth-db postgres://postgres@127.0.0.1:5432/bench_auth] [--redis-url redis://127.0.0.1:6379]  # '' = no Redis
  *     [--cpu-prof <dir>]                 # run the services under node --cpu-prof, profiles into <dir>
  *     [--log-level warn]                 # the services' LOG_LEVEL (info: production's)
  *     [--also-log-level info]            # a second course-service at that level, in the same rounds
@@ -695,7 +695,8 @@ await stopAll();
 await courseDb.end();
 rmSync(varDir, { recursive: true, force: true });
 
-await deleteRedisKeys(values['redis-url'], `bench:${runId}:*`);
+// `--redis-url ''`: the services keep cache and rate limits in memory (`npm start`'s defaults).
+if (values['redis-url']) await deleteRedisKeys(values['redis-url'], `bench:${runId}:*`);
 
 const memoryRows = ['auth-service', 'course-service', 'course-service (cache off)']
   .filter((name) => rest[name] !== undefined || peakUnderLoad[name] !== undefined)
