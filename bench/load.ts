@@ -9,7 +9,7 @@
  * are compared with a baseline measured in the same run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { openSync, readFileSync, readdirSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -80,6 +80,12 @@ export interface SpawnOptions {
   readyPath?: string;
   timeoutMs?: number;
   nodeArgs?: string[];
+  /**
+   * Standard output into this file rather than a pipe to this process: at `info` a service writes a
+   * line or two per request, and parsing them here would take CPU from the load generator (and so from
+   * the measured run). The file is read for `warnings()` when asked.
+   */
+  logFile?: string;
 }
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
@@ -92,13 +98,13 @@ export async function startChild(options: SpawnOptions): Promise<Child> {
     // The services run as the Docker image runs them (its NODE_OPTIONS and MALLOC_ARENA_MAX), unless the
     // caller says otherwise.
     env: { ...imageEnv(), ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', options.logFile ? openSync(options.logFile, 'a') : 'pipe', 'pipe'],
   });
   const tail: string[] = [];
   let count = 0;
   let errors = 0;
-  const onData = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
+  const onData = (chunk: Buffer | string) => {
+    for (const line of chunk.toString().split('\n')) {
       if (!line.trim()) continue;
       tail.push(line);
       if (tail.length > 50) tail.shift();
@@ -109,7 +115,17 @@ export async function startChild(options: SpawnOptions): Promise<Child> {
       if (level >= 50) errors++;
     }
   };
-  proc.stdout!.on('data', onData);
+  proc.stdout?.on('data', onData);
+  let fileRead = false;
+  const readLogFile = () => {
+    if (!options.logFile || fileRead) return;
+    fileRead = true;
+    try {
+      onData(readFileSync(options.logFile, 'utf8'));
+    } catch {
+      // no file, no lines
+    }
+  };
   proc.stderr!.on('data', onData);
   let exited: number | null | undefined;
   const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve((exited = code))));
@@ -132,6 +148,7 @@ export async function startChild(options: SpawnOptions): Promise<Child> {
   }
   if (!Number.isFinite(readyMs)) {
     proc.kill('SIGKILL');
+    readLogFile();
     throw new Error(`${options.name} did not become ready${exited !== undefined ? ` (exit ${exited})` : ''}:\n${tail.join('\n')}`);
   }
   return {
@@ -140,7 +157,10 @@ export async function startChild(options: SpawnOptions): Promise<Child> {
     pid: proc.pid!,
     origin,
     readyMs,
-    warnings: () => ({ count, errors, last: tail.slice(-10) }),
+    warnings: () => {
+      readLogFile();
+      return { count, errors, last: tail.slice(-10) };
+    },
     async stop() {
       if (exited !== undefined) return exited;
       proc.kill('SIGTERM');
@@ -255,6 +275,8 @@ export class CpuWindow {
   private before: Record<string, number> = {};
   private groupsBefore: Record<string, Map<number, number>> = {};
   private t0 = 0;
+  /** CPU seconds of each process over the last window (for CPU per request: divide by the answers). */
+  lastSeconds: Record<string, number> = {};
 
   constructor(private readonly pids: () => Record<string, number>) {}
 
@@ -286,6 +308,7 @@ export class CpuWindow {
     const groups = this.groups();
     const used: Record<string, number> = Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] ?? 0) - (this.before[k] ?? 0)]));
     for (const [name, now] of Object.entries(groups)) used[name] = groupDelta(this.groupsBefore[name], now);
+    this.lastSeconds = { ...used };
     const machine = used['machine (all)']!;
     delete used['machine (all)'];
     used['machine (all)'] = machine;

@@ -5,12 +5,14 @@
  * machine allows. Prints a table and writes bench/results/bench-<time>.json.
  *
  *   npm run bench                        # = npm run -s build && node dist/bench/run.js
- *   node dist/bench/run.js [--duration 10] [--warmup 3] [--connections 20] [--db-connections 8]
+ *   node dist/bench/run.js [--duration 10] [--warmup 3] [--connections 50] [--db-connections 8]
  *     [--writers 20] [--write-rate 200] [--flood-connections 16] [--read-rate 1000]
  *     [--only baseline,detail,list,flood,uncached,search,writes] [--rounds 3]
  *     [--course-db postgres://postgres@127.0.0.1:5432/bench_catalog]
- *     [--auth-db postgres://postgres@127.0.0.1:5432/bench_auth] [--redis-url redis://127.0.0.1:6379]
+ *     [--auth-db postgres://postgres@127.0.0.1:5432/bench_auth] [--redis-url redis://127.0.0.1:6379]  # '' = no Redis
  *     [--cpu-prof <dir>]                 # run the services under node --cpu-prof, profiles into <dir>
+ *     [--log-level warn]                 # the services' LOG_LEVEL (info: production's)
+ *     [--also-log-level info]            # a second course-service at that level, in the same rounds
  *
  * What it does, in order:
  * 1. Recreates `bench_auth` (auth-service's database), migrates it, and inserts verified users with a
@@ -18,11 +20,13 @@
  *    catalogue that generate.ts loaded (100k courses, 1M reviews); it is only read, except for the
  *    review writes, which are deleted again through the API at the end (so the rating aggregates come
  *    back to what they were; the run checks that).
- * 2. Starts the baseline, auth-service and course-service, each timed from spawn to its first 200 on
- *    /readyz (migrations already applied), and reads each one's RSS at rest.
+ * 2. Starts auth-service and course-service, each timed from spawn to its first 200 on /readyz
+ *    (migrations already applied), fetches every path the cached scenarios ask for from course-service,
+ *    and starts the baseline (the floor) with exactly those bytes; reads each one's RSS at rest.
  * 3. Scenarios, each with a warm-up that is not counted, then a fixed duration:
- *    - baseline: GET / on the bare server;
- *    - cached course detail and cached lists (every answer X-Cache: HIT after the warm-up);
+ *    - cached course detail and cached lists (every answer X-Cache: HIT after the warm-up), each
+ *      alternating with the floor on the same paths and connections: ratio, p50/p99 and CPU µs per
+ *      request of both;
  *    - cached reads at a fixed rate, alone and then during a login flood (valid credentials, many
  *      users) against auth-service, with course-service's event-loop delay (prom-client's
  *      monitorEventLoopDelay p99) for both windows;
@@ -85,7 +89,8 @@ const { values } = parseArgs({
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
-    connections: { type: 'string', default: '20' },
+    // The cached reads and their floor (issue 16: 50 connections, both sides alike).
+    connections: { type: 'string', default: '50' },
     'db-connections': { type: 'string', default: '8' },
     writers: { type: 'string', default: '20' },
     'flood-connections': { type: 'string', default: '16' },
@@ -95,6 +100,9 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results') },
     'cpu-prof': { type: 'string', default: '' },
+    'log-level': { type: 'string', default: 'warn' },
+    // A second course-service at this level, measured in the same rounds (e.g. info beside warn).
+    'also-log-level': { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -165,7 +173,7 @@ const common = {
   ...inherited,
   NODE_ENV: 'production',
   HOST: '127.0.0.1',
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: values['log-level'],
   VAR_DIR: varDir,
   REDIS_URL: values['redis-url'],
   REDIS_KEY_PREFIX: `bench:${runId}:`,
@@ -195,7 +203,7 @@ const nodeArgs = (name: string) => (profDir ? ['--cpu-prof', '--cpu-prof-dir', p
 
 const children: Child[] = [];
 async function start(name: string, script: string, env: NodeJS.ProcessEnv, port: number, readyPath = '/readyz', args: string[] = []): Promise<Child> {
-  const child = await startChild({ name, script, env, port, readyPath, args, nodeArgs: nodeArgs(name) });
+  const child = await startChild({ name, script, env, port, readyPath, args, nodeArgs: nodeArgs(name), logFile: join(varDir, `${name}.log`) });
   children.push(child);
   return child;
 }
@@ -205,24 +213,16 @@ async function stopAll(): Promise<void> {
 }
 process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
-const baseline = await start('baseline', 'bench/baseline-server.js', { ...common }, basePort, '/', ['--port', String(basePort)]);
 const auth = await start('auth-service', 'cmd/auth-service/main.js', authEnv, authPort);
 const course = await start('course-service', 'cmd/course-service/main.js', courseEnv(coursePort, true), coursePort);
+const alsoLevel = values['also-log-level'];
+const courseAlso = alsoLevel
+  ? await start(`course-service (${alsoLevel})`, 'cmd/course-service/main.js', { ...courseEnv(uncachedPort, true), LOG_LEVEL: alsoLevel }, uncachedPort)
+  : undefined;
 const startToReady: Record<string, number> = {
-  baseline: round(baseline.readyMs, 0),
   'auth-service': round(auth.readyMs, 0),
   'course-service': round(course.readyMs, 0),
 };
-console.log(`start to ready: ${Object.entries(startToReady).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
-
-await sleep(2000);
-const rest: Record<string, number> = {};
-for (const c of children) rest[c.name] = memoryOf(c.pid)?.rss ?? NaN;
-console.log(`RSS at rest: ${Object.entries(rest).map(([k, v]) => `${k} ${(v / MiB).toFixed(1)} MiB`).join(', ')}`);
-
-const running = () => Object.fromEntries(children.filter((c) => c.proc.exitCode === null).map((c) => [c.name, c.pid]));
-const watch = new MemoryWatch(running);
-const cpu = new CpuWindow(running);
 
 // ---------------------------------------------------------------------------------------------------
 // 3. The requests: realistic filters, words and ids from what the catalogue holds.
@@ -278,6 +278,38 @@ const get = (paths: string[]) => {
   return (): RequestSpec => ({ path: next() });
 };
 
+// The floor: the same paths answered with the very bytes course-service gives for them (fetched twice,
+// so that the second answer is the cached one), already serialised, with its content-type.
+const floorBodies: Record<string, string> = {};
+let floorContentType = 'application/json; charset=utf-8';
+for (const path of [...detailPaths, ...cachedListPaths]) {
+  await fetch(course.origin + path).then((r) => r.arrayBuffer());
+  const res = await fetch(course.origin + path);
+  if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
+  floorContentType = res.headers.get('content-type') ?? floorContentType;
+  floorBodies[path] = await res.text();
+}
+const bodiesFile = join(varDir, 'floor-bodies.json');
+writeFileSync(bodiesFile, JSON.stringify({ contentType: floorContentType, bodies: floorBodies }));
+const sizes = (paths: string[]) => paths.map((p) => Buffer.byteLength(floorBodies[p]!)).sort((a, b) => a - b);
+const sizeText = (paths: string[]) => {
+  const s = sizes(paths);
+  return `${s[0]}-${s[s.length - 1]} B, median ${s[Math.floor(s.length / 2)]}`;
+};
+console.log(`floor bodies: detail ${sizeText(detailPaths)}; list ${sizeText(cachedListPaths)}`);
+const baseline = await start('baseline', 'bench/baseline-server.js', { ...common }, basePort, '/', ['--port', String(basePort), '--bodies', bodiesFile]);
+startToReady.baseline = round(baseline.readyMs, 0);
+console.log(`start to ready: ${Object.entries(startToReady).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
+
+await sleep(2000);
+const rest: Record<string, number> = {};
+for (const c of children) rest[c.name] = memoryOf(c.pid)?.rss ?? NaN;
+console.log(`RSS at rest: ${Object.entries(rest).map(([k, v]) => `${k} ${(v / MiB).toFixed(1)} MiB`).join(', ')}`);
+
+const running = () => Object.fromEntries(children.filter((c) => c.proc.exitCode === null).map((c) => [c.name, c.pid]));
+const watch = new MemoryWatch(running);
+const cpu = new CpuWindow(running);
+
 // ---------------------------------------------------------------------------------------------------
 // Scenarios.
 
@@ -296,10 +328,12 @@ interface ScenarioResult extends LoadResult {
   peakRss?: Record<string, number>;
   /** Percent of one core used by each process during the measured window. */
   cpuPercent?: Record<string, number>;
+  /** CPU of the measured process per answer, µs (/proc/<pid>/stat delta over the window / responses). */
+  cpuUsPerRequest?: number;
   target?: Target;
   alongside?: LoadResult & { name: string };
   /** The rounds a combined row is made of (baseline and cached detail alternate). */
-  rounds?: { rps: number; latencyMs: LoadResult['latencyMs']; cpuPercent?: Record<string, number> }[];
+  rounds?: { rps: number; latencyMs: LoadResult['latencyMs']; cpuPercent?: Record<string, number>; cpuUsPerRequest?: number }[];
 }
 
 const results: ScenarioResult[] = [];
@@ -329,7 +363,7 @@ function show(r: ScenarioResult): void {
     `  ${r.name.padEnd(30)} ${String(r.rps).padStart(8)} req/s  p50 ${r.latencyMs.p50.toFixed(2)}  p95 ${r.latencyMs.p95.toFixed(2)}  p99 ${r.latencyMs.p99.toFixed(2)} ms` +
       `  err ${r.errors + r.timeouts}  non-2xx ${r.non2xx}${r.cache ? `  cache ${JSON.stringify(r.cache)}` : ''}  ${flag}`,
   );
-  if (r.cpuPercent) console.log(`      CPU % of one core: ${Object.entries(r.cpuPercent).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (r.cpuPercent) console.log(`      CPU µs per request ${r.cpuUsPerRequest ?? '?'}; CPU % of one core: ${Object.entries(r.cpuPercent).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 }
 
 async function scenario(
@@ -352,6 +386,7 @@ async function scenario(
   cpu.start();
   const measured = await drive(durationS);
   const cpuPercent = cpu.stop();
+  const serviceCpuS = cpu.lastSeconds[service.name];
   const peakRss = watch.window();
   const lag = extra.eventLoop ? await eventLoopP99() : undefined;
   const result: ScenarioResult = {
@@ -361,6 +396,7 @@ async function scenario(
     ...measured,
     peakRss,
     cpuPercent,
+    ...(serviceCpuS !== undefined && measured.responses > 0 ? { cpuUsPerRequest: round((serviceCpuS * 1e6) / measured.responses, 1) } : {}),
     ...(extra.note ? { note: extra.note } : {}),
     ...(before ? { cache: diff(before, await cacheOutcomes(service.origin)) } : {}),
     ...(lag ? { eventLoopP99Ms: lag } : {}),
@@ -418,13 +454,13 @@ function combineRounds(rounds: ScenarioResult[]): ScenarioResult {
       [...new Set(rounds.flatMap((r) => Object.keys(r.peakRss ?? {})))].map((k) => [k, Math.max(...rounds.map((r) => r.peakRss?.[k] ?? 0))]),
     ),
     ...(first.cache ? { cache: Object.fromEntries(Object.keys(first.cache).map((k) => [k, sum((r) => r.cache?.[k] ?? 0)])) } : {}),
-    rounds: rounds.map((r) => ({ rps: r.rps, latencyMs: r.latencyMs, cpuPercent: r.cpuPercent })),
+    ...(first.cpuUsPerRequest !== undefined ? { cpuUsPerRequest: med((r) => r.cpuUsPerRequest ?? NaN) } : {}),
+    rounds: rounds.map((r) => ({ rps: r.rps, latencyMs: r.latencyMs, cpuPercent: r.cpuPercent, cpuUsPerRequest: r.cpuUsPerRequest })),
   };
   results.push(combined);
   return combined;
 }
 
-let baselineResult: ScenarioResult | undefined;
 const reviewIds: string[] = [];
 let ratingChecksum: { count: string; sum: string } | undefined;
 let uncached: Child | undefined;
@@ -438,39 +474,54 @@ try {
   console.log(`\nscenarios: warm-up ${WARMUP} s, then ${DURATION} s each`);
 
   // --- baseline and cached reads -------------------------------------------------------------------
-  if (wanted('baseline') || wanted('detail')) {
-    // Baseline and cached detail alternate in ROUNDS windows of DURATION / ROUNDS seconds each, so a
-    // change in what the machine gives (other tenants, frequency) weighs on both alike; each figure is
-    // the median of its rounds, and the ratios are the medians of the per-round ratios.
+  // Each cached read alternates with the floor on the same paths and connections in ROUNDS windows of
+  // DURATION / ROUNDS seconds each, so a change in what the machine gives (other tenants, frequency)
+  // weighs on both alike; each figure is the median of its rounds, the ratios the medians of the
+  // per-round ratios.
+  const againstFloor = async (group: string, name: string, paths: string[]) => {
     const windowS = Math.max(1, DURATION / ROUNDS);
-    const pairs: { base: ScenarioResult; detail?: ScenarioResult }[] = [];
+    const pairs: { base: ScenarioResult; measured: ScenarioResult; also?: ScenarioResult }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const warmupS = i === 0 ? WARMUP : 0.5;
-      const base = await scenario('baseline', 'baseline (bare Fastify)', baseline, { connections: CONNECTIONS, next: () => ({ path: '/' }), warmupS }, {}, windowS);
-      const detail = wanted('detail')
-        ? await scenario('detail', 'cached course detail', course, { connections: CONNECTIONS, next: get(detailPaths), warmupS }, { cache: true }, windowS)
+      const base = await scenario('baseline', `floor (${group} bytes)`, baseline, { connections: CONNECTIONS, next: get(paths), warmupS }, {}, windowS);
+      const measured = await scenario(group, name, course, { connections: CONNECTIONS, next: get(paths), warmupS }, { cache: true }, windowS);
+      const also = courseAlso
+        ? await scenario(group, `${name} @${alsoLevel}`, courseAlso, { connections: CONNECTIONS, next: get(paths), warmupS }, { cache: true }, windowS)
         : undefined;
-      pairs.push({ base, detail });
+      pairs.push({ base, measured, also });
     }
-    baselineResult = combineRounds(pairs.map((p) => p.base));
-    show(baselineResult);
-    if (wanted('detail')) {
-      const r = combineRounds(pairs.map((p) => p.detail!));
-      const rpsRatio = median(pairs.map((p) => p.detail!.rps / p.base.rps));
-      const p99Ratio = median(pairs.map((p) => p.detail!.latencyMs.p99 / p.base.latencyMs.p99));
-      r.note =
-        `${(rpsRatio * 100).toFixed(0)}% of baseline req/s, p99 ${p99Ratio.toFixed(2)}x baseline (medians of ${ROUNDS} alternating rounds: ` +
-        pairs.map((p) => `${((p.detail!.rps / p.base.rps) * 100).toFixed(0)}%/${(p.detail!.latencyMs.p99 / p.base.latencyMs.p99).toFixed(2)}x`).join(', ') +
-        ')';
-      r.target = { text: 'req/s >= 0.6x baseline, p99 <= 2x baseline', pass: rpsRatio >= 0.6 && p99Ratio <= 2 && r.errors + r.timeouts + r.non2xx === 0 };
-      show(r);
-    }
-  }
-  if (wanted('list')) {
-    const r = await scenario('list', 'cached list', course, { connections: CONNECTIONS, next: get(cachedListPaths) }, { cache: true });
-    if (baselineResult) r.note = `${((r.rps / baselineResult.rps) * 100).toFixed(0)}% of baseline req/s, p99 ${(r.latencyMs.p99 / baselineResult.latencyMs.p99).toFixed(2)}x baseline`;
+    const floor = combineRounds(pairs.map((p) => p.base));
+    const r = combineRounds(pairs.map((p) => p.measured));
+    const rpsRatio = median(pairs.map((p) => p.measured.rps / p.base.rps));
+    const p99Ratio = median(pairs.map((p) => p.measured.latencyMs.p99 / p.base.latencyMs.p99));
+    r.note =
+      `${(rpsRatio * 100).toFixed(0)}% of the floor's req/s, p99 ${p99Ratio.toFixed(2)}x the floor's (medians of ${ROUNDS} alternating rounds: ` +
+      pairs.map((p) => `${((p.measured.rps / p.base.rps) * 100).toFixed(0)}%/${(p.measured.latencyMs.p99 / p.base.latencyMs.p99).toFixed(2)}x`).join(', ') +
+      `); CPU µs per request ${r.cpuUsPerRequest} against the floor's ${floor.cpuUsPerRequest}; log level ${values['log-level']}`;
+    // Issue 16's targets: at warn >= 0.75x the floor's req/s with p99 <= 1.5x; at info (production's
+    // level) >= 0.6x.
+    const atWarn = values['log-level'] !== 'info' && values['log-level'] !== 'debug' && values['log-level'] !== 'trace';
+    r.target = atWarn
+      ? { text: 'req/s >= 0.75x floor, p99 <= 1.5x floor', pass: rpsRatio >= 0.75 && p99Ratio <= 1.5 && r.errors + r.timeouts + r.non2xx === 0 }
+      : { text: `req/s >= 0.6x floor at ${values['log-level']}`, pass: rpsRatio >= 0.6 && r.errors + r.timeouts + r.non2xx === 0 };
+    show(floor);
     show(r);
-  }
+    console.log(`      ${r.note}`);
+    if (courseAlso) {
+      const a = combineRounds(pairs.map((p) => p.also!));
+      const vsFloor = median(pairs.map((p) => p.also!.rps / p.base.rps));
+      const vsMain = median(pairs.map((p) => p.also!.rps / p.measured.rps));
+      const p99 = median(pairs.map((p) => p.also!.latencyMs.p99 / p.base.latencyMs.p99));
+      a.note =
+        `at ${alsoLevel}: ${(vsFloor * 100).toFixed(0)}% of the floor's req/s, p99 ${p99.toFixed(2)}x the floor's, ${(vsMain * 100).toFixed(0)}% of the ` +
+        `${values['log-level']} service's req/s (medians of ${ROUNDS} rounds: ${pairs.map((p) => `${((p.also!.rps / p.measured.rps) * 100).toFixed(0)}%`).join(', ')}); CPU µs per request ${a.cpuUsPerRequest}`;
+      show(a);
+      console.log(`      ${a.note}`);
+    }
+    return floor;
+  };
+  if (wanted('baseline') || wanted('detail')) await againstFloor('detail', 'cached course detail', detailPaths);
+  if (wanted('list')) await againstFloor('list', 'cached list', cachedListPaths);
 
   // --- login flood ---------------------------------------------------------------------------------
   // Quiet and flooded windows alternate for --rounds rounds, and the ratio is the median of the
@@ -644,7 +695,8 @@ await stopAll();
 await courseDb.end();
 rmSync(varDir, { recursive: true, force: true });
 
-await deleteRedisKeys(values['redis-url'], `bench:${runId}:*`);
+// `--redis-url ''`: the services keep cache and rate limits in memory (`npm start`'s defaults).
+if (values['redis-url']) await deleteRedisKeys(values['redis-url'], `bench:${runId}:*`);
 
 const memoryRows = ['auth-service', 'course-service', 'course-service (cache off)']
   .filter((name) => rest[name] !== undefined || peakUnderLoad[name] !== undefined)
@@ -707,7 +759,7 @@ writeFileSync(
         mallocArenaMax: process.env.MALLOC_ARENA_MAX ?? null,
         uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? null,
       },
-      settings: { duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, dbConnections: DB_CONNECTIONS, writers: WRITERS, floodConnections: FLOOD_CONNECTIONS, readRate: READ_RATE, writeRate: WRITE_RATE, courseDb: values['course-db'], authDb: values['auth-db'] },
+      settings: { duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, logLevel: values['log-level'], dbConnections: DB_CONNECTIONS, writers: WRITERS, floodConnections: FLOOD_CONNECTIONS, readRate: READ_RATE, writeRate: WRITE_RATE, courseDb: values['course-db'], authDb: values['auth-db'] },
       catalogue,
       startToReadyMs: startToReady,
       memory: memoryRows,

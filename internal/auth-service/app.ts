@@ -115,6 +115,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     version: '1.0.0',
     description: 'Accounts, sessions, access tokens (EdDSA, JWKS) and mail for the course platform.',
     logger,
+    log: config.log,
     http: config.http,
     publicUrl: config.publicUrl,
     bearerAuth: true,

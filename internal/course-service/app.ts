@@ -102,6 +102,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
       'Course catalogue, search, reviews and rating aggregates for the course platform. Public GET answers are cached ' +
       '(`X-Cache: HIT|MISS|BYPASS`); access tokens come from auth-service.',
     logger,
+    log: config.log,
     http: config.http,
     publicUrl: config.publicUrl,
     bearerAuth: true,

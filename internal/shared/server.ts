@@ -17,6 +17,7 @@ import { ProblemSchema, problems } from './utils/http_schemas.js';
 import { etagHash } from './utils/etag.js';
 import { CANONICAL_UUID } from './utils/ids.js';
 import { registerErrorHandling, sendProblem, toProblem } from './middleware/error_handler.js';
+import { AccessLogController } from './middleware/access_log.js';
 import { registerCors } from './middleware/cors.js';
 import { registerMetrics } from './middleware/metrics.js';
 import { guardRoute } from './middleware/input_guards.js';
@@ -31,6 +32,8 @@ export interface ServerOptions {
   version: string;
   description: string;
   logger: Logger;
+  /** The access lines (config `log`): slow requests at warn, and the share of fast successes logged. */
+  log?: { slowRequestMs: number; accessSample: number };
   http: {
     bodyLimit: number;
     corsOrigins: string[];
@@ -115,6 +118,8 @@ export async function createServer(options: ServerOptions): Promise<App> {
     loggerInstance: options.logger,
     // The per-request child logger is made on its first line, not for every request (logging.ts).
     childLoggerFactory: lazyChildLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
+    // One access line per request instead of Fastify's pair (incoming, completed): access_log.ts.
+    logController: new AccessLogController(options.logger, options.log ?? { slowRequestMs: 1000, accessSample: 1 }),
     bodyLimit: options.http.bodyLimit,
     trustProxy: trustProxyOption(options.http.trustProxy),
     genReqId: (req) => {

@@ -83,6 +83,17 @@ export const LogSettings = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
+  slowRequestMs: Type.Integer({
+    minimum: 0,
+    default: 1000,
+    description: 'A request that took this long (ms) gets its access line at warn, so it is logged at warn too (0 = never)',
+  }),
+  accessSample: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    default: 1,
+    description: 'Share of successful (< 400) and fast requests that get an access line (1 = every one); refusals, errors and slow requests always do',
+  }),
 });
 
 export const SHARED_ENV: EnvBinding[] = [
@@ -91,6 +102,8 @@ export const SHARED_ENV: EnvBinding[] = [
   { path: 'redis.keyPrefix', vars: ['REDIS_KEY_PREFIX'] },
   { path: 'database.connectTimeoutMs', vars: ['DATABASE_CONNECT_TIMEOUT_MS'] },
   { path: 'log.level', vars: ['LOG_LEVEL'] },
+  { path: 'log.slowRequestMs', vars: ['LOG_SLOW_REQUEST_MS'] },
+  { path: 'log.accessSample', vars: ['LOG_ACCESS_SAMPLE'] },
   { path: 'varDir', vars: ['VAR_DIR'] },
   { path: 'http.host', vars: ['HOST'] },
   { path: 'http.trustProxy', vars: ['TRUST_PROXY'], parse: parseTrustProxy },
