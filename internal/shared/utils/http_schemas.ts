@@ -53,7 +53,7 @@ export function problems(codes: RouteCodes): Record<number, { description: strin
 
 /** A problem answer whose `code` is one of `codes`. */
 export function problemResponse(codes: readonly ErrorCode[], summary = 'Problem details'): { description: string; content: Record<string, { schema: TSchema }> } {
-  const schema = { allOf: [{ $ref: 'Problem#' }, { type: 'object', properties: { code: { type: 'string', enum: [...codes] } } }] } as unknown as TSchema;
+  const schema = { allOf: [{ $ref: 'Problem#' }, { type: 'object', required: ['code'], properties: { code: { type: 'string', enum: [...codes] } } }] } as unknown as TSchema;
   return {
     description: `${summary}; \`code\`: ${codes.map((c) => `\`${c}\``).join(', ')}`,
     content: { 'application/problem+json': { schema } },
