@@ -703,13 +703,16 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized";
+                    };
                 };
             };
         };
@@ -749,49 +752,64 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `weak_password` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "weak_password";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `rate_limited` */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -834,67 +852,88 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `invalid_credentials` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_credentials";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `account_disabled`, `email_not_verified` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "account_disabled" | "email_not_verified";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `rate_limited` */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -931,49 +970,64 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `invalid_refresh_token`, `refresh_token_reused` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_refresh_token" | "refresh_token_reused";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1005,58 +1059,76 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked`, `token_outdated`, `unauthorized`, `invalid_refresh_token` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_token" | "token_expired" | "session_revoked" | "token_outdated" | "unauthorized" | "invalid_refresh_token";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1099,49 +1171,64 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `invalid_request`, `unsupported_grant_type` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "invalid_request" | "unsupported_grant_type";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `invalid_client` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_client";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1185,40 +1272,52 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `invalid_or_expired_token` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "invalid_or_expired_token";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1253,49 +1352,64 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `rate_limited` */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1330,49 +1444,64 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `rate_limited` */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1401,40 +1530,52 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `invalid_or_expired_token`, `weak_password` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "invalid_or_expired_token" | "weak_password";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1464,67 +1605,88 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `weak_password` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "weak_password";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden`, `wrong_password` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "wrong_password";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `rate_limited` */
             429: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1556,31 +1718,40 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1603,49 +1774,64 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `session_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "session_not_found";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1694,31 +1880,40 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1774,67 +1969,88 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `precondition_failed` */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1872,40 +2088,52 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `invalid_or_expired_token` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "invalid_or_expired_token";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1944,40 +2172,52 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -2030,85 +2270,112 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `user_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "user_not_found";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `last_admin` */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "last_admin";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `precondition_failed` */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -2135,49 +2402,64 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `user_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "user_not_found";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -2217,67 +2499,88 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `invalid_template`, `invalid_locale`, `invalid_recipient`, `template_not_allowed`, `invalid_notification_data` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "template_not_allowed" | "invalid_notification_data";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `user_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "user_not_found";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -2308,40 +2611,52 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor`, `invalid_status` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor" | "invalid_status";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -2382,58 +2697,76 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `notification_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "notification_not_found";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `notification_not_failed` */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "notification_not_failed";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -2458,22 +2791,28 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -2498,22 +2837,28 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -2538,22 +2883,28 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -2592,13 +2943,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };

@@ -399,13 +399,16 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized";
+                    };
                 };
             };
         };
@@ -491,22 +494,28 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -587,67 +596,88 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden`, `email_not_verified` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "email_not_verified";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `slug_taken` */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "slug_taken";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -719,40 +749,52 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `course_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -778,58 +820,76 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `course_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `precondition_failed` */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -913,85 +973,112 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `course_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `slug_taken` */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "slug_taken";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `precondition_failed` */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1058,40 +1145,52 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1160,40 +1259,52 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `course_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1253,76 +1364,100 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden`, `email_not_verified`, `own_course` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "email_not_verified" | "own_course";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `course_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `review_exists`, `course_not_published` */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "review_exists" | "course_not_published";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1387,31 +1522,40 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1470,40 +1614,52 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `review_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "review_not_found";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1526,49 +1682,64 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden`, `not_review_author` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_review_author";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `review_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "review_not_found";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1631,76 +1802,100 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden`, `not_review_author` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_review_author";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `review_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "review_not_found";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `precondition_failed` */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1756,67 +1951,88 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden`, `not_course_instructor` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_instructor";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `review_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "review_not_found";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `payload_too_large` */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unsupported_media_type` */
             415: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1839,49 +2055,64 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `forbidden`, `not_course_instructor` */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_instructor";
+                    };
                 };
             };
-            /** @description Problem details */
+            /** @description Problem details; `code`: `review_not_found` */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "review_not_found";
+                    };
                 };
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };
@@ -1922,13 +2153,16 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description A dependency is unavailable; retry after Retry-After seconds */
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
                 };
             };
         };

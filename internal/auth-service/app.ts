@@ -119,6 +119,8 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     http: config.http,
     publicUrl: config.publicUrl,
     bearerAuth: true,
+    // The session check (services/session_check.ts) refuses tokens of ended sessions and changed roles.
+    tokenRefusals: ['session_revoked', 'token_outdated'],
     tags: [
       { name: 'auth', description: 'Registration, login, sessions and passwords' },
       { name: 'users', description: 'My profile' },

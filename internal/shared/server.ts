@@ -21,6 +21,7 @@ import { AccessLogController } from './middleware/access_log.js';
 import { registerCors } from './middleware/cors.js';
 import { registerMetrics } from './middleware/metrics.js';
 import { guardRoute } from './middleware/input_guards.js';
+import type { ErrorCode } from './utils/errors.js';
 import { documentRoute } from './middleware/openapi_defaults.js';
 import { registerOperations } from './middleware/operations.js';
 import type { App, ReadinessCheck } from './app_types.js';
@@ -50,6 +51,8 @@ export interface ServerOptions {
   tags: { name: string; description: string }[];
   /** Adds the bearer security scheme to the document. */
   bearerAuth?: boolean;
+  /** 401 codes the service's token check adds to the signature checks (documented on bearer routes). */
+  tokenRefusals?: ErrorCode[];
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -156,7 +159,7 @@ export async function createServer(options: ServerOptions): Promise<App> {
   app.addSchema(ProblemSchema);
   app.decorateRequest('principal', undefined);
   app.addHook('onRoute', (route) => {
-    documentRoute(route.method, route.url, route.schema as Record<string, unknown> | undefined);
+    documentRoute(route.method, route.url, route.schema as Record<string, unknown> | undefined, options.tokenRefusals);
     // The input guards: 415 for an undocumented body type, 400 for text PostgreSQL cannot store.
     guardRoute(route as Parameters<typeof guardRoute>[0]);
   });

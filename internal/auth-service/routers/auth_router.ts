@@ -32,7 +32,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'Register; the same 202 whether or not the address is taken',
       body: RegisterBody,
-      response: { 202: AcceptedSchema, ...problems(400, 413, 415, 429) },
+      response: { 202: AcceptedSchema, ...problems({ 400: ['weak_password'], 413: [], 415: [], 429: [] }) },
     },
   }, auth.register);
 
@@ -41,7 +41,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'Log in with e-mail and password',
       body: LoginBody,
-      response: { 200: TokenPairSchema, ...problems(400, 401, 403, 413, 415, 429) },
+      response: { 200: TokenPairSchema, ...problems({ 400: [], 401: ['invalid_credentials'], 403: ['account_disabled', 'email_not_verified'], 413: [], 415: [], 429: [] }) },
     },
   }, auth.login);
 
@@ -50,7 +50,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'Rotate a refresh token; reusing an old one ends the session',
       body: RefreshBody,
-      response: { 200: TokenPairSchema, ...problems(400, 401, 413, 415) },
+      response: { 200: TokenPairSchema, ...problems({ 400: [], 401: ['invalid_refresh_token', 'refresh_token_reused'], 413: [], 415: [] }) },
     },
   }, auth.refresh);
 
@@ -69,7 +69,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
         '(else the access token\'s); `others` and `global` act on the sessions of its user.',
       security: [{}, ...bearer],
       body: LogoutBody,
-      response: { 204: Type.Null({ description: 'Logged out' }), ...problems(400, 401, 403, 413, 415) },
+      response: { 204: Type.Null({ description: 'Logged out' }), ...problems({ 400: [], 401: ['unauthorized', 'invalid_refresh_token'], 403: ['forbidden'], 413: [], 415: [] }) },
     },
   }, auth.logout);
 
@@ -79,20 +79,20 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       summary: 'OAuth2 client_credentials grant for services (RFC 6749 4.4); form or JSON',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       body: ClientCredentialsBody,
-      response: { 200: ClientTokenSchema, ...problems(400, 401, 413, 415) },
+      response: { 200: ClientTokenSchema, ...problems({ 400: ['invalid_request', 'unsupported_grant_type'], 401: ['invalid_client'], 413: [], 415: [] }) },
     },
   }, auth.token);
 
   app.post('/api/v1/auth/verify-email', {
-    schema: { tags, summary: 'Confirm an e-mail address with the token from the mail', body: TokenBody, response: { 200: UserSchema, ...problems(400, 413, 415) } },
+    schema: { tags, summary: 'Confirm an e-mail address with the token from the mail', body: TokenBody, response: { 200: UserSchema, ...problems({ 400: ['invalid_or_expired_token'], 413: [], 415: [] }) } },
   }, auth.verifyEmail);
 
   app.post('/api/v1/auth/verify-email/resend', {
-    schema: { tags, summary: 'Send the verification mail again (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems(400, 413, 415, 429) } },
+    schema: { tags, summary: 'Send the verification mail again (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems({ 400: [], 413: [], 415: [], 429: [] }) } },
   }, auth.resendVerification);
 
   app.post('/api/v1/auth/password/forgot', {
-    schema: { tags, summary: 'Mail a password-reset link (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems(400, 413, 415, 429) } },
+    schema: { tags, summary: 'Mail a password-reset link (always 202)', body: EmailBody, response: { 202: AcceptedSchema, ...problems({ 400: [], 413: [], 415: [], 429: [] }) } },
   }, auth.forgotPassword);
 
   app.post('/api/v1/auth/password/reset', {
@@ -100,7 +100,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'Set a new password with the token from the mail; ends every session',
       body: ResetBody,
-      response: { 204: Type.Null({ description: 'Password changed' }), ...problems(400, 413, 415) },
+      response: { 204: Type.Null({ description: 'Password changed' }), ...problems({ 400: ['invalid_or_expired_token', 'weak_password'], 413: [], 415: [] }) },
     },
   }, auth.resetPassword);
 
@@ -111,7 +111,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       summary: 'Change the password; ends the other sessions',
       security: bearer,
       body: ChangePasswordBody,
-      response: { 204: Type.Null({ description: 'Password changed' }), ...problems(400, 401, 403, 413, 415, 429) },
+      response: { 204: Type.Null({ description: 'Password changed' }), ...problems({ 400: ['weak_password'], 401: [], 403: ['wrong_password'], 413: [], 415: [], 429: [] }) },
     },
   }, auth.changePassword);
 
@@ -121,7 +121,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'My active sessions',
       security: bearer,
-      response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems(401, 403) },
+      response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems({ 401: [], 403: [] }) },
     },
   }, users.sessions);
 
@@ -132,7 +132,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       summary: 'End one of my sessions',
       security: bearer,
       params: SessionIdParams,
-      response: { 204: Type.Null({ description: 'Session ended' }), ...problems(400, 401, 403, 404) },
+      response: { 204: Type.Null({ description: 'Session ended' }), ...problems({ 400: [], 401: [], 403: [], 404: ['session_not_found'] }) },
     },
   }, users.revokeSession);
 }

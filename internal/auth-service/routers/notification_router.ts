@@ -16,7 +16,14 @@ export function notificationRouter(app: App, controller: NotificationController,
       summary: 'Queue a mail to a user (service or admin token); the same idempotencyKey makes one mail',
       security: bearer,
       body: NotifyBody,
-      response: { 202: NotifyResultSchema, ...problems(400, 401, 403, 404, 413, 415) },
+      response: { 202: NotifyResultSchema, ...problems({
+        400: ['invalid_template', 'invalid_locale', 'invalid_recipient', 'template_not_allowed', 'invalid_notification_data'],
+        401: [],
+        403: [],
+        404: ['user_not_found'],
+        413: [],
+        415: [],
+      }) },
     },
   }, controller.notify);
 
@@ -28,7 +35,7 @@ export function notificationRouter(app: App, controller: NotificationController,
       summary: 'List mails by status',
       security: bearer,
       querystring: NotificationListQuery,
-      response: { 200: Page(NotificationSchema), ...problems(400, 401, 403) },
+      response: { 200: Page(NotificationSchema), ...problems({ 400: ['invalid_status'], 401: [], 403: [] }) },
     },
   }, controller.list);
 
@@ -39,7 +46,7 @@ export function notificationRouter(app: App, controller: NotificationController,
       summary: 'Queue a failed mail again',
       security: bearer,
       params: IdParams,
-      response: { 202: NotificationSchema, ...problems(400, 401, 403, 404, 409) },
+      response: { 202: NotificationSchema, ...problems({ 400: [], 401: [], 403: [], 404: ['notification_not_found'], 409: ['notification_not_failed'] }) },
     },
   }, controller.retry);
 }

@@ -12,7 +12,7 @@ const bearer = [{ bearerAuth: [] }];
 export function usersRouter(app: App, users: UserController, authn: Authenticator): void {
   app.get('/api/v1/users/me', {
     onRequest: authn.requireUser,
-    schema: { tags: ['users'], summary: 'My profile', security: bearer, response: { 200: ProfileSchema, 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems(401, 403) } },
+    schema: { tags: ['users'], summary: 'My profile', security: bearer, response: { 200: ProfileSchema, 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems({ 401: [], 403: [] }) } },
   }, users.me);
 
   app.patch('/api/v1/users/me', {
@@ -23,7 +23,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       security: bearer,
       body: ProfilePatchBody,
       headers: IfMatchHeader,
-      response: { 200: ProfileSchema, ...problems(400, 401, 403, 412, 413, 415) },
+      response: { 200: ProfileSchema, ...problems({ 400: [], 401: [], 403: [], 412: [], 413: [], 415: [] }) },
     },
   }, users.updateMe);
 
@@ -36,7 +36,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       querystring: Type.Object({ token: Type.String({ minLength: 10, maxLength: 200 }) }),
       body: Type.Object({ 'List-Unsubscribe': Type.Optional(Type.Literal('One-Click')) }, { additionalProperties: false }),
-      response: { 200: AcceptedSchema, ...problems(400, 413, 415) },
+      response: { 200: AcceptedSchema, ...problems({ 400: ['invalid_or_expired_token'], 413: [], 415: [] }) },
     },
   }, users.unsubscribe);
 
@@ -48,7 +48,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       summary: 'Search users by e-mail or name, and role',
       security: bearer,
       querystring: AdminUserQuery,
-      response: { 200: Page(AdminUserSchema), 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems(400, 401, 403) },
+      response: { 200: Page(AdminUserSchema), 304: Type.Null({ description: 'Not modified: the If-None-Match ETag still matches' }), ...problems({ 400: [], 401: [], 403: [] }) },
     },
   }, users.adminList);
 
@@ -61,7 +61,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       params: IdParams,
       body: AdminUserPatchBody,
       headers: IfMatchHeader,
-      response: { 200: AdminUserSchema, ...problems(400, 401, 403, 404, 409, 412, 413, 415) },
+      response: { 200: AdminUserSchema, ...problems({ 400: [], 401: [], 403: [], 404: ['user_not_found'], 409: ['last_admin'], 412: [], 413: [], 415: [] }) },
     },
   }, users.adminUpdate);
 
@@ -72,7 +72,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
       summary: "End all of a user's sessions",
       security: bearer,
       params: IdParams,
-      response: { 200: RevokedSchema, ...problems(400, 401, 403, 404) },
+      response: { 200: RevokedSchema, ...problems({ 400: [], 401: [], 403: [], 404: ['user_not_found'] }) },
     },
   }, users.adminRevokeSessions);
 }

@@ -26,7 +26,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
         'Published courses only, so the answer is the same for every caller and always goes through the response cache ' +
         '(`X-Cache: HIT|MISS`), token or not. `q` is full-text search in web-search syntax.',
       querystring: CourseListQuery,
-      response: { 200: cachedAnswer(CoursePageSchema, 'A page of courses'), 304: NotModified, ...problems(400) },
+      response: { 200: cachedAnswer(CoursePageSchema, 'A page of courses'), 304: NotModified, ...problems({ 400: [] }) },
     },
   }, responses.route({ ttl: 'list', perViewer: false, scopes: () => CacheScopes.courseListRead() }, courses.list));
 
@@ -41,7 +41,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
         'The ETag is the one `If-Match` on PATCH and DELETE expects.',
       security: optionalBearer,
       params: CourseIdOrSlugPathParams,
-      response: { 200: cachedAnswer(CourseSchema, 'The course'), 304: NotModified, ...problems(400, 401, 404) },
+      response: { 200: cachedAnswer(CourseSchema, 'The course'), 304: NotModified, ...problems({ 400: [], 401: [], 404: ['course_not_found'] }) },
     },
   }, responses.route({
     ttl: 'course',
@@ -59,7 +59,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
         '`status` picks one. Private: never cached (`Cache-Control: no-store`). Students get 403 `forbidden`.',
       security: bearer,
       querystring: InstructorCourseListQuery,
-      response: { 200: { description: 'A page of courses', content: { 'application/json': { schema: CoursePageSchema } } }, ...problems(400, 401, 403) },
+      response: { 200: { description: 'A page of courses', content: { 'application/json': { schema: CoursePageSchema } } }, ...problems({ 400: [], 401: [], 403: [] }) },
     },
   }, courses.listOwn);
 
@@ -73,7 +73,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
       body: CourseCreateBody,
       response: {
         201: created(CourseSchema, 'The new course', 'Path of the new course'),
-        ...problems(400, 401, 403, 409, 413, 415),
+        ...problems({ 400: [], 401: [], 403: ['email_not_verified'], 409: ['slug_taken'], 413: [], 415: [] }),
       },
     },
   }, courses.create);
@@ -87,7 +87,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
       params: IdParams,
       headers: IfMatchHeaders,
       body: CoursePatchBody,
-      response: { 200: written(CourseSchema, 'The course as it is now'), ...problems(400, 401, 403, 404, 409, 412, 413, 415) },
+      response: { 200: written(CourseSchema, 'The course as it is now'), ...problems({ 400: [], 401: [], 403: ['not_course_owner'], 404: ['course_not_found'], 409: ['slug_taken'], 412: [], 413: [], 415: [] }) },
     },
   }, courses.update);
 
@@ -99,7 +99,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
       security: bearer,
       params: IdParams,
       headers: IfMatchHeaders,
-      response: { 204: Type.Null({ description: 'Deleted' }), ...problems(400, 401, 403, 404, 412) },
+      response: { 204: Type.Null({ description: 'Deleted' }), ...problems({ 400: [], 401: [], 403: ['not_course_owner'], 404: ['course_not_found'], 412: [] }) },
     },
   }, courses.delete);
 }

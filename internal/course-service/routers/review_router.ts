@@ -38,7 +38,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
       security: optionalBearer,
       params: CourseIdOrSlugPathParams,
       querystring: CourseReviewListQuery,
-      response: { 200: cachedAnswer(ReviewPageSchema, 'A page of reviews'), 304: NotModified, ...problems(400, 401, 404) },
+      response: { 200: cachedAnswer(ReviewPageSchema, 'A page of reviews'), 304: NotModified, ...problems({ 400: [], 401: [], 404: ['course_not_found'] }) },
     },
   }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ params }) => CacheScopes.courseReviewsRead(params.id!, isUuid(params.id!)) }, reviews.listByCourse));
 
@@ -53,7 +53,15 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
       body: ReviewCreateBody,
       response: {
         201: created(ReviewSchema, 'The new review', 'Path of the new review'),
-        ...problems(400, 401, 403, 404, 409, 413, 415),
+        ...problems({
+          400: [],
+          401: [],
+          403: ['email_not_verified', 'own_course'],
+          404: ['course_not_found'],
+          409: ['review_exists', 'course_not_published'],
+          413: [],
+          415: [],
+        }),
       },
     },
   }, reviews.create);
@@ -66,7 +74,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
       description: `The author and admins also see hidden reviews and reviews of unpublished courses. ${CACHE_NOTE}`,
       security: optionalBearer,
       querystring: AuthorReviewListQuery,
-      response: { 200: cachedAnswer(ReviewPageSchema, 'A page of reviews'), 304: NotModified, ...problems(400, 401) },
+      response: { 200: cachedAnswer(ReviewPageSchema, 'A page of reviews'), 304: NotModified, ...problems({ 400: [], 401: [] }) },
     },
   }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ query }) => CacheScopes.authorReviewsRead(String(query.authorId)) }, reviews.listByAuthor));
 
@@ -78,7 +86,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
       description: `A hidden review is 404 except to its author and admins. ${CACHE_NOTE}`,
       security: optionalBearer,
       params: IdParams,
-      response: { 200: cachedAnswer(ReviewSchema, 'The review'), 304: NotModified, ...problems(400, 401, 404) },
+      response: { 200: cachedAnswer(ReviewSchema, 'The review'), 304: NotModified, ...problems({ 400: [], 401: [], 404: ['review_not_found'] }) },
     },
   }, responses.route({ ttl: 'reviews', perViewer: true, scopes: ({ params }) => CacheScopes.reviewRead(params.id!) }, reviews.get));
 
@@ -92,7 +100,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
       params: IdParams,
       headers: IfMatchHeaders,
       body: ReviewPatchBody,
-      response: { 200: written(ReviewSchema, 'The review as it is now'), ...problems(400, 401, 403, 404, 412, 413, 415) },
+      response: { 200: written(ReviewSchema, 'The review as it is now'), ...problems({ 400: [], 401: [], 403: ['not_review_author'], 404: ['review_not_found'], 412: [], 413: [], 415: [] }) },
     },
   }, reviews.update);
 
@@ -103,7 +111,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
       summary: 'Delete a review (its author or an admin)',
       security: bearer,
       params: IdParams,
-      response: { 204: Type.Null({ description: 'Deleted' }), ...problems(400, 401, 403, 404) },
+      response: { 204: Type.Null({ description: 'Deleted' }), ...problems({ 400: [], 401: [], 403: ['not_review_author'], 404: ['review_not_found'] }) },
     },
   }, reviews.delete);
 
@@ -115,7 +123,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
       security: bearer,
       params: IdParams,
       body: ReviewResponseBody,
-      response: { 200: written(ReviewSchema, 'The review with its answer'), ...problems(400, 401, 403, 404, 413, 415) },
+      response: { 200: written(ReviewSchema, 'The review with its answer'), ...problems({ 400: [], 401: [], 403: ['not_course_instructor'], 404: ['review_not_found'], 413: [], 415: [] }) },
     },
   }, reviews.putResponse);
 
@@ -126,7 +134,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
       summary: "Remove the instructor's answer (the course's instructor; removing none is not an error)",
       security: bearer,
       params: IdParams,
-      response: { 204: Type.Null({ description: 'Removed' }), ...problems(400, 401, 403, 404) },
+      response: { 204: Type.Null({ description: 'Removed' }), ...problems({ 400: [], 401: [], 403: ['not_course_instructor'], 404: ['review_not_found'] }) },
     },
   }, reviews.deleteResponse);
 }

@@ -67,7 +67,7 @@ export function registerOperations(app: App, checks: ReadinessCheck[], registry:
         summary: 'Prometheus metrics',
         description: 'Open by default; with `http.metricsToken` set (METRICS_TOKEN) it needs `Authorization: Bearer <token>`.',
         produces: ['text/plain'],
-        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...problems(401) },
+        response: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } }, ...problems({ 401: ['unauthorized'] }) },
       },
       logLevel: 'warn',
     },

@@ -26,11 +26,38 @@ export const ProblemSchema = Type.Object(
 
 export const ProblemRef = Type.Ref('Problem');
 
-/** Problem answers for the given statuses, for a route's `response` schema. */
-export function problems(...statuses: number[]): Record<number, { description: string; content: Record<string, { schema: TSchema }> }> {
+/** An error status a route documents. */
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 429 | 503;
+
+/** The codes a route answers with, per status; `[]` for a status only the shared layers answer. */
+export type RouteCodes = Partial<Record<ProblemStatus, readonly ErrorCode[]>>;
+
+/** The route's own codes of each problem answer, for `documentRoute` to add the shared layers' codes. */
+export const routeCodesOf = new WeakMap<object, readonly ErrorCode[]>();
+
+/**
+ * Problem answers for a route's `response` schema: per status, the codes the route's own code can
+ * answer with (its controller, service and repository). The codes every route of a kind gets from the
+ * shared layers (validation, body parsing, authentication, If-Match) are added when the route is
+ * registered (openapi_defaults.ts), so they are not written here.
+ */
+export function problems(codes: RouteCodes): Record<number, { description: string; content: Record<string, { schema: TSchema }> }> {
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: 'Problem details', content: { 'application/problem+json': { schema: Type.Ref('Problem') } } }]),
+    Object.entries(codes).map(([status, own]) => {
+      const response = problemResponse(own);
+      routeCodesOf.set(response, own);
+      return [status, response];
+    }),
   );
+}
+
+/** A problem answer whose `code` is one of `codes`. */
+export function problemResponse(codes: readonly ErrorCode[], summary = 'Problem details'): { description: string; content: Record<string, { schema: TSchema }> } {
+  const schema = { allOf: [{ $ref: 'Problem#' }, { type: 'object', required: ['code'], properties: { code: { type: 'string', enum: [...codes] } } }] } as unknown as TSchema;
+  return {
+    description: `${summary}; \`code\`: ${codes.map((c) => `\`${c}\``).join(', ')}`,
+    content: { 'application/problem+json': { schema } },
+  };
 }
 
 /** A string enum that OpenAPI 3.1 shows as `enum`, typed as a union. */
