@@ -14,6 +14,7 @@ import { authenticator } from '../shared/middleware/authenticate.js';
 import { authPaths, type AuthConfig } from './config.js';
 import { UserRepository } from './repository/user_repository.js';
 import { SessionRepository } from './repository/session_repository.js';
+import { SecurityEventRepository } from './repository/security_event_repository.js';
 import { TokenRepository } from './repository/token_repository.js';
 import { NotificationRepository } from './repository/notification_repository.js';
 import { PasswordHasher } from './services/password_hasher.js';
@@ -77,6 +78,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   const users = new UserRepository(db);
   const sessions = new SessionRepository(db);
   const tokens = new TokenRepository(db);
+  const securityEvents = new SecurityEventRepository(db);
   const outbox = new NotificationRepository(db);
   const hasher = new PasswordHasher(config.passwords);
   const unsubscribe = new UnsubscribeTokens(secret);
@@ -88,6 +90,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     users,
     sessions,
     tokens,
+    securityEvents,
     hasher,
     tokenService,
     notifications: notificationService,

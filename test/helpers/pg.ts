@@ -16,6 +16,11 @@ export function migrationsDir(service: ServiceName): string {
   return join(import.meta.dirname, '..', '..', 'migrations', service);
 }
 
+/** The migration versions on disk for a service, ascending (tests derive their expectations from it). */
+export function migrationVersions(service: ServiceName): number[] {
+  return [...new Set(readdirSync(migrationsDir(service)).map((f) => /^(\d+)_.*\.up\.sql$/.exec(f)?.[1]).filter((v): v is string => v !== undefined).map(Number))].sort((a, b) => a - b);
+}
+
 function urlFor(database: string): string {
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${database}`;

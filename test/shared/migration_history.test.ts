@@ -1,7 +1,7 @@
 /** A database migrated before the history was keyed by service is upgraded in place, history kept. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from '../../internal/shared/utils/migrations.js';
-import { createTestDatabase, migrationsDir, type TestDatabase } from '../helpers/pg.js';
+import { createTestDatabase, migrationsDir, migrationVersions, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
 
 describe.skipIf(!hasPostgres)('migration history upgrade', () => {
@@ -21,9 +21,10 @@ describe.skipIf(!hasPostgres)('migration history upgrade', () => {
                      ALTER TABLE schema_migrations ADD PRIMARY KEY (version);`);
     const status = await migrator.status();
     expect(status.filter((m) => m.applied).map((m) => m.version)).toEqual([1, 2]);
-    expect(await migrator.up()).toEqual([3, 4]);
+    const all = migrationVersions('auth-service');
+    expect(await migrator.up()).toEqual(all.filter((v) => v > 2));
     const { rows } = await t.db.query<{ service: string; n: number }>('SELECT service, count(*)::int AS n FROM schema_migrations GROUP BY service');
-    expect(rows).toEqual([{ service: 'auth-service', n: 4 }]);
+    expect(rows).toEqual([{ service: 'auth-service', n: all.length }]);
     // Another service's history in the same database does not collide.
     expect((await new Migrator(t.db, 'course-service', migrationsDir('course-service')).status()).every((m) => !m.applied)).toBe(true);
   });

@@ -13,6 +13,10 @@ export interface SessionRow {
   last_used_at: Date;
   expires_at: Date;
   revoked_at: Date | null;
+  /** The last time the holder proved who they are (login, re-authentication, MFA): `auth_time`. */
+  authenticated_at: Date;
+  aal: 'aal1' | 'aal2';
+  amr: string[];
 }
 
 export const SessionSchema = Type.Object(

@@ -6,14 +6,24 @@ export class SessionRepository {
   constructor(private readonly db: Queryable) {}
 
   async create(
-    s: { id: string; userId: string; secret: Buffer; userAgent: string | null; ip: string | null; ttlDays: number; maxDays: number },
+    s: {
+      id: string;
+      userId: string;
+      secret: Buffer;
+      userAgent: string | null;
+      ip: string | null;
+      ttlDays: number;
+      maxDays: number;
+      aal?: 'aal1' | 'aal2';
+      amr?: string[];
+    },
     q: Queryable = this.db,
   ): Promise<SessionRow> {
     const { rows } = await q.query<SessionRow>(
-      `INSERT INTO sessions (id, user_id, secret, user_agent, ip, expires_at)
-       VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => LEAST($6::int, $7::int)))
+      `INSERT INTO sessions (id, user_id, secret, user_agent, ip, expires_at, aal, amr)
+       VALUES ($1, $2, $3, $4, $5, now() + make_interval(days => LEAST($6::int, $7::int)), $8, $9)
        RETURNING *`,
-      [s.id, s.userId, s.secret, s.userAgent, s.ip, s.ttlDays, s.maxDays],
+      [s.id, s.userId, s.secret, s.userAgent, s.ip, s.ttlDays, s.maxDays, s.aal ?? 'aal1', s.amr ?? ['pwd']],
     );
     return rows[0]!;
   }

@@ -1,7 +1,14 @@
 /** SQL for one-time tokens (verification, reset). Only hashes are stored. Style: docs/ARCHITECTURE.md, "Data layer". */
 import type { Queryable } from '../../shared/utils/database.js';
 
-export type TokenPurpose = 'verify_email' | 'password_reset';
+export type TokenPurpose =
+  | 'verify_email'
+  | 'password_reset'
+  | 'email_change_new'
+  | 'email_change_old'
+  | 'email_change_cancel'
+  | 'deletion_cancel'
+  | 'not_me';
 
 export class TokenRepository {
   constructor(private readonly db: Queryable) {}

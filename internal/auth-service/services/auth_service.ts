@@ -7,9 +7,12 @@ import { randomBytes } from 'node:crypto';
 import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { newId } from '../../shared/utils/ids.js';
-import type { Principal } from '../../shared/utils/jwt.js';
+import type { Aal, Principal } from '../../shared/utils/jwt.js';
 import type { Logger } from '../../shared/utils/logging.js';
 import { normaliseEmail, toUser, type Locale, type User, type UserRow } from '../models/user.js';
+import type { SecurityEventName } from '../models/security_event.js';
+import type { SessionRow } from '../models/session.js';
+import type { SecurityEventRepository } from '../repository/security_event_repository.js';
 import type { SessionRepository } from '../repository/session_repository.js';
 import type { TokenRepository } from '../repository/token_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
@@ -55,6 +58,7 @@ export interface AuthServiceDeps {
   users: UserRepository;
   sessions: SessionRepository;
   tokens: TokenRepository;
+  securityEvents: SecurityEventRepository;
   hasher: PasswordHasher;
   tokenService: TokenService;
   notifications: NotificationService;
@@ -177,7 +181,10 @@ export class AuthService {
       await attempt.release();
       throw err;
     }
-    if (!user || !ok) throw invalidCredentials();
+    if (!user || !ok) {
+      if (user) await this.d.securityEvents.record({ userId: user.id, event: 'login_failed', ip: meta.ip, userAgent: meta.userAgent });
+      throw invalidCredentials();
+    }
     await attempt.release();
     if (user.disabled_at) throw HttpError.forbidden('account_disabled', 'This account is disabled');
     if (this.d.rules.requireEmailVerification && !user.email_verified_at) {
@@ -186,32 +193,55 @@ export class AuthService {
     if (this.d.hasher.needsRehash(user.password_hash)) {
       await this.d.users.setPassword(user.id, await this.d.hasher.hash(input.password));
     }
-    const secret = randomBytes(32);
-    const session = await this.d.sessions.create({
-      id: newId(),
-      userId: user.id,
-      secret,
-      userAgent: meta.userAgent?.slice(0, 300) ?? null,
-      ip: meta.ip,
-      ttlDays: this.d.rules.refreshTokenTtlDays,
-      maxDays: this.d.rules.sessionMaxLifetimeDays,
-    });
-    return this.pair(user, session.id, session.generation, secret);
+    return this.startSession(user, meta, { aal: 'aal1', amr: ['pwd'] });
   }
 
-  private async pair(user: UserRow, sessionId: string, generation: number, secret: Uint8Array): Promise<TokenPair> {
+  /**
+   * Opens a session for a user who has just proved who they are (password, MFA, an identity provider)
+   * and answers its token pair. The one place a session starts, so every sign-in records its event.
+   */
+  async startSession(user: UserRow, meta: RequestMeta, assurance: { aal: Aal; amr: string[] }, event: SecurityEventName = 'login'): Promise<TokenPair> {
+    const secret = randomBytes(32);
+    const session = await this.d.db.transaction(async (tx) => {
+      const created = await this.d.sessions.create(
+        {
+          id: newId(),
+          userId: user.id,
+          secret,
+          userAgent: meta.userAgent?.slice(0, 300) ?? null,
+          ip: meta.ip,
+          ttlDays: this.d.rules.refreshTokenTtlDays,
+          maxDays: this.d.rules.sessionMaxLifetimeDays,
+          aal: assurance.aal,
+          amr: assurance.amr,
+        },
+        tx,
+      );
+      await this.d.securityEvents.record(
+        { userId: user.id, event, ip: meta.ip, userAgent: meta.userAgent, sessionId: created.id, details: { amr: assurance.amr } },
+        tx,
+      );
+      return created;
+    });
+    return this.pair(user, session, secret);
+  }
+
+  private async pair(user: UserRow, session: SessionRow, secret: Uint8Array): Promise<TokenPair> {
     const accessToken = await this.d.tokenService.issueAccessToken({
       sub: user.id,
       role: user.role,
       name: user.display_name,
       emailVerified: user.email_verified_at !== null,
-      sid: sessionId,
+      sid: session.id,
+      authTime: Math.floor(session.authenticated_at.getTime() / 1000),
+      aal: session.aal,
+      amr: session.amr,
     });
     return {
       accessToken,
       tokenType: 'Bearer',
       expiresIn: this.d.tokenService.accessTokenTtlSec,
-      refreshToken: this.d.tokenService.refreshToken(sessionId, generation, secret),
+      refreshToken: this.d.tokenService.refreshToken(session.id, session.generation, secret),
       user: toUser(user),
     };
   }
@@ -244,13 +274,17 @@ export class AuthService {
       const justRotated = session.rotated_at && Date.now() - session.rotated_at.getTime() <= graceMs;
       if (parsed.generation === session.generation - 1 && justRotated) return { kind: 'ok' as const, user, session };
       await this.d.sessions.revoke(session.id, 'refresh_token_reused', tx);
+      await this.d.securityEvents.record(
+        { userId: session.user_id, event: 'refresh_token_reused', ip: meta.ip, userAgent: meta.userAgent, sessionId: session.id },
+        tx,
+      );
       return { kind: 'reused' as const };
     });
     if (outcome.kind === 'invalid') throw invalidRefresh();
     if (outcome.kind === 'reused') {
       throw HttpError.unauthorized('refresh_token_reused', 'This refresh token was already used; the session has been ended');
     }
-    return this.pair(outcome.user, outcome.session.id, outcome.session.generation, outcome.session.secret);
+    return this.pair(outcome.user, outcome.session, outcome.session.secret);
   }
 
   /**
@@ -398,6 +432,10 @@ export class AuthService {
     await this.d.db.transaction(async (tx) => {
       await this.d.users.setPassword(user.id, hash, tx);
       await this.d.sessions.revokeAllForUser(user.id, 'password_changed', { exceptId: principal.sid }, tx);
+      await this.d.securityEvents.record(
+        { userId: user.id, event: 'password_changed', ip: meta.ip, userAgent: meta.userAgent, sessionId: principal.sid },
+        tx,
+      );
       await this.queuePasswordChanged(tx, user);
     });
   }

@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isUuid, newId } from '../../shared/utils/ids.js';
-import type { Role } from '../../shared/utils/jwt.js';
+import type { Aal, Role } from '../../shared/utils/jwt.js';
 import type { KeyStore } from './signing_keys.js';
 
 export interface AccessTokenInput {
@@ -15,6 +15,12 @@ export interface AccessTokenInput {
   name: string;
   emailVerified: boolean;
   sid?: string;
+  /** When the session's holder last authenticated (seconds since the epoch): the `auth_time` claim. */
+  authTime?: number;
+  /** Assurance level of that authentication: `aal1` (one factor) or `aal2` (two). */
+  aal?: Aal;
+  /** Methods used (RFC 8176 values: `pwd`, `otp`, `mfa`, `fed`...). */
+  amr?: string[];
 }
 
 export interface TokenSettings {
@@ -37,6 +43,9 @@ export class TokenService {
   issueAccessToken(input: AccessTokenInput): Promise<string> {
     const claims: Record<string, unknown> = { role: input.role, name: input.name, emailVerified: input.emailVerified };
     if (input.sid) claims.sid = input.sid;
+    if (input.authTime !== undefined) claims.auth_time = input.authTime;
+    if (input.aal) claims.aal = input.aal;
+    if (input.amr) claims.amr = input.amr;
     return this.keys.sign(claims, {
       subject: input.sub,
       issuer: this.settings.issuer,

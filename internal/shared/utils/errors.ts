@@ -37,6 +37,7 @@ export const ERROR_CODES = {
   account_disabled: 'The account is disabled',
   wrong_password: 'The current password given is wrong',
   weak_password: 'The new password is too short, too long, too common or too simple, or is the e-mail or name',
+  reauthentication_required: 'The operation needs a recent sign-in (within 15 minutes, with the second factor when MFA is on); call /api/v1/auth/reauthenticate',
   invalid_or_expired_token: 'A one-time link (verification, reset, unsubscribe) is not valid or has expired',
   invalid_request: 'The OAuth2 token request lacks or garbles client credentials',
   invalid_client: 'Unknown client or wrong client secret',

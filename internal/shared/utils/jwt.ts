@@ -10,6 +10,8 @@ export const ACCESS_TOKEN_ALG = 'EdDSA';
 export type Role = 'student' | 'instructor' | 'admin' | 'service';
 export const USER_ROLES = ['student', 'instructor', 'admin'] as const;
 export type UserRole = (typeof USER_ROLES)[number];
+/** Authenticator assurance level (NIST SP 800-63B): one factor, or two. */
+export type Aal = 'aal1' | 'aal2';
 
 /** Who is calling, as the access token says. */
 export interface Principal {
@@ -22,6 +24,12 @@ export interface Principal {
   sid: string | undefined;
   jti: string;
   exp: number;
+  /** When the holder last authenticated (seconds since the epoch); absent on service tokens and old tokens. */
+  authTime?: number;
+  /** Assurance of that authentication; `aal1` when the token does not say. */
+  aal?: Aal;
+  /** Authentication methods (RFC 8176), e.g. `['pwd']`, `['pwd', 'otp', 'mfa']`. */
+  amr?: string[];
 }
 
 export interface AccessClaims extends JWTPayload {
@@ -29,6 +37,9 @@ export interface AccessClaims extends JWTPayload {
   name: string;
   emailVerified: boolean;
   sid?: string;
+  auth_time?: number;
+  aal?: Aal;
+  amr?: string[];
 }
 
 export interface VerifierOptions {
@@ -79,6 +90,9 @@ export class TokenVerifier {
       sid: typeof p.sid === 'string' ? p.sid : undefined,
       jti: String(p.jti),
       exp: Number(p.exp),
+      authTime: typeof p.auth_time === 'number' ? p.auth_time : undefined,
+      aal: p.aal === 'aal2' ? 'aal2' : 'aal1',
+      amr: Array.isArray(p.amr) ? p.amr.filter((m): m is string => typeof m === 'string') : [],
     };
   }
 }

@@ -1,0 +1,15 @@
+DROP TABLE course_daily_stats;
+DROP TABLE certificates;
+DROP TABLE lesson_completions;
+DROP TABLE enrolments;
+DROP TABLE lessons;
+DROP TABLE course_sections;
+ALTER TABLE courses
+  DROP CONSTRAINT courses_learning_counts_check,
+  DROP CONSTRAINT courses_mode_check,
+  DROP COLUMN mode,
+  DROP COLUMN completion_count,
+  DROP COLUMN learner_total,
+  DROP COLUMN enrolment_count,
+  DROP COLUMN total_duration_seconds,
+  DROP COLUMN lesson_count;
