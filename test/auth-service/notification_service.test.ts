@@ -164,7 +164,7 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
         users: new UserRepository(t.db),
         publicUrl: PUBLIC_URL,
         unsubscribe: UNSUBSCRIBE,
-        appLinks: new AppLinks('https://app.test.example', { coursePage: '/courses/{slug}', loginPage: '/login' }),
+        appLinks: new AppLinks('https://app.test.example', { coursePage: '/courses/{slug}', certificatePage: '/certificates/{verificationId}', loginPage: '/login' }),
       });
       const apiLink = 'https://courses.test.example/api/v1/courses/relational-databases';
       const data = reviewData({ courseLink: apiLink, courseSlug: 'relational-databases', courseId: newId() });
