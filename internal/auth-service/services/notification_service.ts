@@ -11,6 +11,7 @@ import { NOTIFICATION_STATUSES, toNotificationView, type NotificationStatus, typ
 import type { NotificationRepository } from '../repository/notification_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
 import type { UserRow } from '../models/user.js';
+import { API_TEMPLATES } from '../models/notification_schemas.js';
 import type { UnsubscribeTokens, UnsubscribeTopic } from './unsubscribe_tokens.js';
 import type { AppLinks } from './app_links.js';
 import { isMailTemplate, renderMail, type MailLocale, type MailTemplate } from './mail/templates.js';
@@ -43,18 +44,6 @@ export interface NotifyUserInput {
 }
 
 export type NotifyUserResult = { id: string; status: 'queued' | 'duplicate' } | { id: null; status: 'suppressed' };
-
-/**
- * Templates other services may ask for. Account mails (verification, reset, ...) carry one-time tokens
- * that only auth-service makes, so they are queued from inside auth-service and never through the API.
- */
-export const API_TEMPLATES: readonly MailTemplate[] = [
-  'review_created',
-  'review_hidden',
-  'enrolment_created',
-  'course_completed',
-  'course_announcement',
-];
 
 /**
  * Mails a user can turn off, each kind with its own preference and unsubscribe link. Enrolment and
@@ -135,7 +124,7 @@ export class NotificationService {
    * for different users do not swallow each other's mail.
    */
   async notifyUser(input: NotifyUserInput): Promise<NotifyUserResult> {
-    if (!API_TEMPLATES.includes(input.template)) {
+    if (!(API_TEMPLATES as readonly MailTemplate[]).includes(input.template)) {
       throw HttpError.badRequest('template_not_allowed', `Template "${String(input.template)}" cannot be sent through this API`);
     }
     // Not a uuid means no such user; checked here so PostgreSQL never sees a malformed uuid.
