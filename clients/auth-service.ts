@@ -293,7 +293,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Turn review mails off from a mail link (RFC 8058 one-click; no login) */
+        /** Turn review mails or course announcements off from a mail link (RFC 8058 one-click; no login) */
         post: operations["postUsersUnsubscribe"];
         delete?: never;
         options?: never;
@@ -1870,6 +1870,8 @@ export interface operations {
                         preferences: {
                             /** @description Mail me about reviews of my courses and of my reviews */
                             reviewEmails: boolean;
+                            /** @description Mail me the announcements of the courses I am enrolled in */
+                            announcementEmails: boolean;
                         };
                     };
                 };
@@ -1937,6 +1939,7 @@ export interface operations {
                     locale?: "en" | "ru";
                     preferences?: {
                         reviewEmails?: boolean;
+                        announcementEmails?: boolean;
                     };
                 };
             };
@@ -1966,6 +1969,8 @@ export interface operations {
                         preferences: {
                             /** @description Mail me about reviews of my courses and of my reviews */
                             reviewEmails: boolean;
+                            /** @description Mail me the announcements of the courses I am enrolled in */
+                            announcementEmails: boolean;
                         };
                     };
                 };
@@ -2478,7 +2483,7 @@ export interface operations {
                     /** Format: uuid */
                     userId: string;
                     /** @enum {string} */
-                    template: "review_created" | "review_hidden";
+                    template: "review_created" | "review_hidden" | "enrolment_created" | "course_completed" | "course_announcement";
                     data: {
                         [key: string]: string | number | boolean | null;
                     };

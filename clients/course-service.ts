@@ -232,6 +232,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/courses/{id}/announcements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A course's announcements, newest first, with their sending progress (its instructor and admins) */
+        get: operations["getCoursesByIdAnnouncements"];
+        put?: never;
+        /**
+         * Post an announcement to the course's active learners (its instructor; mailed once to each)
+         * @description Answers 202 at once; the mails are queued in batches (`status` `sending`, then `sent` with `recipients`). Each learner gets one mail in their language unless they turned announcements off (the mail has an unsubscribe link). At most 5 per course in 24 hours (429). A draft has no learners (409 `course_not_published`).
+         */
+        post: operations["postCoursesByIdAnnouncements"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2153,6 +2174,261 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getCoursesByIdAnnouncements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            courseId: string;
+                            subject: string;
+                            body: string;
+                            /**
+                             * @description `sending` while learners are being queued; `sent` once every active learner has a mail
+                             * @enum {string}
+                             */
+                            status: "sending" | "sent";
+                            /** @description Learners queued so far (every active learner once `sent`) */
+                            recipients: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            sentAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    postCoursesByIdAnnouncements: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    subject: string;
+                    body: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        courseId: string;
+                        subject: string;
+                        body: string;
+                        /**
+                         * @description `sending` while learners are being queued; `sent` once every active learner has a mail
+                         * @enum {string}
+                         */
+                        status: "sending" | "sent";
+                        /** @description Learners queued so far (every active learner once `sent`) */
+                        recipients: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        sentAt: string | null;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `email_not_verified`, `not_course_owner` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "email_not_verified" | "not_course_owner";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_published` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_published";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    };
+                };
             };
             /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
             503: {

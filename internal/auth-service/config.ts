@@ -21,6 +21,11 @@ export const AuthSettings = Type.Object({
   // Paths, not URLs: a front end moves with appUrl alone. `{name}` is replaced by the URL-encoded value.
   links: Type.Object({
     coursePage: Type.String({ pattern: '^/', default: '/courses/{slug}', description: 'Course page of the front end, for review mails; `{slug}` and `{id}` are the course\'s' }),
+    certificatePage: Type.String({
+      pattern: '^/',
+      default: '/certificates/{verificationId}',
+      description: 'Certificate page of the front end, for the course-completed mail; `{verificationId}` is the certificate\'s',
+    }),
     loginPage: Type.String({ pattern: '^/', default: '/login', description: 'Login page of the front end, for mails that say "log in" (when auth.loginUrl is empty)' }),
   }, { default: {} }),
   http: Type.Object({ ...HttpSettings.properties, port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081, description: 'TCP port' }) }, { default: {} }),

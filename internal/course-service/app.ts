@@ -28,6 +28,10 @@ import { reviewRouter } from './routers/review_router.js';
 import { categoryRouter } from './routers/category_router.js';
 import { AuthClient } from './services/auth_client.js';
 import { NotificationRelay, registerRelayMetrics } from './services/notification_relay.js';
+import { AnnouncementFanout, AnnouncementService } from './services/announcement_service.js';
+import { AnnouncementRepository } from './repository/announcement_repository.js';
+import { AnnouncementController } from './controllers/announcement_controller.js';
+import { announcementRouter } from './routers/announcement_router.js';
 
 export interface CourseAppOptions {
   logger?: Logger;
@@ -46,6 +50,7 @@ export interface CourseApp {
   courses: CourseService;
   reviews: ReviewService;
   relay: NotificationRelay;
+  fanout: AnnouncementFanout;
 }
 
 /** Where the JWKS lives: `auth.jwksUrl`, else auth-service's well-known path. */
@@ -125,6 +130,12 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   courseRouter(app, courseController, authn, responses);
   reviewRouter(app, new ReviewController(reviews), authn, responses);
   categoryRouter(app, courseController, responses);
+  const announcementRepository = new AnnouncementRepository(db);
+  announcementRouter(
+    app,
+    new AnnouncementController(new AnnouncementService({ db, courses: courseRepository, announcements: announcementRepository, outbox })),
+    authn,
+  );
 
   // Review mails: the relay delivers course_outbox events to auth-service's POST /api/v1/notifications.
   const relay = new NotificationRelay(
@@ -136,13 +147,19 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   );
   registerRelayMetrics(app.metrics, db, outbox);
   registerNearCacheMetrics(app.metrics, cache);
-  if (config.relay.enabled) relay.start();
+  // Announcements: queued for every active learner in batches, then mailed by the relay.
+  const fanout = new AnnouncementFanout(db, announcementRepository, outbox, logger, { batchSize: 500, pollIntervalMs: config.relay.pollIntervalMs });
+  if (config.relay.enabled) {
+    relay.start();
+    fanout.start();
+  }
 
   app.addHook('onClose', async () => {
+    await fanout.stop();
     await relay.stop();
     await cache.close();
     await store.close().catch(() => undefined);
     if (!options.db) await db.close();
   });
-  return { app, db, store, cache, verifier, courses, reviews, relay };
+  return { app, db, store, cache, verifier, courses, reviews, relay, fanout };
 }

@@ -135,7 +135,7 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
       // Recipient, locale and name come from the user row, not from the caller.
       expect(stored).toMatchObject({ user_id: user.id, recipient: user.email, locale: 'ru' });
       expect(stored?.data).toMatchObject({ displayName: 'Анна', unsubscribeLink: unsubscribeLink(user.id), courseTitle: 'Relational databases' });
-      expect(UNSUBSCRIBE.verify(String(stored?.data.unsubscribeLink).split('token=')[1]!)).toBe(user.id);
+      expect(UNSUBSCRIBE.verify(String(stored?.data.unsubscribeLink).split('token=')[1]!)).toEqual({ userId: user.id, topic: 'reviews' });
 
       expect(await worker.runOnce()).toBe(1);
       // A late repeat, after the mail went out, is still the same mail.
@@ -164,7 +164,7 @@ describe.skipIf(!hasPostgres)('NotificationService (PostgreSQL)', () => {
         users: new UserRepository(t.db),
         publicUrl: PUBLIC_URL,
         unsubscribe: UNSUBSCRIBE,
-        appLinks: new AppLinks('https://app.test.example', { coursePage: '/courses/{slug}', loginPage: '/login' }),
+        appLinks: new AppLinks('https://app.test.example', { coursePage: '/courses/{slug}', certificatePage: '/certificates/{verificationId}', loginPage: '/login' }),
       });
       const apiLink = 'https://courses.test.example/api/v1/courses/relational-databases';
       const data = reviewData({ courseLink: apiLink, courseSlug: 'relational-databases', courseId: newId() });

@@ -62,13 +62,13 @@ const UNSUBSCRIBE_SCRIPT = `${COMMON_SCRIPT}
 document.getElementById('stop').addEventListener('click', async (e) => {
   e.target.disabled = true;
   const err = await post('/api/v1/users/unsubscribe?token=' + encodeURIComponent(token), {});
-  show(!err, err || 'Done: no more mails about reviews. You can turn them back on in your profile.');
+  show(!err, err || 'Done: no more mails of this kind. You can turn them back on in your profile.');
   if (err) e.target.disabled = false;
 });`;
 
 const UNSUBSCRIBE = page(
-  'Stop review mails',
-  '<p>Press the button to stop mails about reviews (new reviews of your courses, moderation of yours). Mails about your account still come.</p><button id="stop" type="button">Stop review mails</button>',
+  'Stop these mails',
+  '<p>Press the button to stop the kind of mail whose link you followed: review mails (new reviews of your courses, moderation of yours) or course announcements. Mails about your account still come.</p><button id="stop" type="button">Stop these mails</button>',
   UNSUBSCRIBE_SCRIPT,
 );
 

@@ -12,8 +12,10 @@ export class UserController {
   ) {}
 
   unsubscribe = async (request: FastifyRequest<{ Querystring: { token: string } }>) => {
-    await this.users.unsubscribe(this.unsubscribeTokens.verify(request.query.token));
-    return { message: 'You will get no more mails about reviews. Turn them back on in your profile.' };
+    const target = this.unsubscribeTokens.verify(request.query.token);
+    await this.users.unsubscribe(target);
+    const what = target?.topic === 'announcements' ? 'course announcements' : 'reviews';
+    return { message: `You will get no more mails about ${what}. Turn them back on in your profile.` };
   };
 
   me = async (request: FastifyRequest) => this.users.getProfile(principalOf(request));

@@ -71,7 +71,9 @@ export const ProfilePatchBody = Type.Object(
   {
     displayName: Type.Optional(DisplayName),
     locale: Type.Optional(StringEnum(LOCALES)),
-    preferences: Type.Optional(Type.Object({ reviewEmails: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+    preferences: Type.Optional(
+      Type.Object({ reviewEmails: Type.Optional(Type.Boolean()), announcementEmails: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -2,10 +2,16 @@ import { Type, type Static } from '@sinclair/typebox';
 import { PageQuery, StringEnum, Uuid } from '../../shared/utils/http_schemas.js';
 import { NOTIFICATION_STATUSES } from './notification.js';
 
+/**
+ * Templates other services may ask for. Account mails (verification, reset, ...) carry one-time tokens
+ * that only auth-service makes, so they are queued from inside auth-service and never through the API.
+ */
+export const API_TEMPLATES = ['review_created', 'review_hidden', 'enrolment_created', 'course_completed', 'course_announcement'] as const;
+
 export const NotifyBody = Type.Object(
   {
     userId: Uuid,
-    template: StringEnum(['review_created', 'review_hidden'] as const),
+    template: StringEnum(API_TEMPLATES),
     data: Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 20000 }), Type.Number(), Type.Boolean(), Type.Null()]), {
       maxProperties: 30,
     }),

@@ -16,6 +16,7 @@ export interface UserRow {
   email_verified_at: Date | null;
   disabled_at: Date | null;
   notify_reviews: boolean;
+  notify_announcements: boolean;
   created_at: Date;
   updated_at: Date;
 }
@@ -38,7 +39,10 @@ export type User = Static<typeof UserSchema>;
 export const ProfileSchema = Type.Object(
   {
     ...UserSchema.properties,
-    preferences: Type.Object({ reviewEmails: Type.Boolean({ description: 'Mail me about reviews of my courses and of my reviews' }) }),
+    preferences: Type.Object({
+      reviewEmails: Type.Boolean({ description: 'Mail me about reviews of my courses and of my reviews' }),
+      announcementEmails: Type.Boolean({ description: 'Mail me the announcements of the courses I am enrolled in' }),
+    }),
   },
   { $id: 'Profile' },
 );
@@ -64,7 +68,7 @@ export function toUser(row: UserRow): User {
 }
 
 export function toProfile(row: UserRow): Profile {
-  return { ...toUser(row), preferences: { reviewEmails: row.notify_reviews } };
+  return { ...toUser(row), preferences: { reviewEmails: row.notify_reviews, announcementEmails: row.notify_announcements } };
 }
 
 export function toAdminUser(row: UserRow): AdminUser {

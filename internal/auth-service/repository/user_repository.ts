@@ -50,7 +50,7 @@ export class UserRepository {
 
   async updateProfile(
     id: string,
-    patch: { displayName?: string; locale?: Locale; notifyReviews?: boolean },
+    patch: { displayName?: string; locale?: Locale; notifyReviews?: boolean; notifyAnnouncements?: boolean },
     q: Queryable = this.db,
   ): Promise<UserRow | null> {
     const { rows } = await q.query<UserRow>(
@@ -58,9 +58,10 @@ export class UserRepository {
          display_name = COALESCE($2, display_name),
          locale = COALESCE($3, locale),
          notify_reviews = COALESCE($4, notify_reviews),
+         notify_announcements = COALESCE($5, notify_announcements),
          updated_at = now()
        WHERE id = $1 RETURNING *`,
-      [id, patch.displayName ?? null, patch.locale ?? null, patch.notifyReviews ?? null],
+      [id, patch.displayName ?? null, patch.locale ?? null, patch.notifyReviews ?? null, patch.notifyAnnouncements ?? null],
     );
     return rows[0] ?? null;
   }

@@ -32,7 +32,7 @@ export function usersRouter(app: App, users: UserController, authn: Authenticato
     preValidation: missingBodyAsEmpty,
     schema: {
       tags: ['users'],
-      summary: 'Turn review mails off from a mail link (RFC 8058 one-click; no login)',
+      summary: 'Turn review mails or course announcements off from a mail link (RFC 8058 one-click; no login)',
       consumes: ['application/x-www-form-urlencoded', 'application/json'],
       querystring: Type.Object({ token: Type.String({ minLength: 10, maxLength: 200 }) }),
       body: Type.Object({ 'List-Unsubscribe': Type.Optional(Type.Literal('One-Click')) }, { additionalProperties: false }),

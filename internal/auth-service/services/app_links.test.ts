@@ -3,7 +3,7 @@ import { loadAuthConfig } from '../config.js';
 import { AppLinks } from './app_links.js';
 import { renderMail } from './mail/templates.js';
 
-const TEMPLATES = { coursePage: '/courses/{slug}', loginPage: '/login' };
+const TEMPLATES = { coursePage: '/courses/{slug}', certificatePage: '/certificates/{verificationId}', loginPage: '/login' };
 
 describe('AppLinks (APP_URL)', () => {
   it('builds front-end pages from appUrl and the path templates', () => {
@@ -33,7 +33,7 @@ describe('AppLinks (APP_URL)', () => {
   it('is a setting: APP_URL, with defaults for the templates, and only http(s) addresses', () => {
     const config = loadAuthConfig({ env: { APP_URL: 'https://app.example.com' } });
     expect(config.appUrl).toBe('https://app.example.com');
-    expect(config.links).toEqual({ coursePage: '/courses/{slug}', loginPage: '/login' });
+    expect(config.links).toEqual({ coursePage: '/courses/{slug}', certificatePage: '/certificates/{verificationId}', loginPage: '/login' });
     expect(loadAuthConfig({ env: {} }).appUrl).toBe('');
     expect(() => loadAuthConfig({ env: { APP_URL: 'javascript:alert(1)' } })).toThrow(/appUrl \(from APP_URL\)/);
     expect(() => loadAuthConfig({ env: { APP_URL: 'https://app.example.com/?q=1' } })).toThrow(/appUrl/);

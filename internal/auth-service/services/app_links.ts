@@ -5,6 +5,7 @@
  */
 export interface AppLinkTemplates {
   coursePage: string;
+  certificatePage: string;
   loginPage: string;
 }
 
@@ -21,6 +22,11 @@ export class AppLinks {
   /** The course page; undefined without appUrl or when the template names a value the course lacks. */
   coursePage(course: { slug?: unknown; id?: unknown }): string | undefined {
     return this.build(this.templates.coursePage, course);
+  }
+
+  /** A certificate's page; undefined without appUrl. */
+  certificatePage(certificate: { verificationId?: unknown }): string | undefined {
+    return this.build(this.templates.certificatePage, certificate);
   }
 
   /** The login page; undefined without appUrl. */

@@ -10,7 +10,9 @@ import { isUuid, newId } from '../../shared/utils/ids.js';
 import { NOTIFICATION_STATUSES, toNotificationView, type NotificationStatus, type NotificationView } from '../models/notification.js';
 import type { NotificationRepository } from '../repository/notification_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
-import type { UnsubscribeTokens } from './unsubscribe_tokens.js';
+import type { UserRow } from '../models/user.js';
+import { API_TEMPLATES } from '../models/notification_schemas.js';
+import type { UnsubscribeTokens, UnsubscribeTopic } from './unsubscribe_tokens.js';
 import type { AppLinks } from './app_links.js';
 import { isMailTemplate, renderMail, type MailLocale, type MailTemplate } from './mail/templates.js';
 
@@ -44,13 +46,17 @@ export interface NotifyUserInput {
 export type NotifyUserResult = { id: string; status: 'queued' | 'duplicate' } | { id: null; status: 'suppressed' };
 
 /**
- * Templates other services may ask for. Account mails (verification, reset, ...) carry one-time tokens
- * that only auth-service makes, so they are queued from inside auth-service and never through the API.
+ * Mails a user can turn off, each kind with its own preference and unsubscribe link. Enrolment and
+ * completion mails answer the learner's own action, like a receipt, and always go out.
  */
-export const API_TEMPLATES: readonly MailTemplate[] = ['review_created', 'review_hidden'];
+const OPTIONAL_MAILS: Partial<Record<MailTemplate, { topic: UnsubscribeTopic; wanted: (user: UserRow) => boolean }>> = {
+  review_created: { topic: 'reviews', wanted: (u) => u.notify_reviews },
+  review_hidden: { topic: 'reviews', wanted: (u) => u.notify_reviews },
+  course_announcement: { topic: 'announcements', wanted: (u) => u.notify_announcements },
+};
 
-/** Mails a user can turn off with `notify_reviews`. */
-const REVIEW_TEMPLATES: readonly MailTemplate[] = ['review_created', 'review_hidden'];
+/** Mails whose `courseLink` points at the front end's course page when APP_URL is set. */
+const COURSE_LINK_TEMPLATES: readonly MailTemplate[] = ['review_created', 'enrolment_created', 'course_announcement'];
 
 const CURSOR_KIND = 'notifications';
 const MAX_PAGE = 100;
@@ -73,13 +79,13 @@ export class NotificationService {
   }
 
   /** The page behind a review mail's "unsubscribe" link: one button that turns review mails off. */
-  unsubscribeLink(userId: string): string {
-    return `${this.publicUrl}/api/v1/auth/pages/unsubscribe?token=${this.unsubscribe.make(userId)}`;
+  unsubscribeLink(userId: string, topic: UnsubscribeTopic = 'reviews'): string {
+    return `${this.publicUrl}/api/v1/auth/pages/unsubscribe?token=${this.unsubscribe.make(userId, topic)}`;
   }
 
   /** RFC 8058 one-click target: mail clients POST `List-Unsubscribe=One-Click` here. */
-  oneClickUnsubscribeUrl(userId: string): string {
-    return `${this.publicUrl}/api/v1/users/unsubscribe?token=${this.unsubscribe.make(userId)}`;
+  oneClickUnsubscribeUrl(userId: string, topic: UnsubscribeTopic = 'reviews'): string {
+    return `${this.publicUrl}/api/v1/users/unsubscribe?token=${this.unsubscribe.make(userId, topic)}`;
   }
 
   /**
@@ -118,7 +124,7 @@ export class NotificationService {
    * for different users do not swallow each other's mail.
    */
   async notifyUser(input: NotifyUserInput): Promise<NotifyUserResult> {
-    if (!API_TEMPLATES.includes(input.template)) {
+    if (!(API_TEMPLATES as readonly MailTemplate[]).includes(input.template)) {
       throw HttpError.badRequest('template_not_allowed', `Template "${String(input.template)}" cannot be sent through this API`);
     }
     // Not a uuid means no such user; checked here so PostgreSQL never sees a malformed uuid.
@@ -127,15 +133,20 @@ export class NotificationService {
 
     // With APP_URL the course link is the front end's course page, whatever address the caller sent
     // (course-service sends its JSON API address, which is the link only while no front end is known).
-    const coursePage =
-      input.template === 'review_created' ? this.appLinks?.coursePage({ slug: input.data.courseSlug, id: input.data.courseId }) : undefined;
+    const coursePage = COURSE_LINK_TEMPLATES.includes(input.template)
+      ? this.appLinks?.coursePage({ slug: input.data.courseSlug, id: input.data.courseId })
+      : undefined;
+    const certificatePage =
+      input.template === 'course_completed' ? this.appLinks?.certificatePage({ verificationId: input.data.certificateVerificationId }) : undefined;
+    const optional = OPTIONAL_MAILS[input.template];
     const data: Record<string, unknown> = {
       ...input.data,
       ...(coursePage !== undefined && { courseLink: coursePage }),
+      ...(certificatePage !== undefined && { certificateLink: certificatePage }),
       displayName: user.display_name,
-      ...(REVIEW_TEMPLATES.includes(input.template) && {
-        unsubscribeLink: this.unsubscribeLink(user.id),
-        oneClickUnsubscribe: this.oneClickUnsubscribeUrl(user.id),
+      ...(optional && {
+        unsubscribeLink: this.unsubscribeLink(user.id, optional.topic),
+        oneClickUnsubscribe: this.oneClickUnsubscribeUrl(user.id, optional.topic),
       }),
     };
     // Rendered once now, so a caller's missing or malformed field is its 400, not a failed mail later.
@@ -147,7 +158,7 @@ export class NotificationService {
     }
 
     if (user.disabled_at !== null) return { id: null, status: 'suppressed' };
-    if (REVIEW_TEMPLATES.includes(input.template) && !user.notify_reviews) return { id: null, status: 'suppressed' };
+    if (optional && !optional.wanted(user)) return { id: null, status: 'suppressed' };
 
     const { id, created } = await this.enqueue(this.db, {
       userId: user.id,

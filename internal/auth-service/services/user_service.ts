@@ -9,6 +9,7 @@ import { normaliseEmail, toAdminUser, toProfile, type AdminUser, type Locale, ty
 import { toSessionView, type SessionView } from '../models/session.js';
 import type { SessionRepository } from '../repository/session_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
+import type { UnsubscribeTopic } from './unsubscribe_tokens.js';
 import { passwordProblem, type PasswordHasher } from './password_hasher.js';
 
 const DEFAULT_PAGE = 20;
@@ -34,7 +35,7 @@ export class UserService {
   /** Changes the caller's own profile; with `ifMatch`, only if it is still the version they read (412). */
   async updateProfile(
     principal: Principal,
-    patch: { displayName?: string; locale?: Locale; preferences?: { reviewEmails?: boolean } },
+    patch: { displayName?: string; locale?: Locale; preferences?: { reviewEmails?: boolean; announcementEmails?: boolean } },
     ifMatch?: string,
   ): Promise<Profile> {
     return this.db.transaction(async (tx) => {
@@ -43,16 +44,22 @@ export class UserService {
       checkIfMatch(ifMatch, etagOf(toProfile(current)));
       const row = await this.users.updateProfile(
         principal.sub,
-        { displayName: patch.displayName?.trim(), locale: patch.locale, notifyReviews: patch.preferences?.reviewEmails },
+        {
+          displayName: patch.displayName?.trim(),
+          locale: patch.locale,
+          notifyReviews: patch.preferences?.reviewEmails,
+          notifyAnnouncements: patch.preferences?.announcementEmails,
+        },
         tx,
       );
       return toProfile(row!);
     });
   }
 
-  /** One-click unsubscribe from review mails (the token comes from the mail's link). */
-  async unsubscribe(userId: string | undefined): Promise<void> {
-    const row = userId ? await this.users.updateProfile(userId, { notifyReviews: false }) : null;
+  /** One-click unsubscribe from one kind of mail (the token, from the mail's link, names the user and the topic). */
+  async unsubscribe(target: { userId: string; topic: UnsubscribeTopic } | undefined): Promise<void> {
+    const patch = target?.topic === 'announcements' ? { notifyAnnouncements: false } : { notifyReviews: false };
+    const row = target ? await this.users.updateProfile(target.userId, patch) : null;
     if (!row) throw HttpError.badRequest('invalid_or_expired_token', 'This unsubscribe link is not valid');
   }
 

@@ -7,7 +7,7 @@
  */
 import type { Queryable } from '../../shared/utils/database.js';
 import { newId } from '../../shared/utils/ids.js';
-import type { ReviewCreatedEvent, ReviewHiddenEvent } from '../models/events.js';
+import type { AnnouncementEvent, ReviewCreatedEvent, ReviewHiddenEvent } from '../models/events.js';
 
 export interface OutboxRow {
   id: string;
@@ -33,6 +33,22 @@ export class OutboxRepository {
       JSON.stringify({ eventId: id, ...payload }),
     ]);
     return id;
+  }
+
+  /**
+   * Adds one event per payload in one statement (an announcement's batch of learners); each gets its own
+   * id, which is also its `payload.eventId`. Returns the ids in payload order.
+   */
+  async addMany(type: 'course_announcement', payloads: WithoutId<AnnouncementEvent>[], tx: Queryable): Promise<string[]> {
+    if (payloads.length === 0) return [];
+    const ids = payloads.map(() => newId());
+    const bodies = payloads.map((payload, i) => JSON.stringify({ eventId: ids[i], ...payload }));
+    await tx.query(
+      `INSERT INTO course_outbox (id, type, payload)
+       SELECT id, $1, payload::jsonb FROM unnest($2::uuid[], $3::text[]) AS e(id, payload)`,
+      [type, ids, bodies],
+    );
+    return ids;
   }
 
   /** Claims up to `limit` due events for `leaseMs`; a relay that dies leaves them due again after it. */

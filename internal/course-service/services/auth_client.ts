@@ -15,7 +15,7 @@ export interface AuthClientOptions {
 
 export interface NotificationRequest {
   userId: string;
-  template: 'review_created' | 'review_hidden';
+  template: 'review_created' | 'review_hidden' | 'enrolment_created' | 'course_completed' | 'course_announcement';
   data: Record<string, string | number | boolean | null>;
   idempotencyKey: string;
 }

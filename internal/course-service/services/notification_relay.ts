@@ -7,7 +7,7 @@ import type { Logger } from '../../shared/utils/logging.js';
 import type { Database } from '../../shared/utils/database.js';
 import { Gauge, type Registry } from 'prom-client';
 import type { OutboxRepository, OutboxRow } from '../repository/outbox_repository.js';
-import type { ReviewCreatedEvent, ReviewHiddenEvent } from '../models/events.js';
+import type { AnnouncementEvent, CourseCompletedEvent, EnrolmentCreatedEvent, ReviewCreatedEvent, ReviewHiddenEvent } from '../models/events.js';
 import type { AuthClient, NotificationRequest } from './auth_client.js';
 
 export interface RelayOptions {
@@ -38,6 +38,48 @@ export function toNotification(row: OutboxRow, publicUrl: string): NotificationR
         // The API address is the link while auth-service has no APP_URL; with one, auth-service links
         // to the front end's course page, built from the slug and id.
         courseLink: `${publicUrl.replace(/\/$/, '')}/api/v1/courses/${e.courseSlug}`,
+        courseSlug: e.courseSlug,
+        courseId: e.courseId,
+      },
+    };
+  }
+  const base = publicUrl.replace(/\/$/, '');
+  if (row.type === 'enrolment_created') {
+    const e = row.payload as unknown as EnrolmentCreatedEvent;
+    return {
+      userId: e.userId,
+      template: 'enrolment_created',
+      idempotencyKey: row.id,
+      data: { courseTitle: e.courseTitle, courseLink: `${base}/api/v1/courses/${e.courseSlug}`, courseSlug: e.courseSlug, courseId: e.courseId },
+    };
+  }
+  if (row.type === 'course_completed') {
+    const e = row.payload as unknown as CourseCompletedEvent;
+    return {
+      userId: e.userId,
+      template: 'course_completed',
+      idempotencyKey: row.id,
+      data: {
+        courseTitle: e.courseTitle,
+        // The public verification endpoint; with APP_URL auth-service links the front end's certificate page.
+        certificateLink: `${base}/api/v1/certificates/${encodeURIComponent(e.certificateVerificationId)}`,
+        certificateVerificationId: e.certificateVerificationId,
+        courseId: e.courseId,
+      },
+    };
+  }
+  if (row.type === 'course_announcement') {
+    const e = row.payload as unknown as AnnouncementEvent;
+    return {
+      userId: e.userId,
+      template: 'course_announcement',
+      idempotencyKey: row.id,
+      data: {
+        courseTitle: e.courseTitle,
+        instructorName: e.instructorName,
+        subject: e.subject,
+        body: e.body,
+        courseLink: `${base}/api/v1/courses/${e.courseSlug}`,
         courseSlug: e.courseSlug,
         courseId: e.courseId,
       },

@@ -28,6 +28,21 @@ const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
     reason: 'Advertising',
     unsubscribeLink: 'https://app.test/unsubscribe?token=u',
   },
+  enrolment_created: { displayName: 'Ada', courseTitle: 'TypeScript basics', courseLink: 'https://app.test/courses/ts-basics' },
+  course_completed: {
+    displayName: 'Ada',
+    courseTitle: 'TypeScript basics',
+    certificateLink: 'https://app.test/certificates/AbCdEf0123456789xyzXYZ',
+  },
+  course_announcement: {
+    displayName: 'Ada',
+    courseTitle: 'TypeScript basics',
+    instructorName: 'Grace',
+    subject: 'New module on generics',
+    body: 'Section 4 now covers generics, with three new exercises.',
+    courseLink: 'https://app.test/courses/ts-basics',
+    unsubscribeLink: 'https://app.test/unsubscribe?token=a',
+  },
 };
 
 // Fields whose absence must make rendering throw.
@@ -38,6 +53,9 @@ const REQUIRED: Record<MailTemplate, string[]> = {
   password_changed: ['displayName', 'changedAt'],
   review_created: ['displayName', 'courseTitle', 'rating', 'authorName', 'unsubscribeLink'],
   review_hidden: ['displayName', 'courseTitle'],
+  enrolment_created: ['displayName', 'courseTitle'],
+  course_completed: ['displayName', 'courseTitle', 'certificateLink'],
+  course_announcement: ['displayName', 'courseTitle', 'instructorName', 'subject', 'body', 'unsubscribeLink'],
 };
 
 const LINK_FIELDS: Record<MailTemplate, string[]> = {
@@ -47,6 +65,9 @@ const LINK_FIELDS: Record<MailTemplate, string[]> = {
   password_changed: ['resetLink'],
   review_created: ['courseLink', 'unsubscribeLink'],
   review_hidden: ['unsubscribeLink'],
+  enrolment_created: ['courseLink'],
+  course_completed: ['certificateLink'],
+  course_announcement: ['courseLink', 'unsubscribeLink'],
 };
 
 function without(data: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -57,7 +78,7 @@ function without(data: Record<string, unknown>, field: string): Record<string, u
 
 describe('renderMail', () => {
   it('knows every template', () => {
-    expect(MAIL_TEMPLATES).toHaveLength(6);
+    expect(MAIL_TEMPLATES).toHaveLength(Object.keys(SAMPLE).length);
     for (const t of MAIL_TEMPLATES) expect(isMailTemplate(t)).toBe(true);
     expect(isMailTemplate('nope')).toBe(false);
   });

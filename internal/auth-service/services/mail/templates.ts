@@ -11,6 +11,10 @@ export const MAIL_TEMPLATES = [
   'password_changed',
   'review_created',
   'review_hidden',
+  // Learning (course-service, through its outbox)
+  'enrolment_created',
+  'course_completed',
+  'course_announcement',
 ] as const;
 
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number];
@@ -156,6 +160,9 @@ const AUTOMATED = {
 } as const;
 
 const REVIEW_UNSUBSCRIBE = { en: 'Turn off review notifications', ru: 'Отключить уведомления об отзывах' } as const;
+const ANNOUNCEMENT_UNSUBSCRIBE = { en: 'Turn off course announcements', ru: 'Отключить объявления курсов' } as const;
+/** An announcement's body in the mail: long enough for a real message, bounded like a review quote. */
+const MAX_ANNOUNCEMENT_CHARS = 5000;
 
 /** Picks the wording of the locale; the English and the Russian text stand next to each other. */
 type Translate = <T>(en: T, ru: T) => T;
@@ -354,6 +361,74 @@ const TEMPLATES: Record<MailTemplate, TemplateFn> = {
         ...(reason ? [p(t('Reason: ', 'Причина: '), b(reason))] : []),
       ],
       ...(unsubscribeLink && { unsubscribe: { label: REVIEW_UNSUBSCRIBE[locale], href: unsubscribeLink } }),
+    });
+  },
+
+  // Learning mails. Enrolment and completion are answers to the learner's own action (like a receipt),
+  // so they have no unsubscribe link; announcements are the instructor's and can be turned off.
+  enrolment_created(d, locale, t) {
+    const name = d.required('displayName');
+    const courseTitle = d.required('courseTitle');
+    const courseLink = d.optional('courseLink');
+    return letter(locale, name, {
+      subject: t(`You are enrolled in “${courseTitle}”`, `Вы записаны на курс «${courseTitle}»`),
+      blocks: [
+        p(...t<Inline[]>(
+          ['Welcome to ', b(`“${courseTitle}”`), '! Your place is saved, and your progress is kept whenever you come back.'],
+          ['Добро пожаловать на курс ', b(`«${courseTitle}»`), '! Место за вами, а прогресс сохраняется, когда бы вы ни вернулись.'],
+        )),
+        ...(courseLink ? [button(t('Start learning', 'Начать обучение'), courseLink)] : []),
+      ],
+      footer: t(
+        `You get this message because you enrolled in this course on ${PRODUCT_NAME}.`,
+        `Вы получили это письмо, потому что записались на этот курс в ${PRODUCT_NAME}.`,
+      ),
+    });
+  },
+
+  course_completed(d, locale, t) {
+    const name = d.required('displayName');
+    const courseTitle = d.required('courseTitle');
+    const certificateLink = d.required('certificateLink');
+    return letter(locale, name, {
+      subject: t(`Congratulations: you completed “${courseTitle}”`, `Поздравляем: вы прошли курс «${courseTitle}»`),
+      blocks: [
+        p(...t<Inline[]>(
+          ['You have completed every lesson of ', b(`“${courseTitle}”`), '. Your certificate is ready; anyone can check it at its link.'],
+          ['Вы прошли все уроки курса ', b(`«${courseTitle}»`), '. Сертификат готов; его подлинность может проверить любой по ссылке.'],
+        )),
+        button(t('View the certificate', 'Открыть сертификат'), certificateLink),
+      ],
+      footer: t(
+        `You get this message because you completed a course on ${PRODUCT_NAME}.`,
+        `Вы получили это письмо, потому что прошли курс в ${PRODUCT_NAME}.`,
+      ),
+    });
+  },
+
+  course_announcement(d, locale, t) {
+    const name = d.required('displayName');
+    const courseTitle = d.required('courseTitle');
+    const instructorName = d.required('instructorName');
+    const subject = d.required('subject');
+    const body = d.required('body');
+    const courseLink = d.optional('courseLink');
+    const unsubscribeLink = d.required('unsubscribeLink');
+    return letter(locale, name, {
+      subject: t(`“${courseTitle}”: ${subject}`, `«${courseTitle}»: ${subject}`),
+      blocks: [
+        p(...t<Inline[]>(
+          [b(instructorName), ' posted an announcement to the learners of ', b(`“${courseTitle}”`), ':'],
+          [b(instructorName), ' опубликовал(а) объявление для слушателей курса ', b(`«${courseTitle}»`), ':'],
+        )),
+        { kind: 'quote', title: subject, body: truncate(body, MAX_ANNOUNCEMENT_CHARS) },
+        ...(courseLink ? [button(t('Open the course', 'Открыть курс'), courseLink)] : []),
+      ],
+      footer: t(
+        `You get this message because you are enrolled in this course on ${PRODUCT_NAME}.`,
+        `Вы получили это письмо, потому что записаны на этот курс в ${PRODUCT_NAME}.`,
+      ),
+      unsubscribe: { label: ANNOUNCEMENT_UNSUBSCRIBE[locale], href: unsubscribeLink },
     });
   },
 };
