@@ -28,6 +28,16 @@ const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
     reason: 'Advertising',
     unsubscribeLink: 'https://app.test/unsubscribe?token=u',
   },
+  mfa_enabled: { displayName: 'Ada', changedAt: '2025-03-12T14:05:00.000Z', ip: '203.0.113.7', resetLink: 'https://app.test/password/forgot' },
+  mfa_disabled: { displayName: 'Ada', changedAt: '2025-03-12T14:05:00.000Z', ip: '203.0.113.7', resetLink: 'https://app.test/password/forgot' },
+  new_device_login: {
+    displayName: 'Ada',
+    signedInAt: '2025-03-12T14:05:00.000Z',
+    ip: '203.0.113.7',
+    device: 'Firefox, Linux',
+    notMeLink: 'https://auth.test/api/v1/auth/pages/not-me?token=abc',
+    validMinutes: 4320,
+  },
 };
 
 // Fields whose absence must make rendering throw.
@@ -38,6 +48,9 @@ const REQUIRED: Record<MailTemplate, string[]> = {
   password_changed: ['displayName', 'changedAt'],
   review_created: ['displayName', 'courseTitle', 'rating', 'authorName', 'unsubscribeLink'],
   review_hidden: ['displayName', 'courseTitle'],
+  mfa_enabled: ['displayName', 'changedAt'],
+  mfa_disabled: ['displayName', 'changedAt'],
+  new_device_login: ['displayName', 'signedInAt', 'device', 'ip', 'notMeLink'],
 };
 
 const LINK_FIELDS: Record<MailTemplate, string[]> = {
@@ -47,6 +60,9 @@ const LINK_FIELDS: Record<MailTemplate, string[]> = {
   password_changed: ['resetLink'],
   review_created: ['courseLink', 'unsubscribeLink'],
   review_hidden: ['unsubscribeLink'],
+  mfa_enabled: ['resetLink'],
+  mfa_disabled: ['resetLink'],
+  new_device_login: ['notMeLink'],
 };
 
 function without(data: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -57,7 +73,7 @@ function without(data: Record<string, unknown>, field: string): Record<string, u
 
 describe('renderMail', () => {
   it('knows every template', () => {
-    expect(MAIL_TEMPLATES).toHaveLength(6);
+    expect(MAIL_TEMPLATES).toHaveLength(9);
     for (const t of MAIL_TEMPLATES) expect(isMailTemplate(t)).toBe(true);
     expect(isMailTemplate('nope')).toBe(false);
   });
@@ -85,7 +101,7 @@ describe('renderMail', () => {
       const hostile = '<script>alert("x")</script>';
       const data: Record<string, unknown> = { ...SAMPLE[template] };
       for (const [key, value] of Object.entries(data)) {
-        if (typeof value === 'string' && !LINK_FIELDS[template].includes(key) && key !== 'changedAt') {
+        if (typeof value === 'string' && !LINK_FIELDS[template].includes(key) && key !== 'changedAt' && key !== 'signedInAt') {
           data[key] = hostile;
         }
       }
