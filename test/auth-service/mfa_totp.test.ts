@@ -116,7 +116,7 @@ describe('sealing TOTP secrets (AES-256-GCM)', () => {
     expect(() => box.open(sealed, 'factor:other-user')).toThrow();
     expect(() => new SecretBox(randomBytes(32)).open(sealed, 'factor:user')).toThrow();
     const tampered = Buffer.from(sealed);
-    tampered[tampered.length - 1] ^= 1;
+    tampered[tampered.length - 1] = tampered[tampered.length - 1]! ^ 1;
     expect(() => box.open(tampered, 'factor:user')).toThrow();
     expect(() => box.open(Buffer.from([9, 1, 2]), 'factor:user')).toThrow();
   });

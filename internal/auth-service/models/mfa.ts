@@ -31,7 +31,7 @@ export const RECOVERY_CODE_COUNT = 10;
 
 // Six digits; recovery codes are "xxxxx-xxxxx" (spaces and dashes are ignored, case too).
 const TotpCode = Type.String({ pattern: '^[0-9]{6}$', description: 'Six digits from the authenticator app', examples: ['123456'] });
-const AnyCode = Type.String({ minLength: 6, maxLength: 32, pattern: '^[A-Za-z0-9 -]+$', description: 'A TOTP code (6 digits) or a recovery code' });
+const RecoveryCode = Type.String({ minLength: 10, maxLength: 24, pattern: '^[A-Za-z0-9 -]+$', description: 'A recovery code', examples: ['abcde-fghjk'] });
 const MfaToken = Type.String({ minLength: 20, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' });
 
 export const MfaChallengeSchema = Type.Object(
@@ -50,9 +50,12 @@ export const LoginResultSchema = Type.Union([TokenPairSchema, MfaChallengeSchema
   description: 'The token pair, or `{mfaRequired: true, ...}` when the account uses two-factor sign-in',
 });
 
-export const MfaVerifyBody = Type.Object(
-  { mfaToken: MfaToken, method: StringEnum(MFA_METHODS), code: AnyCode },
-  { additionalProperties: false },
+export const MfaVerifyBody = Type.Union(
+  [
+    Type.Object({ mfaToken: MfaToken, method: Type.Literal('totp'), code: TotpCode }, { additionalProperties: false }),
+    Type.Object({ mfaToken: MfaToken, method: Type.Literal('recovery_code'), code: RecoveryCode }, { additionalProperties: false }),
+  ],
+  { description: 'The mfaToken of the login answer and a code: `totp` (6 digits) or `recovery_code` (xxxxx-xxxxx; case, spaces and dashes do not matter)' },
 );
 export type MfaVerifyBody = Static<typeof MfaVerifyBody>;
 
