@@ -41,7 +41,7 @@ export const MfaChallengeSchema = Type.Object(
     methods: Type.Array(StringEnum(MFA_METHODS)),
     expiresIn: Type.Integer({ description: 'Seconds until the mfaToken expires' }),
   },
-  { $id: 'MfaChallenge', additionalProperties: false },
+  { $id: 'MfaChallenge', additionalProperties: false, description: 'The first factor was right; the account uses two-factor sign-in: no token yet' },
 );
 export type MfaChallenge = Static<typeof MfaChallengeSchema>;
 
