@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startAuth, type AuthHarness } from '../helpers/auth_app.js';
-import { codeAt, timeStep } from '../../internal/auth-service/services/totp.js';
+import { codeAt } from '../../internal/auth-service/services/totp.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
 
 const STEP_MS = 30_000;
