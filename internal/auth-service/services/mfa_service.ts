@@ -7,7 +7,7 @@
  * Every check of a guessable secret is counted first through the shared limiter (`reserve`), so a
  * parallel burst cannot pass the limit; a code is accepted once, decided by the UPDATE that records it.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomInt } from 'node:crypto';
 import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { newId } from '../../shared/utils/ids.js';
@@ -36,13 +36,13 @@ const invalidMfaToken = () => HttpError.unauthorized('invalid_mfa_token', 'This 
 const factorNotFound = () => HttpError.notFound('mfa_factor_not_found');
 const accountGone = () => HttpError.unauthorized('invalid_token', 'The account no longer exists');
 
-/** Recovery codes: 10 characters of a 32-letter alphabet without look-alikes (50 bits), shown as xxxxx-xxxxx. */
+/** Recovery codes: 10 characters of a 31-letter alphabet without look-alikes (about 49.5 bits), shown as xxxxx-xxxxx. */
 const CODE_ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 
 function newRecoveryCode(): string {
-  const bytes = randomBytes(10);
   let code = '';
-  for (const byte of bytes) code += CODE_ALPHABET[byte % CODE_ALPHABET.length];
+  // randomInt draws without modulo bias.
+  for (let i = 0; i < 10; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)];
   return `${code.slice(0, 5)}-${code.slice(5)}`;
 }
 
