@@ -11,6 +11,7 @@ import { tokenFrom } from '../helpers/smtp.js';
 import { outboxesSettled } from '../helpers/outbox.js';
 import { agentFamily, describeDevice, networkOf } from '../../internal/auth-service/services/new_device.js';
 import { codeAt } from '../../internal/auth-service/services/totp.js';
+import { createLogger } from '../../internal/shared/utils/logging.js';
 
 const FIREFOX_120 = 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0';
 const FIREFOX_121 = 'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0';
@@ -35,8 +36,10 @@ describe('device identity', () => {
 
 describe.skipIf(!hasPostgres)('new-device mail', () => {
   let h: AuthHarness;
+  const logLines: string[] = [];
+  const notMeTokens: string[] = [];
   beforeAll(async () => {
-    h = await startAuth();
+    h = await startAuth({ log: { level: 'debug' } }, { logger: createLogger('debug', 'auth-service', { write: (l: string) => void logLines.push(l) }) });
   });
   afterAll(async () => {
     await h?.close();
@@ -70,6 +73,7 @@ describe.skipIf(!hasPostgres)('new-device mail', () => {
     expect(mail.text).toMatch(/\/api\/v1\/auth\/pages\/not-me\?token=/);
     expect(await events(u.id, 'new_device_login')).toBe(1);
 
+    notMeTokens.push(tokenFrom(mail));
     // The link opens a page (a GET uses nothing up)...
     const link = new URL(/(http\S+not-me\?token=\S+)/.exec(mail.text)![1]!);
     const page = await h.call('GET', `${link.pathname}${link.search}`);
@@ -135,5 +139,11 @@ describe.skipIf(!hasPostgres)('new-device mail', () => {
     }
     expect((await h.call('GET', '/api/v1/users/me', { token: t.body.accessToken })).status).toBe(200);
     expect(await events(u.id, 'not_me_reported')).toBe(0);
+  });
+
+  it('never logs a "this was not me" token, even from the page URL', () => {
+    expect(notMeTokens).toHaveLength(1);
+    expect(logLines.join('\n')).toContain('/api/v1/auth/pages/not-me');
+    for (const t of notMeTokens) expect(logLines.join('\n')).not.toContain(t);
   });
 });
