@@ -167,7 +167,7 @@ describe.skipIf(!hasPostgres)('two-factor sign-in', () => {
   it('accepts one step of clock skew either way and refuses two', async () => {
     const u = await mfaUser();
     await resetSteps(u.id);
-    const now = await safeStep(8_000);
+    const now = await safeStep(12_000);
     for (const off of [-2, 2]) {
       const code = keep(codeAt(u.secret, now + off * STEP_MS));
       const near = [-1, 0, 1].map((o) => codeAt(u.secret, now + o * STEP_MS));
