@@ -291,6 +291,11 @@ export interface components {
              *     - `wrong_password`: The current password given is wrong
              *     - `weak_password`: The new password is too short, too long, too common or too simple, or is the e-mail or name
              *     - `reauthentication_required`: The operation needs a recent sign-in (within 15 minutes, with the second factor when MFA is on); call /api/v1/auth/reauthenticate
+             *     - `invalid_mfa_code`: The code is wrong, was already used, or is too old (one answer for all three)
+             *     - `invalid_mfa_token`: The mfaToken is unknown, used or expired; sign in again
+             *     - `mfa_factor_not_found`: No MFA factor of the caller with this id
+             *     - `mfa_already_enabled`: Two-factor sign-in is already on (one authenticator app per account)
+             *     - `mfa_not_enabled`: Two-factor sign-in is off: there is no active factor
              *     - `invalid_or_expired_token`: A one-time link (verification, reset, unsubscribe) is not valid or has expired
              *     - `invalid_request`: The OAuth2 token request lacks or garbles client credentials
              *     - `invalid_client`: Unknown client or wrong client secret
@@ -318,7 +323,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
             requestId: string;
             errors?: {
                 path: string;

@@ -38,6 +38,12 @@ import { authRouter } from './routers/auth_router.js';
 import { usersRouter } from './routers/users_router.js';
 import { notificationRouter } from './routers/notification_router.js';
 import { pagesRouter } from './routers/pages_router.js';
+import { MfaRepository } from './repository/mfa_repository.js';
+import { MfaChallenges, MfaService } from './services/mfa_service.js';
+import { NewDevices, NotMeService } from './services/new_device.js';
+import { SecretBox, mfaEncryptionKey } from './services/totp.js';
+import { MfaController } from './controllers/mfa_controller.js';
+import { mfaRouter } from './routers/mfa_router.js';
 
 
 export interface AuthAppOptions {
@@ -85,6 +91,17 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   const appLinks = new AppLinks(config.appUrl, config.links);
   const notificationService = new NotificationService({ db, notifications: outbox, users, publicUrl: config.publicUrl, unsubscribe, appLinks });
   const pagesBase = `${config.publicUrl.replace(/\/$/, '')}/api/v1/auth/pages`;
+  // Two-factor sign-in and new-device mail (README "Two-factor sign-in").
+  const mfaRepo = new MfaRepository(db);
+  const limiter = new RateLimiter(store, config.rateLimits.enabled);
+  const devices = new NewDevices({
+    mfa: mfaRepo,
+    tokens,
+    securityEvents,
+    notifications: notificationService,
+    hmacKey: secret,
+    rules: { ...config.newDevice, notMeLink: `${pagesBase}/not-me` },
+  });
   const authService = new AuthService({
     db,
     users,
@@ -94,7 +111,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     hasher,
     tokenService,
     notifications: notificationService,
-    limiter: new RateLimiter(store, config.rateLimits.enabled),
+    limiter,
     rules: {
       ...config.auth,
       refreshTokenTtlDays: config.sessions.refreshTokenTtlDays,
@@ -109,7 +126,30 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
       clients: config.clients,
     },
     logger,
+    mfaGate: new MfaChallenges(mfaRepo, config.mfa.challengeTtlSec),
+    devices,
   });
+  const mfaService = new MfaService({
+    db,
+    mfa: mfaRepo,
+    users,
+    sessions,
+    securityEvents,
+    notifications: notificationService,
+    limiter,
+    hasher,
+    auth: authService,
+    box: new SecretBox(mfaEncryptionKey(config.mfa.encryptionKey, secret)),
+    hmacKey: secret,
+    rules: {
+      issuer: config.mfa.issuer,
+      attemptsPerChallenge: config.mfa.attemptsPerChallenge,
+      failuresPerUser: config.mfa.failuresPerUser,
+      reauthPerUser: config.rateLimits.loginFailuresPerEmailIp,
+      failuresPerIp: config.rateLimits.loginFailuresPerIp,
+    },
+  });
+  const notMe = new NotMeService({ db, users, sessions, tokens, securityEvents, auth: authService });
   const userService = new UserService(db, users, sessions, hasher);
   const worker = new DeliveryWorker({ notifications: outbox, mailer, logger, options: config.mail });
 
@@ -150,6 +190,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   usersRouter(app, userController, authn);
   notificationRouter(app, new NotificationController(notificationService), authn);
   pagesRouter(app, new PagesController(), keys);
+  mfaRouter(app, new MfaController(mfaService, notMe), authn);
 
   if (config.admin.email && config.admin.password) {
     const { created } = await userService.ensureAdmin(config.admin.email, config.admin.password);

@@ -94,6 +94,22 @@ export const AuthSettings = Type.Object({
     mailsPerIp: Window(20, 3600, 'Verification and reset mails asked per IP'),
     mailsPerEmail: Window(5, 3600, 'Verification and reset mails asked per e-mail'),
   }, { default: {} }),
+  // Two-factor sign-in (README "Two-factor sign-in").
+  mfa: Type.Object({
+    encryptionKey: Type.String({
+      default: '',
+      description: 'AES-256-GCM key that seals TOTP secrets at rest: base64 of 32 bytes (`openssl rand -base64 32`); empty = derived from the server secret (sessions.refreshSecret or its file) with HKDF',
+    }),
+    issuer: Type.String({ default: 'Course Platform', description: 'Name the authenticator app shows beside the account (otpauth issuer)' }),
+    challengeTtlSec: Type.Integer({ minimum: 30, maximum: 3600, default: 300, description: 'Lifetime of the mfaToken a password login answers with MFA on' }),
+    attemptsPerChallenge: Window(5, 300, 'Codes tried per mfaToken'),
+    failuresPerUser: Window(10, 900, 'Wrong codes per account (sign-in, re-authentication, activation)'),
+  }, { default: {} }),
+  newDevice: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'Mail the owner when a sign-in comes from a device not seen for `rememberDays`' }),
+    rememberDays: Type.Integer({ minimum: 1, default: 90, description: 'A device not seen for this long counts as new again' }),
+    notMeTokenTtlHours: Type.Integer({ minimum: 1, default: 72, description: 'Lifetime of the "this was not me" link' }),
+  }, { default: {} }),
   mail: Type.Object({
     smtpUrl: Type.String({ default: '', description: 'SMTP relay (smtp:// or smtps://); empty writes .eml files' }),
     from: Type.String({ default: 'Course Platform <no-reply@course-platform.local>', description: 'From address' }),
@@ -138,6 +154,7 @@ export const AUTH_ENV: EnvBinding[] = [
   { path: 'auth.requireEmailVerification', vars: ['REQUIRE_EMAIL_VERIFICATION'] },
   { path: 'rateLimits.enabled', vars: ['RATE_LIMITS_ENABLED'] },
   { path: 'database.migrateOnStart', vars: ['MIGRATE_ON_START'] },
+  { path: 'mfa.encryptionKey', vars: ['MFA_ENCRYPTION_KEY'] },
 ];
 
 export function loadAuthConfig(options: LoadConfigOptions = {}): AuthConfig {

@@ -325,7 +325,7 @@ function numberViolations(schema: JsonSchema): unknown[] {
 // ---------------------------------------------------------------------------------------------------
 // Valid values (the base a variant mutates, so that its one mutation is the only fault)
 
-const PATTERN_CANDIDATES = ['en', 'probe', 'probe-value', 'x', 'abcdefghijklmnop', 'ABCDEFGHIJKLMNOP12345', 'a1'];
+const PATTERN_CANDIDATES = ['en', 'probe', 'probe-value', 'x', 'abcdefghijklmnop', 'ABCDEFGHIJKLMNOP12345', 'a1', '123456'];
 
 export function validValue(schema: JsonSchema): unknown {
   if (schema.const !== undefined) return schema.const;

@@ -50,7 +50,11 @@ export function testAuthConfig(overrides: Record<string, unknown>): AuthConfig {
   });
 }
 
-export async function startAuth(overrides: Record<string, unknown> = {}, existing?: { database?: TestDatabase; smtp?: TestSmtp }): Promise<AuthHarness> {
+/** `existing.logger` replaces the harness's logger (a test that reads the log lines). */
+export async function startAuth(
+  overrides: Record<string, unknown> = {},
+  existing?: { database?: TestDatabase; smtp?: TestSmtp; logger?: ReturnType<typeof createLogger> },
+): Promise<AuthHarness> {
   const database = existing?.database ?? (await createTestDatabase('auth-service'));
   const smtp = existing?.smtp ?? (await new TestSmtp().start());
   const config = testAuthConfig({
@@ -59,7 +63,7 @@ export async function startAuth(overrides: Record<string, unknown> = {}, existin
     mail: { smtpUrl: smtp.url, pollIntervalMs: 30, backoffBaseMs: 30, backoffMaxMs: 200, leaseMs: 2000 },
     ...overrides,
   });
-  const built = await buildAuthApp(config, { logger: createLogger(config.log.level, 'auth-service') });
+  const built = await buildAuthApp(config, { logger: existing?.logger ?? createLogger(config.log.level, 'auth-service') });
   await built.app.ready();
   const checker = new ResponseChecker(built.app.swagger() as never);
   const hasher = new PasswordHasher(CHEAP_HASH);

@@ -67,6 +67,20 @@ export class SessionRepository {
     return rows[0]!;
   }
 
+  /**
+   * The holder of a live session proved who they are again (re-authentication, MFA enrolment): moves
+   * `authenticated_at` to now with the assurance of that proof. Null when the session is not the
+   * user's or has ended.
+   */
+  async reauthenticated(id: string, userId: string, assurance: { aal: 'aal1' | 'aal2'; amr: string[] }, q: Queryable = this.db): Promise<SessionRow | null> {
+    const { rows } = await q.query<SessionRow>(
+      `UPDATE sessions SET authenticated_at = now(), aal = $3, amr = $4
+        WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > now() RETURNING *`,
+      [id, userId, assurance.aal, assurance.amr],
+    );
+    return rows[0] ?? null;
+  }
+
   async revoke(id: string, reason: string, q: Queryable = this.db): Promise<boolean> {
     const { rowCount } = await q.query(
       'UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL',

@@ -21,6 +21,7 @@ import {
   TokenPairSchema,
 } from '../models/auth_schemas.js';
 import { SessionSchema } from '../models/session.js';
+import { LoginResultSchema } from '../models/mfa.js';
 import { UserSchema } from '../models/user.js';
 
 const tags = ['auth'];
@@ -40,8 +41,9 @@ export function authRouter(app: App, auth: AuthController, users: UserController
     schema: {
       tags,
       summary: 'Log in with e-mail and password',
+      description: 'Answers the token pair, or, when the account uses two-factor sign-in, `{mfaRequired: true, mfaToken, methods, expiresIn}` and no token: finish with POST /api/v1/auth/mfa/verify.',
       body: LoginBody,
-      response: { 200: TokenPairSchema, ...problems({ 400: [], 401: ['invalid_credentials'], 403: ['account_disabled', 'email_not_verified'], 413: [], 415: [], 429: [] }) },
+      response: { 200: LoginResultSchema, ...problems({ 400: [], 401: ['invalid_credentials'], 403: ['account_disabled', 'email_not_verified'], 413: [], 415: [], 429: [] }) },
     },
   }, auth.login);
 

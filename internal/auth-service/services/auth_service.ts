@@ -12,6 +12,7 @@ import type { Logger } from '../../shared/utils/logging.js';
 import { normaliseEmail, toUser, type Locale, type User, type UserRow } from '../models/user.js';
 import type { SecurityEventName } from '../models/security_event.js';
 import type { SessionRow } from '../models/session.js';
+import type { MfaChallenge } from '../models/mfa.js';
 import type { SecurityEventRepository } from '../repository/security_event_repository.js';
 import type { SessionRepository } from '../repository/session_repository.js';
 import type { TokenRepository } from '../repository/token_repository.js';
@@ -33,6 +34,22 @@ export interface TokenPair {
   refreshToken: string;
   user: User;
 }
+
+/**
+ * The MFA gate (services/mfa_service.ts): answers a challenge instead of a session when the account
+ * has two-factor sign-in on, else null.
+ */
+export interface MfaGate {
+  challengeFor(user: UserRow, meta: RequestMeta, firstFactor: { amr: string[]; event?: SecurityEventName }): Promise<MfaChallenge | null>;
+}
+
+/** Notes the device of each new session, in its transaction (services/new_device.ts: the new-device mail). */
+export interface DeviceTracker {
+  seen(tx: Queryable, user: UserRow, meta: RequestMeta, sessionId: string): Promise<void>;
+}
+
+/** What a sign-in answers: the token pair, or the MFA challenge. */
+export type SignInResult = TokenPair | MfaChallenge;
 
 export interface AuthRules {
   requireEmailVerification: boolean;
@@ -65,6 +82,8 @@ export interface AuthServiceDeps {
   limiter: RateLimiter;
   rules: AuthRules;
   logger: Logger;
+  mfaGate?: MfaGate;
+  devices?: DeviceTracker;
 }
 
 const invalidCredentials = () => HttpError.unauthorized('invalid_credentials', 'E-mail or password is wrong');
@@ -139,6 +158,12 @@ export class AuthService {
     });
   }
 
+  /** Queues a password-reset link for `user` in `tx` (a "this was not me" report starts one). */
+  async queuePasswordReset(tx: Queryable, user: UserRow): Promise<void> {
+    await this.d.tokens.invalidateAll(user.id, 'password_reset', tx);
+    await this.queueTokenMail(tx, user, 'password_reset', 'password_reset');
+  }
+
   private queueVerification(tx: Queryable, user: UserRow): Promise<void> {
     return this.queueTokenMail(tx, user, 'verify_email', 'verify_email');
   }
@@ -164,7 +189,7 @@ export class AuthService {
     });
   }
 
-  async login(input: { email: string; password: string }, meta: RequestMeta): Promise<TokenPair> {
+  async login(input: { email: string; password: string }, meta: RequestMeta): Promise<SignInResult> {
     const email = normaliseEmail(input.email);
     const limits = this.d.rules.rateLimits;
     // Counted before the hash, taken back only when the password is right (see RateLimiter.reserve).
@@ -198,18 +223,29 @@ export class AuthService {
 
   /**
    * What follows a successful first factor (a password, an identity provider): the one gate every
-   * sign-in passes. Today it opens the session; with two-factor sign-in it answers a challenge instead
-   * when the account has MFA on (DESIGN: the MFA gate applies to every way of signing in).
+   * sign-in passes. It opens the session, or answers a challenge instead when the account has MFA on
+   * (DESIGN: the MFA gate applies to every way of signing in): then no token is issued until
+   * POST /api/v1/auth/mfa/verify.
    */
-  async signIn(user: UserRow, meta: RequestMeta, firstFactor: { amr: string[]; event?: SecurityEventName }): Promise<TokenPair> {
+  async signIn(user: UserRow, meta: RequestMeta, firstFactor: { amr: string[]; event?: SecurityEventName }): Promise<SignInResult> {
+    const challenge = await this.d.mfaGate?.challengeFor(user, meta, firstFactor);
+    if (challenge) return challenge;
     return this.startSession(user, meta, { aal: 'aal1', amr: firstFactor.amr }, firstFactor.event);
   }
 
   /**
    * Opens a session for a user who has just proved who they are (password, MFA, an identity provider)
-   * and answers its token pair. The one place a session starts, so every sign-in records its event.
+   * and answers its token pair. The one place a session starts, so every sign-in records its event
+   * (and its device: the new-device mail). `within` runs in the session's transaction (the MFA step
+   * spends its challenge and code there): when it throws, no session exists.
    */
-  async startSession(user: UserRow, meta: RequestMeta, assurance: { aal: Aal; amr: string[] }, event: SecurityEventName = 'login'): Promise<TokenPair> {
+  async startSession(
+    user: UserRow,
+    meta: RequestMeta,
+    assurance: { aal: Aal; amr: string[] },
+    event: SecurityEventName = 'login',
+    within?: (tx: Queryable, session: SessionRow) => Promise<void>,
+  ): Promise<TokenPair> {
     const secret = randomBytes(32);
     const session = await this.d.db.transaction(async (tx) => {
       const created = await this.d.sessions.create(
@@ -230,12 +266,15 @@ export class AuthService {
         { userId: user.id, event, ip: meta.ip, userAgent: meta.userAgent, sessionId: created.id, details: { amr: assurance.amr } },
         tx,
       );
+      if (within) await within(tx, created);
+      await this.d.devices?.seen(tx, user, meta, created.id);
       return created;
     });
     return this.pair(user, session, secret);
   }
 
-  private async pair(user: UserRow, session: SessionRow, secret: Uint8Array): Promise<TokenPair> {
+  /** The pair of a live session (a refresh, a re-authentication): the access token says the session's assurance. */
+  async pair(user: UserRow, session: SessionRow, secret: Uint8Array): Promise<TokenPair> {
     const accessToken = await this.d.tokenService.issueAccessToken({
       sub: user.id,
       role: user.role,

@@ -18,6 +18,10 @@ const SECRET_FIELDS = [
   'clientSecret',
   'secret',
   'idToken',
+  // Two-factor sign-in: the second step's ticket, the codes shown once, the enrolment URI (it holds the secret).
+  'mfaToken',
+  'recoveryCodes',
+  'otpauthUri',
 ];
 
 export const REDACT_PATHS = [

@@ -43,6 +43,16 @@ const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
     courseLink: 'https://app.test/courses/ts-basics',
     unsubscribeLink: 'https://app.test/unsubscribe?token=a',
   },
+  mfa_enabled: { displayName: 'Ada', changedAt: '2025-03-12T14:05:00.000Z', ip: '203.0.113.7', resetLink: 'https://app.test/password/forgot' },
+  mfa_disabled: { displayName: 'Ada', changedAt: '2025-03-12T14:05:00.000Z', ip: '203.0.113.7', resetLink: 'https://app.test/password/forgot' },
+  new_device_login: {
+    displayName: 'Ada',
+    signedInAt: '2025-03-12T14:05:00.000Z',
+    ip: '203.0.113.7',
+    device: 'Firefox, Linux',
+    notMeLink: 'https://auth.test/api/v1/auth/pages/not-me?token=abc',
+    validMinutes: 4320,
+  },
 };
 
 // Fields whose absence must make rendering throw.
@@ -56,6 +66,9 @@ const REQUIRED: Record<MailTemplate, string[]> = {
   enrolment_created: ['displayName', 'courseTitle'],
   course_completed: ['displayName', 'courseTitle', 'certificateLink'],
   course_announcement: ['displayName', 'courseTitle', 'instructorName', 'subject', 'body', 'unsubscribeLink'],
+  mfa_enabled: ['displayName', 'changedAt'],
+  mfa_disabled: ['displayName', 'changedAt'],
+  new_device_login: ['displayName', 'signedInAt', 'device', 'ip', 'notMeLink'],
 };
 
 const LINK_FIELDS: Record<MailTemplate, string[]> = {
@@ -68,6 +81,9 @@ const LINK_FIELDS: Record<MailTemplate, string[]> = {
   enrolment_created: ['courseLink'],
   course_completed: ['certificateLink'],
   course_announcement: ['courseLink', 'unsubscribeLink'],
+  mfa_enabled: ['resetLink'],
+  mfa_disabled: ['resetLink'],
+  new_device_login: ['notMeLink'],
 };
 
 function without(data: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -106,7 +122,7 @@ describe('renderMail', () => {
       const hostile = '<script>alert("x")</script>';
       const data: Record<string, unknown> = { ...SAMPLE[template] };
       for (const [key, value] of Object.entries(data)) {
-        if (typeof value === 'string' && !LINK_FIELDS[template].includes(key) && key !== 'changedAt') {
+        if (typeof value === 'string' && !LINK_FIELDS[template].includes(key) && key !== 'changedAt' && key !== 'signedInAt') {
           data[key] = hostile;
         }
       }

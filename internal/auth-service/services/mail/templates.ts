@@ -15,6 +15,10 @@ export const MAIL_TEMPLATES = [
   'enrolment_created',
   'course_completed',
   'course_announcement',
+  // Two-factor sign-in and new-device mail (issue 18, mfa).
+  'mfa_enabled',
+  'mfa_disabled',
+  'new_device_login',
 ] as const;
 
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number];
@@ -429,6 +433,72 @@ const TEMPLATES: Record<MailTemplate, TemplateFn> = {
         `Вы получили это письмо, потому что записаны на этот курс в ${PRODUCT_NAME}.`,
       ),
       unsubscribe: { label: ANNOUNCEMENT_UNSUBSCRIBE[locale], href: unsubscribeLink },
+    });
+  },
+
+  // -- Two-factor sign-in and new-device mail (issue 18, mfa) --
+
+  mfa_enabled(d, locale, t) {
+    const name = d.required('displayName');
+    const changedAt = b(formatDateTime(d.date('changedAt'), locale));
+    const resetLink = d.optional('resetLink');
+    return letter(locale, name, {
+      subject: t(`Two-factor sign-in is on for your ${PRODUCT_NAME} account`, `Двухфакторный вход в ${PRODUCT_NAME} включён`),
+      blocks: [
+        p(t('Two-factor sign-in was turned on for your account on ', 'Для вашего аккаунта был включён двухфакторный вход '), changedAt, '.'),
+        p(t(
+          'From now on, signing in needs a code from your authenticator app. Your other sessions have been ended. Keep your recovery codes in a safe place.',
+          'Теперь для входа нужен код из приложения-аутентификатора. Остальные сеансы завершены. Храните коды восстановления в надёжном месте.',
+        )),
+        p(...t<Inline[]>(
+          [b('If it was not you, reset your password at once'), ' and contact support.'],
+          [b('Если это были не вы, немедленно сбросьте пароль'), ' и обратитесь в поддержку.'],
+        )),
+        ...(resetLink ? [button(t('Reset password', 'Сбросить пароль'), resetLink)] : []),
+      ],
+    });
+  },
+
+  mfa_disabled(d, locale, t) {
+    const name = d.required('displayName');
+    const changedAt = b(formatDateTime(d.date('changedAt'), locale));
+    const resetLink = d.optional('resetLink');
+    return letter(locale, name, {
+      subject: t(`Two-factor sign-in is off for your ${PRODUCT_NAME} account`, `Двухфакторный вход в ${PRODUCT_NAME} отключён`),
+      blocks: [
+        p(t('Two-factor sign-in was turned off for your account on ', 'Для вашего аккаунта был отключён двухфакторный вход '), changedAt, '.'),
+        p(t(
+          'Signing in now needs only your password. Your other sessions have been ended.',
+          'Теперь для входа достаточно пароля. Остальные сеансы завершены.',
+        )),
+        p(...t<Inline[]>(
+          [b('If it was not you, reset your password at once'), ' and turn two-factor sign-in back on.'],
+          [b('Если это были не вы, немедленно сбросьте пароль'), ' и снова включите двухфакторный вход.'],
+        )),
+        ...(resetLink ? [button(t('Reset password', 'Сбросить пароль'), resetLink)] : []),
+      ],
+    });
+  },
+
+  new_device_login(d, locale, t) {
+    const name = d.required('displayName');
+    const signedInAt = b(formatDateTime(d.date('signedInAt'), locale));
+    const device = d.required('device');
+    const ip = d.required('ip');
+    const notMeLink = d.required('notMeLink');
+    const valid = formatLifetime(d.minutes('validMinutes') ?? 72 * 60, locale);
+    return letter(locale, name, {
+      subject: t(`New sign-in to your ${PRODUCT_NAME} account`, `Новый вход в аккаунт ${PRODUCT_NAME}`),
+      blocks: [
+        p(t('Your account was signed in to from a new device on ', 'В ваш аккаунт выполнен вход с нового устройства '), signedInAt, '.'),
+        p(t('Device: ', 'Устройство: '), b(device), t(', IP address: ', ', IP-адрес: '), b(ip), '.'),
+        p(t('If it was you, no action is needed.', 'Если это были вы, ничего делать не нужно.')),
+        p(t(
+          `If it was not you, press the button: every session of your account ends and we mail you a link to choose a new password. The button works for ${valid}.`,
+          `Если это были не вы, нажмите кнопку: все сеансы вашего аккаунта завершатся, и мы пришлём ссылку для смены пароля. Кнопка действует ${valid}.`,
+        )),
+        button(t('This was not me', 'Это был не я'), notMeLink),
+      ],
     });
   },
 };
