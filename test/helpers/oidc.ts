@@ -22,8 +22,8 @@ export const TEST_CLIENT = { clientId: 'course-platform', clientSecret: 'test-oi
 
 /** Starts a provider whose one client may return to `redirectUris`. */
 export async function startProvider(redirectUris: string[], accounts: Record<string, TestAccount> = {}): Promise<TestProvider> {
-  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const server: Server = createServer((req, res) => handler!(req, res));
+  const ref: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+  const server: Server = createServer((req, res) => ref.handler!(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const store = new Map(Object.entries(accounts));
@@ -49,7 +49,7 @@ export async function startProvider(redirectUris: string[], accounts: Record<str
   });
   // The provider logs its development-only warnings through this; the tests do not need them.
   provider.on('server_error', () => undefined);
-  handler = provider.callback();
+  ref.handler = provider.callback();
   return {
     issuer,
     accounts: store,
