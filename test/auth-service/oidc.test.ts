@@ -164,6 +164,14 @@ describe.skipIf(!hasPostgres)('sign in with an OpenID Connect provider', () => {
     expect(login.body.code).toBe('invalid_credentials');
   });
 
+  it('one code exchanged several times at once: exactly one session', async () => {
+    const a = account();
+    const code = (await signIn(a.id)).get('code')!;
+    const results = await Promise.all([exchange(code), exchange(code), exchange(code)]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 400, 400]);
+    expect(await count('SELECT count(*) AS n FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = $1', [a.email])).toBe(1);
+  });
+
   it('an unknown code is refused, and so is a malformed one', async () => {
     const res = await exchange(randomBytes(32).toString('base64url'));
     expect(res.status).toBe(400);
