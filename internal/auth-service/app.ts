@@ -156,7 +156,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   pagesRouter(app, new PagesController(), keys);
   // Sign in with an OpenID Connect provider (services/oidc_service.ts); front-end origins default to appUrl's.
   const oidcSettings = { ...config.oidc, redirectOrigins: config.oidc.redirectOrigins.length ? config.oidc.redirectOrigins : config.appUrl ? [new URL(config.appUrl).origin] : [], publicUrl: config.publicUrl };
-  const oidcService = new OidcService({ db, users, identities: new IdentityRepository(db), securityEvents, auth: authService, store, limiter: new RateLimiter(store, config.rateLimits.enabled), settings: oidcSettings, logger });
+  const oidcService = new OidcService({ db, users, identities: new IdentityRepository(db), securityEvents, sessions, auth: authService, store, limiter: new RateLimiter(store, config.rateLimits.enabled), settings: oidcSettings, logger });
   oidcRouter(app, new OidcController(oidcService, config.publicUrl.startsWith('https:'), config.oidc.stateTtlSec), authn);
 
   if (config.admin.email && config.admin.password) {

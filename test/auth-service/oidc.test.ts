@@ -297,6 +297,20 @@ describe.skipIf(!hasPostgres)('sign in with an OpenID Connect provider', () => {
     expect(await count('SELECT count(*) AS n FROM user_identities WHERE user_id = $1', [other.id])).toBe(0);
   });
 
+  it('a link whose session ended before the provider returned does not finish (error=invalid_state)', async () => {
+    const u = await h.newUser();
+    const sub = `acct-${rand()}`;
+    idp.accounts.set(sub, { email: `${sub}@idp.example.com`, email_verified: true });
+    const login = await h.login(u.email, u.password);
+    const link = await h.call('POST', '/api/v1/users/me/identities', { token: login.accessToken, body: { provider: 'dev', redirectTo: `${APP}/settings` } });
+    expect(link.status).toBe(200);
+    const back = await walkProvider(link.body.authorizationUrl, sub);
+    expect((await h.call('POST', '/api/v1/auth/logout', { token: login.accessToken, body: {} })).status).toBe(204);
+    const res = await callback(back);
+    expect(String(res.headers.location)).toBe(`${APP}/settings?error=invalid_state`);
+    expect(await count('SELECT count(*) AS n FROM user_identities WHERE user_id = $1', [u.id])).toBe(0);
+  });
+
   it('linking needs a signed-in user, a known provider and an allowed redirect', async () => {
     const noToken = await h.call('POST', '/api/v1/users/me/identities', { body: { provider: 'dev', redirectTo: RETURN } });
     expect(noToken.status).toBe(401);

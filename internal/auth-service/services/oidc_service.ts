@@ -20,6 +20,7 @@ import { toIdentity, type Identity } from '../models/identity.js';
 import { normaliseEmail, type UserRow } from '../models/user.js';
 import type { IdentityRepository } from '../repository/identity_repository.js';
 import type { SecurityEventRepository } from '../repository/security_event_repository.js';
+import type { SessionRepository } from '../repository/session_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
 import type { AuthService, RequestMeta } from './auth_service.js';
 import type { RateLimiter, Window } from './rate_limiter.js';
@@ -51,6 +52,7 @@ export interface OidcServiceDeps {
   users: UserRepository;
   identities: IdentityRepository;
   securityEvents: SecurityEventRepository;
+  sessions: SessionRepository;
   auth: AuthService;
   store: KeyValueStore;
   limiter: RateLimiter;
@@ -408,6 +410,11 @@ export class OidcService {
     await this.d.db.transaction(async (tx) => {
       const user = flow.userId ? await this.d.users.findForUpdate(flow.userId, tx) : null;
       if (!user || user.disabled_at) throw new RedirectError('account_disabled');
+      // The session that asked must still be live: a link started with a token since revoked does not finish.
+      if (flow.sessionId) {
+        const session = await this.d.sessions.findById(flow.sessionId, tx);
+        if (!session || session.revoked_at || session.expires_at <= new Date()) throw new RedirectError('invalid_state');
+      }
       const known = await this.d.identities.findByProviderSubject(provider.id, claims.sub, tx);
       if (known) {
         if (known.user_id !== user.id) throw new RedirectError('identity_in_use');
