@@ -69,6 +69,9 @@ describe.skipIf(!hasPostgres)('sign in with an OpenID Connect provider', () => {
     const back = await walkProvider(started.location, login);
     const res = await callback(back, started.cookie);
     expect(res.status, res.text).toBe(302);
+    // The code in the URL reaches no other site as a Referer, and no cache keeps the answer.
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+    expect(res.headers['cache-control']).toBe('no-store');
     const location = new URL(String(res.headers.location));
     expect(location.origin + location.pathname).toBe(RETURN);
     return location.searchParams;
