@@ -645,6 +645,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The identity providers one can sign in with (for sign-in buttons) */
+        get: operations["getAuthProviders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/{provider}/start": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign in with a provider: redirects the browser to it (code flow, PKCE S256, state and nonce)
+         * @description Open in the browser (a link or `location.assign`, not `fetch`). Sets a short-lived cookie that binds the sign-in to this browser, then redirects to the provider; the provider returns to the callback, which redirects to `redirectTo` with `code` (for POST /api/v1/auth/oidc/exchange) or `error`.
+         */
+        get: operations["getAuthOidcByProviderStart"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/{provider}/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Where the provider returns (register <publicUrl>/api/v1/auth/oidc/{id}/callback as the redirect URI)
+         * @description Redirects to the `redirectTo` of the sign-in with `code` (60 s, single use) or `error` = access_denied, invalid_state, invalid_response, provider_error, provider_unavailable, account_link_required, email_not_verified, account_disabled, identity_in_use or server_error; a link ends with `linked=<provider>`. Never a token. Without a known `state` there is no page to return to: 400 `invalid_state`.
+         */
+        get: operations["getAuthOidcByProviderCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/exchange": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Turn the callback's one-time code into what a password login answers */
+        post: operations["postAuthOidcExchange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My identities at providers */
+        get: operations["getUsersMeIdentities"];
+        put?: never;
+        /**
+         * Link a provider to my account: answers the URL to send the browser to
+         * @description The same flow as a sign-in, bound to the caller; it returns to `redirectTo` with `linked=<provider>` or `error` (identity_in_use when the identity belongs to another account).
+         */
+        post: operations["postUsersMeIdentities"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/identities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Unlink one of my identities (never the last way to sign in) */
+        delete: operations["deleteUsersMeIdentitiesById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -703,6 +815,13 @@ export interface components {
              *     - `invalid_status`: Unknown notification status filter
              *     - `notification_not_found`: No notification with this id
              *     - `notification_not_failed`: Only a failed mail can be retried
+             *     - `oidc_provider_not_found`: No identity provider with this id is configured
+             *     - `provider_unavailable`: The identity provider cannot be reached now (discovery or token endpoint); try again later
+             *     - `redirect_not_allowed`: `redirectTo` is not an absolute URL on an allowed front-end origin (oidc.redirectOrigins)
+             *     - `invalid_state`: The provider's callback carries no state, or one that is unknown, expired, already used or started in another browser
+             *     - `invalid_oidc_code`: The sign-in code is unknown, expired or already used; sign in again
+             *     - `identity_not_found`: No identity of the caller with this id
+             *     - `last_sign_in_method`: This identity is the account's only way to sign in (no password, no other identity); set a password or link another first
              *     - `course_not_found`: No such course, or not one the caller may see
              *     - `course_not_published`: Only a published course can be reviewed
              *     - `slug_taken`: Another course already uses this slug
@@ -715,7 +834,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
             requestId: string;
             errors?: {
                 path: string;
@@ -810,6 +929,26 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
             sentAt: string | null;
+        };
+        IdentityProvider: {
+            /** @description A provider id from GET /api/v1/auth/providers */
+            id: string;
+            name: string;
+            /** @description Open in the browser with `?redirectTo=<a page of the front end>` to sign in */
+            startUrl: string;
+        };
+        Identity: {
+            /** Format: uuid */
+            id: string;
+            /** @description A provider id from GET /api/v1/auth/providers */
+            provider: string;
+            /** @description The provider's display name (its id when no longer configured) */
+            providerName: string;
+            /** @description The e-mail the provider gave when the identity was linked */
+            email: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            lastUsedAt: string | null;
         };
     };
     responses: never;
@@ -3940,6 +4079,553 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code: "mfa_not_enabled";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getAuthProviders: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["IdentityProvider"][];
+                    };
+                };
+            };
+            /** @description Not modified: the If-None-Match ETag still matches */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getAuthOidcByProviderStart: {
+        parameters: {
+            query: {
+                /** @description Absolute URL of a front-end page on an allowed origin (oidc.redirectOrigins); the result comes back there as `code` or `error` */
+                redirectTo: string;
+            };
+            header?: never;
+            path: {
+                /** @description A provider id from GET /api/v1/auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the provider's authorization endpoint */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `redirect_not_allowed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "redirect_not_allowed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `oidc_provider_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "oidc_provider_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable`, `provider_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable" | "provider_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getAuthOidcByProviderCallback: {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+                iss?: string;
+                error?: string;
+                error_description?: string;
+            };
+            header?: never;
+            path: {
+                /** @description A provider id from GET /api/v1/auth/providers */
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the front end's page, with `code`, `linked` or `error` */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_state` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_state";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `oidc_provider_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "oidc_provider_not_found";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    postAuthOidcExchange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The token pair, or `{mfaRequired: true, ...}` when the account uses two-factor sign-in */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"] | components["schemas"]["MfaChallenge"];
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `invalid_oidc_code` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "invalid_oidc_code";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `account_disabled` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "account_disabled";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getUsersMeIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Identity"][];
+                    };
+                };
+            };
+            /** @description Not modified: the If-None-Match ETag still matches */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    postUsersMeIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description A provider id from GET /api/v1/auth/providers */
+                    provider: string;
+                    /** @description Absolute URL of a front-end page on an allowed origin (oidc.redirectOrigins); the result comes back there as `code` or `error` */
+                    redirectTo: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Send the browser here at once (valid for oidc.stateTtlSec); it comes back to redirectTo with `linked=<provider>` or `error` */
+                        authorizationUrl: string;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `redirect_not_allowed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "redirect_not_allowed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `oidc_provider_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "oidc_provider_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable`, `provider_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable" | "provider_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteUsersMeIdentitiesById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Unlinked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `identity_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "identity_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `last_sign_in_method` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "last_sign_in_method";
                     };
                 };
             };

@@ -311,6 +311,13 @@ export interface components {
              *     - `invalid_status`: Unknown notification status filter
              *     - `notification_not_found`: No notification with this id
              *     - `notification_not_failed`: Only a failed mail can be retried
+             *     - `oidc_provider_not_found`: No identity provider with this id is configured
+             *     - `provider_unavailable`: The identity provider cannot be reached now (discovery or token endpoint); try again later
+             *     - `redirect_not_allowed`: `redirectTo` is not an absolute URL on an allowed front-end origin (oidc.redirectOrigins)
+             *     - `invalid_state`: The provider's callback carries no state, or one that is unknown, expired, already used or started in another browser
+             *     - `invalid_oidc_code`: The sign-in code is unknown, expired or already used; sign in again
+             *     - `identity_not_found`: No identity of the caller with this id
+             *     - `last_sign_in_method`: This identity is the account's only way to sign in (no password, no other identity); set a password or link another first
              *     - `course_not_found`: No such course, or not one the caller may see
              *     - `course_not_published`: Only a published course can be reviewed
              *     - `slug_taken`: Another course already uses this slug
@@ -323,7 +330,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
             requestId: string;
             errors?: {
                 path: string;

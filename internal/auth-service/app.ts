@@ -44,6 +44,10 @@ import { NewDevices, NotMeService } from './services/new_device.js';
 import { SecretBox, mfaEncryptionKey } from './services/totp.js';
 import { MfaController } from './controllers/mfa_controller.js';
 import { mfaRouter } from './routers/mfa_router.js';
+import { IdentityRepository } from './repository/identity_repository.js';
+import { OidcService } from './services/oidc_service.js';
+import { OidcController } from './controllers/oidc_controller.js';
+import { oidcRouter } from './routers/oidc_router.js';
 
 
 export interface AuthAppOptions {
@@ -191,6 +195,10 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   notificationRouter(app, new NotificationController(notificationService), authn);
   pagesRouter(app, new PagesController(), keys);
   mfaRouter(app, new MfaController(mfaService, notMe), authn);
+  // Sign in with an OpenID Connect provider (services/oidc_service.ts); front-end origins default to appUrl's.
+  const oidcSettings = { ...config.oidc, redirectOrigins: config.oidc.redirectOrigins.length ? config.oidc.redirectOrigins : config.appUrl ? [new URL(config.appUrl).origin] : [], publicUrl: config.publicUrl };
+  const oidcService = new OidcService({ db, users, identities: new IdentityRepository(db), securityEvents, sessions, auth: authService, store, limiter: new RateLimiter(store, config.rateLimits.enabled), settings: oidcSettings, logger });
+  oidcRouter(app, new OidcController(oidcService, config.publicUrl.startsWith('https:'), config.oidc.stateTtlSec), authn);
 
   if (config.admin.email && config.admin.password) {
     const { created } = await userService.ensureAdmin(config.admin.email, config.admin.password);

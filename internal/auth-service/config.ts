@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../shared/utils/paths.js';
 import { Type, type Static } from '@sinclair/typebox';
-import { DatabaseSettings, HttpSettings, LogSettings, RedisSettings, SHARED_ENV, loadConfig, type EnvBinding, type LoadConfigOptions } from '../shared/utils/config.js';
+import { ConfigError, DatabaseSettings, HttpSettings, LogSettings, RedisSettings, SHARED_ENV, loadConfig, type EnvBinding, type LoadConfigOptions } from '../shared/utils/config.js';
 
 const Window = (limit: number, windowSec: number, what: string) =>
   Type.Object({
@@ -126,6 +126,29 @@ export const AuthSettings = Type.Object({
     Type.Object({ id: Type.String({ minLength: 1 }), secret: Type.String({ minLength: 16 }) }, { additionalProperties: false }),
     { default: [], description: 'Service clients for the client_credentials grant (JSON in AUTH_CLIENTS)' },
   ),
+  // Sign in with an OpenID Connect provider (README "Sign in with an OpenID Connect provider").
+  oidc: Type.Object({
+    providers: Type.Array(
+      Type.Object({
+        id: Type.String({ pattern: '^[a-z0-9][a-z0-9_-]{0,31}$', description: 'In the URLs (`/api/v1/auth/oidc/{id}/...`) and stored with each linked identity: never change it' }),
+        name: Type.String({ minLength: 1, maxLength: 60, description: 'Shown on the sign-in button' }),
+        issuer: Type.String({ pattern: '^https?://[^\\s?#]+$', description: 'Issuer URL (discovery at <issuer>/.well-known/openid-configuration)' }),
+        clientId: Type.String({ minLength: 1 }),
+        clientSecret: Type.String({ minLength: 1 }),
+        scope: Type.Optional(Type.String({ pattern: '(^|\\s)openid(\\s|$)', description: 'Default "openid email profile"' })),
+      }, { additionalProperties: false }),
+      { default: [], description: 'Identity providers (JSON in OIDC_PROVIDERS: [{id, name, issuer, clientId, clientSecret}]); the redirect URI to register at each is <publicUrl>/api/v1/auth/oidc/<id>/callback' },
+    ),
+    allowInsecure: Type.Boolean({ default: false, description: 'Allow http: issuers (tests, local development only)' }),
+    redirectOrigins: Type.Array(Type.String({ pattern: '^https?://[^\\s/?#]+$' }), {
+      default: [],
+      description: 'Front-end origins a sign-in may return to (`redirectTo`); empty = the origin of appUrl. Not the CORS list, whose `*` would make an open redirect',
+    }),
+    stateTtlSec: Type.Integer({ minimum: 60, maximum: 3600, default: 600, description: 'How long a started sign-in (state, nonce, PKCE verifier) waits for its callback' }),
+    codeTtlSec: Type.Integer({ minimum: 10, maximum: 600, default: 60, description: 'Lifetime of the one-time code the callback hands to the front end' }),
+    timeoutSec: Type.Integer({ minimum: 1, maximum: 60, default: 10, description: 'Timeout of each request to a provider (discovery, token, userinfo)' }),
+    startsPerIp: Window(60, 600, 'Provider sign-ins and links started per IP (each holds a state in the store until it expires)'),
+  }, { default: {} }),
   admin: Type.Object({
     email: Type.String({ default: '', description: 'Create this admin at start when absent' }),
     password: Type.String({ default: '', description: 'Password of that admin' }),
@@ -155,10 +178,27 @@ export const AUTH_ENV: EnvBinding[] = [
   { path: 'rateLimits.enabled', vars: ['RATE_LIMITS_ENABLED'] },
   { path: 'database.migrateOnStart', vars: ['MIGRATE_ON_START'] },
   { path: 'mfa.encryptionKey', vars: ['MFA_ENCRYPTION_KEY'] },
+  { path: 'oidc.providers', vars: ['OIDC_PROVIDERS'] },
+  { path: 'oidc.allowInsecure', vars: ['OIDC_ALLOW_INSECURE'] },
+  { path: 'oidc.redirectOrigins', vars: ['OIDC_REDIRECT_ORIGINS'] },
 ];
 
 export function loadAuthConfig(options: LoadConfigOptions = {}): AuthConfig {
-  return loadConfig(AuthSettings, AUTH_ENV, { file: join(PROJECT_ROOT, 'config', 'auth-config.yml'), ...options });
+  const config = loadConfig(AuthSettings, AUTH_ENV, { file: join(PROJECT_ROOT, 'config', 'auth-config.yml'), ...options });
+  checkOidc(config);
+  return config;
+}
+
+/** What the schema cannot say about oidc.providers: unique ids, and http: issuers only when allowed. */
+function checkOidc(config: AuthConfig): void {
+  const seen = new Set<string>();
+  config.oidc.providers.forEach((p, i) => {
+    if (seen.has(p.id)) throw new ConfigError(`Invalid setting oidc.providers.${i}.id: "${p.id}" is used twice`);
+    seen.add(p.id);
+    if (p.issuer.startsWith('http:') && !config.oidc.allowInsecure) {
+      throw new ConfigError(`Invalid setting oidc.providers.${i}.issuer: an http: issuer needs oidc.allowInsecure (OIDC_ALLOW_INSECURE=true)`);
+    }
+  });
 }
 
 /** Paths derived from varDir when not set explicitly. */

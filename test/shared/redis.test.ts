@@ -41,6 +41,15 @@ for (const [name, make, available] of stores) {
       expect(await store.get('a')).toBeNull();
       expect(store.healthy()).toBe(true);
     });
+
+    it('getdel hands a value to one caller only (single-use secrets)', async () => {
+      await store.set('once', 'secret', 10_000);
+      const taken = await Promise.all([store.getdel('once'), store.getdel('once'), store.getdel('once')]);
+      expect(taken.filter((v) => v === 'secret')).toHaveLength(1);
+      expect(taken.filter((v) => v === null)).toHaveLength(2);
+      expect(await store.get('once')).toBeNull();
+      expect(await store.getdel('never-set')).toBeNull();
+    });
   });
 }
 

@@ -9,7 +9,8 @@ export type Locale = (typeof LOCALES)[number];
 export interface UserRow {
   id: string;
   email: string;
-  password_hash: string;
+  /** NULL for an account made by an identity provider sign-in until it sets a password (migration 0009). */
+  password_hash: string | null;
   display_name: string;
   role: UserRole;
   locale: Locale;

@@ -6,7 +6,8 @@ import type { Locale, UserRow } from '../models/user.js';
 export interface NewUser {
   id: string;
   email: string;
-  passwordHash: string;
+  /** null: an account made by an identity provider, without a password. */
+  passwordHash: string | null;
   displayName: string;
   locale: Locale;
   role?: UserRole;

@@ -201,7 +201,8 @@ export class AuthService {
     let ok: boolean;
     try {
       user = await this.d.users.findByEmail(email);
-      ok = user ? await this.d.hasher.verify(user.password_hash, input.password) : await this.d.hasher.verifyDummy(input.password);
+      // No account, or one without a password (made by an identity provider): the same dummy hash.
+      ok = user?.password_hash ? await this.d.hasher.verify(user.password_hash, input.password) : await this.d.hasher.verifyDummy(input.password);
     } catch (err) {
       await attempt.release();
       throw err;
@@ -215,7 +216,7 @@ export class AuthService {
     if (this.d.rules.requireEmailVerification && !user.email_verified_at) {
       throw HttpError.forbidden('email_not_verified', 'Confirm your e-mail address first; we can send the link again');
     }
-    if (this.d.hasher.needsRehash(user.password_hash)) {
+    if (user.password_hash && this.d.hasher.needsRehash(user.password_hash)) {
       await this.d.users.setPassword(user.id, await this.d.hasher.hash(input.password));
     }
     return this.signIn(user, meta, { amr: ['pwd'] });
@@ -463,7 +464,7 @@ export class AuthService {
     let ok: boolean;
     try {
       user = await this.d.users.findById(principal.sub);
-      ok = user !== null && !user.disabled_at && (await this.d.hasher.verify(user.password_hash, currentPassword));
+      ok = user !== null && !user.disabled_at && (user.password_hash ? await this.d.hasher.verify(user.password_hash, currentPassword) : await this.d.hasher.verifyDummy(currentPassword));
     } catch (err) {
       await attempt.release();
       throw err;

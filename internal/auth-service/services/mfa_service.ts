@@ -335,7 +335,7 @@ export class MfaService {
   }
 
   private async reauthWithPassword(user: UserRow, sid: string, password: string, meta: RequestMeta) {
-    if (!(await this.d.hasher.verify(user.password_hash, password))) return null;
+    if (user.password_hash === null || !(await this.d.hasher.verify(user.password_hash, password))) return null;
     return this.d.db.transaction(async (tx) => {
       const session = await this.d.sessions.reauthenticated(sid, user.id, { aal: 'aal1', amr: ['pwd'] }, tx);
       if (!session) throw HttpError.unauthorized('session_revoked', 'The session has ended; log in again');

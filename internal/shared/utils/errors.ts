@@ -58,6 +58,14 @@ export const ERROR_CODES = {
   invalid_status: 'Unknown notification status filter',
   notification_not_found: 'No notification with this id',
   notification_not_failed: 'Only a failed mail can be retried',
+  // auth-service: sign in with an OpenID Connect provider
+  oidc_provider_not_found: 'No identity provider with this id is configured',
+  provider_unavailable: 'The identity provider cannot be reached now (discovery or token endpoint); try again later',
+  redirect_not_allowed: '`redirectTo` is not an absolute URL on an allowed front-end origin (oidc.redirectOrigins)',
+  invalid_state: 'The provider\'s callback carries no state, or one that is unknown, expired, already used or started in another browser',
+  invalid_oidc_code: 'The sign-in code is unknown, expired or already used; sign in again',
+  identity_not_found: 'No identity of the caller with this id',
+  last_sign_in_method: 'This identity is the account\'s only way to sign in (no password, no other identity); set a password or link another first',
   // course-service
   course_not_found: 'No such course, or not one the caller may see',
   course_not_published: 'Only a published course can be reviewed',

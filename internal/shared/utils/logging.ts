@@ -34,7 +34,7 @@ export const REDACT_PATHS = [
 
 /** Drops the values of query parameters that may carry one-time tokens or secrets. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|code|client_secret|access_token|refresh_token)=)[^&#]*/gi, '$1[REDACTED]');
+  return url.replace(/([?&](?:token|code|state|nonce|code_verifier|client_secret|access_token|refresh_token)=)[^&#]*/gi, '$1[REDACTED]');
 }
 
 /**

@@ -14,6 +14,8 @@ export interface KeyValueStore {
   mget(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   del(key: string): Promise<void>;
+  /** Reads and deletes in one atomic step (Redis GETDEL): of two concurrent callers one gets the value (single-use secrets). */
+  getdel(key: string): Promise<string | null>;
   /** Increments and, when the key is new, sets its expiry; returns the count and the ms left. */
   incrWindow(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }>;
   /**
@@ -88,6 +90,11 @@ export class MemoryStore implements KeyValueStore {
   }
   async del(key: string): Promise<void> {
     this.data.delete(key);
+  }
+  async getdel(key: string): Promise<string | null> {
+    const value = this.live(key)?.value ?? null;
+    this.data.delete(key);
+    return value;
   }
   async incrWindow(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
     this.sweep();
@@ -201,6 +208,9 @@ export class RedisStore implements KeyValueStore {
   }
   async del(key: string): Promise<void> {
     await this.client.del(key);
+  }
+  async getdel(key: string): Promise<string | null> {
+    return this.client.getdel(key);
   }
   async incrWindow(key: string, windowMs: number): Promise<{ count: number; ttlMs: number }> {
     const [count, ttl] = (await (this.client as unknown as { incrWindow(k: string, w: number): Promise<[number, number]> }).incrWindow(
