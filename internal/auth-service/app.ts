@@ -38,6 +38,12 @@ import { authRouter } from './routers/auth_router.js';
 import { usersRouter } from './routers/users_router.js';
 import { notificationRouter } from './routers/notification_router.js';
 import { pagesRouter } from './routers/pages_router.js';
+import { EmailChangeRepository } from './repository/email_change_repository.js';
+import { SecurityActivityRepository } from './repository/security_activity_repository.js';
+import { EmailChangeService } from './services/email_change_service.js';
+import { SecurityActivityService, SecurityEventRetention } from './services/security_activity_service.js';
+import { AccountController } from './controllers/account_controller.js';
+import { accountRouter } from './routers/account_router.js';
 
 
 export interface AuthAppOptions {
@@ -56,6 +62,8 @@ export interface AuthApp {
   worker: DeliveryWorker;
   users: UserService;
   hasher: PasswordHasher;
+  emailChange: EmailChangeService;
+  retention: SecurityEventRetention;
   /** The account rules; `auth.settled()` waits for mail requests still running after their answer. */
   auth: AuthService;
 }
@@ -111,6 +119,33 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     logger,
   });
   const userService = new UserService(db, users, sessions, hasher);
+  // E-mail change and security activity (issue 18).
+  const emailChange = new EmailChangeService({
+    db,
+    users,
+    sessions,
+    tokens,
+    changes: new EmailChangeRepository(db),
+    securityEvents,
+    notifications: notificationService,
+    limiter: new RateLimiter(store, config.rateLimits.enabled),
+    rules: {
+      tokenTtlHours: config.emailChange.tokenTtlHours,
+      links: {
+        confirm: config.emailChange.confirmUrl || `${pagesBase}/email-change`,
+        cancel: config.emailChange.cancelUrl || `${pagesBase}/email-change-cancel`,
+        login: config.auth.loginUrl || appLinks.loginPage() || config.publicUrl,
+      },
+      rateLimits: config.rateLimits,
+    },
+    logger,
+  });
+  const activityRepository = new SecurityActivityRepository(db);
+  const retention = new SecurityEventRetention(activityRepository, {
+    retentionDays: config.securityEvents.retentionDays,
+    intervalSec: config.securityEvents.purgeIntervalSec,
+    batchSize: config.securityEvents.purgeBatchSize,
+  }, logger);
   const worker = new DeliveryWorker({ notifications: outbox, mailer, logger, options: config.mail });
 
   const app = await createServer({
@@ -150,19 +185,23 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   usersRouter(app, userController, authn);
   notificationRouter(app, new NotificationController(notificationService), authn);
   pagesRouter(app, new PagesController(), keys);
+  accountRouter(app, new AccountController(emailChange, new SecurityActivityService(activityRepository)), authn);
 
   if (config.admin.email && config.admin.password) {
     const { created } = await userService.ensureAdmin(config.admin.email, config.admin.password);
     logger.info({ created }, 'admin account ensured');
   }
   if (config.mail.workerEnabled) worker.start();
+  if (config.securityEvents.purgeEnabled) retention.start();
 
   app.addHook('onClose', async () => {
     // Mail requests answered before the close still write their outbox rows.
     await authService.settled();
+    await emailChange.settled();
+    await retention.stop();
     await worker.stop();
     await Promise.allSettled([mailer.close(), store.close()]);
     if (!options.db) await db.close();
   });
-  return { app, db, store, keys, worker, users: userService, hasher, auth: authService };
+  return { app, db, store, keys, worker, users: userService, hasher, auth: authService, emailChange, retention };
 }

@@ -53,6 +53,9 @@ export const ERROR_CODES = {
   invalid_status: 'Unknown notification status filter',
   notification_not_found: 'No notification with this id',
   notification_not_failed: 'Only a failed mail can be retried',
+  // E-mail change (issue 18)
+  email_unchanged: 'The new e-mail address is the account\'s current one',
+  email_taken: 'The new e-mail address was taken by another account before the change completed',
   // course-service
   course_not_found: 'No such course, or not one the caller may see',
   course_not_published: 'Only a published course can be reviewed',

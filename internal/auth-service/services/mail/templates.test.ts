@@ -28,6 +28,16 @@ const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
     reason: 'Advertising',
     unsubscribeLink: 'https://app.test/unsubscribe?token=u',
   },
+  email_change_confirm_new: { displayName: 'Ada', link: 'https://app.test/email-change?token=n', validMinutes: 1440 },
+  email_change_approve_old: {
+    displayName: 'Ada',
+    newEmail: 'ada.new@example.com',
+    link: 'https://app.test/email-change?token=o',
+    cancelLink: 'https://app.test/email-change-cancel?token=c',
+    validMinutes: 1440,
+  },
+  email_change_address_in_use: { displayName: 'Ada', loginLink: 'https://app.test/login' },
+  email_changed: { displayName: 'Ada', newEmail: 'ada.new@example.com', changedAt: '2025-03-12T14:05:00.000Z', loginLink: 'https://app.test/login' },
 };
 
 // Fields whose absence must make rendering throw.
@@ -38,6 +48,10 @@ const REQUIRED: Record<MailTemplate, string[]> = {
   password_changed: ['displayName', 'changedAt'],
   review_created: ['displayName', 'courseTitle', 'rating', 'authorName', 'unsubscribeLink'],
   review_hidden: ['displayName', 'courseTitle'],
+  email_change_confirm_new: ['displayName', 'link'],
+  email_change_approve_old: ['displayName', 'newEmail', 'link', 'cancelLink'],
+  email_change_address_in_use: ['displayName', 'loginLink'],
+  email_changed: ['displayName', 'newEmail', 'changedAt', 'loginLink'],
 };
 
 const LINK_FIELDS: Record<MailTemplate, string[]> = {
@@ -47,6 +61,10 @@ const LINK_FIELDS: Record<MailTemplate, string[]> = {
   password_changed: ['resetLink'],
   review_created: ['courseLink', 'unsubscribeLink'],
   review_hidden: ['unsubscribeLink'],
+  email_change_confirm_new: ['link'],
+  email_change_approve_old: ['link', 'cancelLink'],
+  email_change_address_in_use: ['loginLink'],
+  email_changed: ['loginLink'],
 };
 
 function without(data: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -57,7 +75,7 @@ function without(data: Record<string, unknown>, field: string): Record<string, u
 
 describe('renderMail', () => {
   it('knows every template', () => {
-    expect(MAIL_TEMPLATES).toHaveLength(6);
+    expect(MAIL_TEMPLATES).toHaveLength(10);
     for (const t of MAIL_TEMPLATES) expect(isMailTemplate(t)).toBe(true);
     expect(isMailTemplate('nope')).toBe(false);
   });
