@@ -118,7 +118,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     },
     logger,
   });
-  const userService = new UserService(db, users, sessions, hasher);
+  const userService = new UserService(db, users, sessions, hasher, securityEvents);
   // E-mail change and security activity (issue 18).
   const emailChange = new EmailChangeService({
     db,
