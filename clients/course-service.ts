@@ -285,6 +285,8 @@ export interface components {
              *     - `invalid_status`: Unknown notification status filter
              *     - `notification_not_found`: No notification with this id
              *     - `notification_not_failed`: Only a failed mail can be retried
+             *     - `email_unchanged`: The new e-mail address is the account's current one
+             *     - `email_taken`: The new e-mail address was taken by another account before the change completed
              *     - `course_not_found`: No such course, or not one the caller may see
              *     - `course_not_published`: Only a published course can be reviewed
              *     - `slug_taken`: Another course already uses this slug
@@ -297,7 +299,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "email_unchanged" | "email_taken" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
             requestId: string;
             errors?: {
                 path: string;
