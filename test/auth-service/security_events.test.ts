@@ -43,8 +43,9 @@ describe.skipIf(!hasPostgres)('security activity', () => {
     return id;
   }
 
-  const mine = (token: string, query = '') => h.call<{ items: EventView[]; nextCursor: string | null }>('GET', `/api/v1/users/me/security-events${query}`, { token });
-  const adminList = (token: string, query = '') => h.call<{ items: EventView[]; nextCursor: string | null }>('GET', `/api/v1/admin/security-events${query}`, { token });
+  type PageOrProblem = { items: EventView[]; nextCursor: string | null; code?: string };
+  const mine = (token: string, query = '') => h.call<PageOrProblem>('GET', `/api/v1/users/me/security-events${query}`, { token });
+  const adminList = (token: string, query = '') => h.call<PageOrProblem>('GET', `/api/v1/admin/security-events${query}`, { token });
 
   async function eventsOf(userId: string, event: string): Promise<{ details: Record<string, unknown>; session_id: string | null; ip: string | null }[]> {
     const { rows } = await h.database.db.query<{ details: Record<string, unknown>; session_id: string | null; ip: string | null }>(
