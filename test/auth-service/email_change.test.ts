@@ -100,6 +100,22 @@ describe.skipIf(!hasPostgres)('e-mail change', () => {
     await expectCompleted(s);
   });
 
+  it('completes once when both addresses confirm at the same moment (and a new request races them)', async () => {
+    const s = await started();
+    const [a, b, c] = await Promise.all([confirm(s.confirmNew), confirm(s.approveOld), requestChange(s.here.accessToken, fresh('racer'))]);
+    expect(c.status).toBe(202);
+    await h.emailChange.settled();
+    const states = [a, b].map((r) => (r.status === 200 ? r.body.state : r.status));
+    // Either both confirmations won (one completes) or the new request superseded them first (links spent).
+    if (states.includes('completed')) {
+      expect(states.sort()).toEqual(['awaiting_other', 'completed']);
+      expect((await emailOf(s.u.id)).email).toBe(s.newEmail);
+    } else {
+      expect([a.status, b.status].every((st) => st === 200 || st === 400)).toBe(true);
+      expect((await emailOf(s.u.id)).email).toBe(s.u.email);
+    }
+  });
+
   it('refuses a replayed link, and every link once the change is done', async () => {
     const s = await started();
     expect((await confirm(s.confirmNew)).status).toBe(200);

@@ -176,9 +176,10 @@ export class EmailChangeService {
   private async confirmIn(tx: Queryable, token: string, meta: RequestMeta): Promise<ConfirmOutcome> {
     const used = await this.d.changes.consumeToken(hashOneTimeToken(token), ['email_change_new', 'email_change_old'], tx);
     if (!used) throw invalidLink();
-    const request = await this.liveRequest(tx, used.details.requestId, used.userId);
-    const user = await this.d.users.findForUpdate(request.user_id, tx);
+    // Locks in the order a new request takes them (the user, then the request), so the two never deadlock.
+    const user = await this.d.users.findForUpdate(used.userId, tx);
     if (!user || user.disabled_at) throw invalidLink();
+    const request = await this.liveRequest(tx, used.details.requestId, used.userId);
     const row = await this.d.changes.confirmSide(request.id, used.purpose === 'email_change_new' ? 'new' : 'old', tx);
     if (!row.old_confirmed_at || !row.new_confirmed_at) return { state: 'awaiting_other' };
 
@@ -228,6 +229,7 @@ export class EmailChangeService {
     return this.d.db.transaction(async (tx) => {
       const used = await this.d.changes.consumeToken(hashOneTimeToken(token), ['email_change_cancel'], tx);
       if (!used) throw invalidLink();
+      await this.d.users.findForUpdate(used.userId, tx);
       const request = await this.liveRequest(tx, used.details.requestId, used.userId);
       await this.d.changes.finish(request.id, 'cancelled', tx);
       await this.d.changes.spendTokens(request.id, tx);
