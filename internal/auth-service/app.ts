@@ -120,12 +120,13 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   });
   const userService = new UserService(db, users, sessions, hasher, securityEvents);
   // E-mail change and security activity (issue 18).
+  const emailChanges = new EmailChangeRepository(db);
   const emailChange = new EmailChangeService({
     db,
     users,
     sessions,
     tokens,
-    changes: new EmailChangeRepository(db),
+    changes: emailChanges,
     securityEvents,
     notifications: notificationService,
     limiter: new RateLimiter(store, config.rateLimits.enabled),
@@ -145,7 +146,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     retentionDays: config.securityEvents.retentionDays,
     intervalSec: config.securityEvents.purgeIntervalSec,
     batchSize: config.securityEvents.purgeBatchSize,
-  }, logger);
+  }, logger, [emailChanges]);
   const worker = new DeliveryWorker({ notifications: outbox, mailer, logger, options: config.mail });
 
   const app = await createServer({

@@ -9,6 +9,7 @@ import { startAuth, type AuthHarness } from '../helpers/auth_app.js';
 import { newId } from '../../internal/shared/utils/ids.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
 import { SecurityActivityRepository } from '../../internal/auth-service/repository/security_activity_repository.js';
+import { EmailChangeRepository } from '../../internal/auth-service/repository/email_change_repository.js';
 import { SecurityEventRetention } from '../../internal/auth-service/services/security_activity_service.js';
 import { loadAuthConfig } from '../../internal/auth-service/config.js';
 
@@ -57,6 +58,31 @@ describe.skipIf(!hasPostgres)('security event retention', () => {
     expect(await count(u.id, 100)).toBe(0);
     expect(await count(u.id)).toBe(3);
     expect(await purger.runOnce()).toBe(0);
+  });
+
+  it('purges e-mail change requests that ended before the retention, with the events', async () => {
+    const u = await h.newUser();
+    const v = await h.newUser();
+    const insert = (userId: string, status: string, endedDaysAgo: number | null, expiresInDays: number) =>
+      h.database.db.query(
+        `INSERT INTO email_change_requests (id, user_id, new_email, status, finished_at, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, CASE WHEN $5::int IS NULL THEN NULL ELSE now() - make_interval(days => $5::int) END,
+                 now() + make_interval(days => $6::int), now() - interval '300 days')`,
+        [newId(), userId, `${newId()}@example.com`, status, endedDaysAgo, expiresInDays],
+      );
+    await insert(u.id, 'completed', 150, -150);
+    await insert(u.id, 'cancelled', 10, -10);
+    await insert(v.id, 'pending', null, -120);
+    await insert(v.id, 'superseded', 101, -101);
+    const purger = new SecurityEventRetention(new SecurityActivityRepository(h.db), { retentionDays: 100, intervalSec: 3600, batchSize: 1 }, logger, [
+      new EmailChangeRepository(h.db),
+    ]);
+    await purger.runOnce();
+    const { rows } = await h.database.db.query<{ status: string }>(
+      'SELECT status FROM email_change_requests WHERE user_id = ANY($1::uuid[]) ORDER BY status',
+      [[u.id, v.id]],
+    );
+    expect(rows.map((r) => r.status)).toEqual(['cancelled']);
   });
 
   it('is safe on several replicas at once: every old row deleted exactly once, no errors', async () => {

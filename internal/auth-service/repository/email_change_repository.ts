@@ -110,4 +110,22 @@ export class EmailChangeRepository {
       [requestId],
     );
   }
+
+  /**
+   * Deletes up to `batchSize` requests that ended or expired more than `retentionDays` ago (the new
+   * address is personal data kept as long as the security events that mention it). SKIP LOCKED, as for
+   * the events, so replicas purge side by side.
+   */
+  async purgeBatch(retentionDays: number, batchSize: number, q: Queryable = this.db): Promise<number> {
+    const { rowCount } = await q.query(
+      `DELETE FROM email_change_requests WHERE id IN (
+         SELECT id FROM email_change_requests
+          WHERE COALESCE(finished_at, expires_at) < now() - make_interval(days => $1::int)
+          ORDER BY created_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED)`,
+      [retentionDays, batchSize],
+    );
+    return rowCount;
+  }
 }

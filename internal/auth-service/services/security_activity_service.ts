@@ -52,6 +52,11 @@ export class SecurityActivityService {
   }
 }
 
+/** A table whose old rows the retention purge deletes in batches. */
+export interface Purgeable {
+  purgeBatch(retentionDays: number, batchSize: number): Promise<number>;
+}
+
 export interface RetentionOptions {
   retentionDays: number;
   intervalSec: number;
@@ -75,6 +80,8 @@ export class SecurityEventRetention {
     private readonly events: SecurityActivityRepository,
     private readonly options: RetentionOptions,
     private readonly logger: Logger,
+    /** Other security records kept as long as the events (e-mail change requests), purged the same way. */
+    private readonly alongside: Purgeable[] = [],
   ) {}
 
   start(): void {
@@ -93,14 +100,16 @@ export class SecurityEventRetention {
     await this.current?.catch(() => undefined);
   }
 
-  /** One purge: batches until a batch comes back short. Returns how many rows went. */
+  /** One purge: for each table, batches until a batch comes back short. Returns how many rows went. */
   async runOnce(): Promise<number> {
     let total = 0;
-    for (;;) {
-      const n = await this.events.purgeBatch(this.options.retentionDays, this.options.batchSize);
-      total += n;
-      // A stop during a long backlog ends the run after the batch in hand; the rest waits for the next start.
-      if (n < this.options.batchSize || this.stopRequested) break;
+    for (const table of [this.events, ...this.alongside]) {
+      for (;;) {
+        const n = await table.purgeBatch(this.options.retentionDays, this.options.batchSize);
+        total += n;
+        // A stop during a long backlog ends the run after the batch in hand; the rest waits for the next start.
+        if (n < this.options.batchSize || this.stopRequested) break;
+      }
     }
     return total;
   }
