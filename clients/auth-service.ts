@@ -457,6 +457,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/pages/email-change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Page behind the confirm and approve links of an e-mail change */
+        get: operations["getAuthPagesEmailChange"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/pages/email-change-cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Page behind the "this was not me" link of an e-mail change */
+        get: operations["getAuthPagesEmailChangeCancel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/jwks.json": {
         parameters: {
             query?: never;
@@ -757,6 +791,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/users/me/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change my e-mail address: both addresses confirm (always 202)
+         * @description Needs a recent sign-in (403 `reauthentication_required` otherwise). The answer is the same whether or not the address is free: a free address gets a confirm link, the current one an approve link and a "this was not me" link; a taken address gets a notice and nothing changes. A newer request replaces a pending one.
+         */
+        post: operations["postUsersMeEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/email-change/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm an e-mail change with the link of either address (new: confirm, old: approve)
+         * @description `awaiting_other` until both addresses have confirmed, in either order; then `completed`: the address is changed and verified, the other sessions end.
+         */
+        post: operations["postAuthEmailChangeConfirm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/email-change/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** "This was not me": cancel an e-mail change from the old address; every session ends */
+        post: operations["postAuthEmailChangeCancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/security-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My security activity of the last 90 days, newest first */
+        get: operations["getUsersMeSecurityEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/security-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Security activity of any user, newest first, by user and event */
+        get: operations["getAdminSecurityEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -822,6 +947,8 @@ export interface components {
              *     - `invalid_oidc_code`: The sign-in code is unknown, expired or already used; sign in again
              *     - `identity_not_found`: No identity of the caller with this id
              *     - `last_sign_in_method`: This identity is the account's only way to sign in (no password, no other identity); set a password or link another first
+             *     - `email_unchanged`: The new e-mail address is the account's current one
+             *     - `email_taken`: The new e-mail address was taken by another account before the change completed
              *     - `course_not_found`: No such course, or not one the caller may see
              *     - `course_not_published`: Only a published course can be reviewed
              *     - `slug_taken`: Another course already uses this slug
@@ -834,7 +961,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "email_unchanged" | "email_taken" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
             requestId: string;
             errors?: {
                 path: string;
@@ -3244,6 +3371,98 @@ export interface operations {
             };
         };
     };
+    getAuthPagesEmailChange: {
+        parameters: {
+            query?: {
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HTML page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getAuthPagesEmailChangeCancel: {
+        parameters: {
+            query?: {
+                token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HTML page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
     getWellKnownJwksJson: {
         parameters: {
             query?: never;
@@ -4626,6 +4845,485 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code: "last_sign_in_method";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    postUsersMeEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * Format: email
+                     * @example ada.new@example.com
+                     */
+                    newEmail: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        message: string;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `email_unchanged` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "email_unchanged";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `reauthentication_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "reauthentication_required";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `rate_limited` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    postAuthEmailChangeConfirm: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `awaiting_other`: this address is confirmed, the other one has not answered yet; `completed`: the address is changed
+                         * @enum {string}
+                         */
+                        state: "awaiting_other" | "completed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `invalid_or_expired_token` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "invalid_or_expired_token";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `email_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "email_taken";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    postAuthEmailChangeCancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        state: "cancelled";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `invalid_or_expired_token` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "invalid_or_expired_token";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getUsersMeSecurityEvents: {
+        parameters: {
+            query?: {
+                event?: "login" | "login_failed" | "logout" | "session_revoked" | "refresh_token_reused" | "password_changed" | "password_reset" | "email_change_requested" | "email_changed" | "email_change_cancelled" | "mfa_enabled" | "mfa_disabled" | "mfa_challenge_failed" | "mfa_verified" | "recovery_code_used" | "recovery_codes_regenerated" | "reauthenticated" | "new_device_login" | "not_me_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked" | "oidc_login" | "email_verified" | "account_disabled" | "account_enabled";
+                limit?: number;
+                /** @description Opaque cursor from a previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            event: "login" | "login_failed" | "logout" | "session_revoked" | "refresh_token_reused" | "password_changed" | "password_reset" | "email_change_requested" | "email_changed" | "email_change_cancelled" | "mfa_enabled" | "mfa_disabled" | "mfa_challenge_failed" | "mfa_verified" | "recovery_code_used" | "recovery_codes_regenerated" | "reauthenticated" | "new_device_login" | "not_me_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked" | "oidc_login" | "email_verified" | "account_disabled" | "account_enabled";
+                            /** Format: date-time */
+                            createdAt: string;
+                            ip: string | null;
+                            userAgent: string | null;
+                            sessionId: string | null;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Not modified: the If-None-Match ETag still matches */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getAdminSecurityEvents: {
+        parameters: {
+            query?: {
+                userId?: string;
+                event?: "login" | "login_failed" | "logout" | "session_revoked" | "refresh_token_reused" | "password_changed" | "password_reset" | "email_change_requested" | "email_changed" | "email_change_cancelled" | "mfa_enabled" | "mfa_disabled" | "mfa_challenge_failed" | "mfa_verified" | "recovery_code_used" | "recovery_codes_regenerated" | "reauthenticated" | "new_device_login" | "not_me_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked" | "oidc_login" | "email_verified" | "account_disabled" | "account_enabled";
+                limit?: number;
+                /** @description Opaque cursor from a previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @enum {string} */
+                            event: "login" | "login_failed" | "logout" | "session_revoked" | "refresh_token_reused" | "password_changed" | "password_reset" | "email_change_requested" | "email_changed" | "email_change_cancelled" | "mfa_enabled" | "mfa_disabled" | "mfa_challenge_failed" | "mfa_verified" | "recovery_code_used" | "recovery_codes_regenerated" | "reauthenticated" | "new_device_login" | "not_me_reported" | "deletion_requested" | "deletion_cancelled" | "data_exported" | "identity_linked" | "identity_unlinked" | "oidc_login" | "email_verified" | "account_disabled" | "account_enabled";
+                            /** Format: date-time */
+                            createdAt: string;
+                            ip: string | null;
+                            userAgent: string | null;
+                            sessionId: string | null;
+                            details: {
+                                [key: string]: unknown;
+                            };
+                            userId: string | null;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Not modified: the If-None-Match ETag still matches */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
                     };
                 };
             };

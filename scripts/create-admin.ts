@@ -10,6 +10,7 @@ import { migrationsDir } from '../internal/shared/utils/paths.js';
 import { authPaths, loadAuthConfig } from '../internal/auth-service/config.js';
 import { UserRepository } from '../internal/auth-service/repository/user_repository.js';
 import { SessionRepository } from '../internal/auth-service/repository/session_repository.js';
+import { SecurityEventRepository } from '../internal/auth-service/repository/security_event_repository.js';
 import { PasswordHasher } from '../internal/auth-service/services/password_hasher.js';
 import { UserService } from '../internal/auth-service/services/user_service.js';
 
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const db = await openDatabase({ url: config.database.url, dataDir: authPaths(config).dataDir, poolSize: 2 });
   try {
     await new Migrator(db, 'auth-service', migrationsDir('auth-service')).up();
-    const service = new UserService(db, new UserRepository(db), new SessionRepository(db), new PasswordHasher(config.passwords));
+    const service = new UserService(db, new UserRepository(db), new SessionRepository(db), new PasswordHasher(config.passwords), new SecurityEventRepository(db));
     const { created } = await service.ensureAdmin(values.email, values.password, values.name);
     console.log(created ? `admin ${values.email} created` : `${values.email} exists and is an admin now`);
   } finally {

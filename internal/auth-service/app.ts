@@ -48,6 +48,12 @@ import { IdentityRepository } from './repository/identity_repository.js';
 import { OidcService } from './services/oidc_service.js';
 import { OidcController } from './controllers/oidc_controller.js';
 import { oidcRouter } from './routers/oidc_router.js';
+import { EmailChangeRepository } from './repository/email_change_repository.js';
+import { SecurityActivityRepository } from './repository/security_activity_repository.js';
+import { EmailChangeService } from './services/email_change_service.js';
+import { SecurityActivityService, SecurityEventRetention } from './services/security_activity_service.js';
+import { AccountController } from './controllers/account_controller.js';
+import { accountRouter } from './routers/account_router.js';
 
 
 export interface AuthAppOptions {
@@ -66,6 +72,8 @@ export interface AuthApp {
   worker: DeliveryWorker;
   users: UserService;
   hasher: PasswordHasher;
+  emailChange: EmailChangeService;
+  retention: SecurityEventRetention;
   /** The account rules; `auth.settled()` waits for mail requests still running after their answer. */
   auth: AuthService;
 }
@@ -154,7 +162,36 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     },
   });
   const notMe = new NotMeService({ db, users, sessions, tokens, securityEvents, auth: authService });
-  const userService = new UserService(db, users, sessions, hasher);
+  const userService = new UserService(db, users, sessions, hasher, securityEvents);
+  // E-mail change and security activity (issue 18).
+  const emailChanges = new EmailChangeRepository(db);
+  const emailChange = new EmailChangeService({
+    db,
+    users,
+    sessions,
+    tokens,
+    changes: emailChanges,
+    securityEvents,
+    notifications: notificationService,
+    limiter: new RateLimiter(store, config.rateLimits.enabled),
+    rules: {
+      tokenTtlHours: config.emailChange.tokenTtlHours,
+      links: {
+        confirm: config.emailChange.confirmUrl || `${pagesBase}/email-change`,
+        cancel: config.emailChange.cancelUrl || `${pagesBase}/email-change-cancel`,
+        login: config.auth.loginUrl || appLinks.loginPage() || config.publicUrl,
+      },
+      rateLimits: config.rateLimits,
+    },
+    logger,
+    mfaEnabled: (userId) => mfaRepo.hasActiveFactor(userId),
+  });
+  const activityRepository = new SecurityActivityRepository(db);
+  const retention = new SecurityEventRetention(activityRepository, {
+    retentionDays: config.securityEvents.retentionDays,
+    intervalSec: config.securityEvents.purgeIntervalSec,
+    batchSize: config.securityEvents.purgeBatchSize,
+  }, logger, [emailChanges]);
   const worker = new DeliveryWorker({ notifications: outbox, mailer, logger, options: config.mail });
 
   const app = await createServer({
@@ -199,19 +236,23 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   const oidcSettings = { ...config.oidc, redirectOrigins: config.oidc.redirectOrigins.length ? config.oidc.redirectOrigins : config.appUrl ? [new URL(config.appUrl).origin] : [], publicUrl: config.publicUrl };
   const oidcService = new OidcService({ db, users, identities: new IdentityRepository(db), securityEvents, sessions, auth: authService, store, limiter: new RateLimiter(store, config.rateLimits.enabled), settings: oidcSettings, logger });
   oidcRouter(app, new OidcController(oidcService, config.publicUrl.startsWith('https:'), config.oidc.stateTtlSec), authn);
+  accountRouter(app, new AccountController(emailChange, new SecurityActivityService(activityRepository)), authn);
 
   if (config.admin.email && config.admin.password) {
     const { created } = await userService.ensureAdmin(config.admin.email, config.admin.password);
     logger.info({ created }, 'admin account ensured');
   }
   if (config.mail.workerEnabled) worker.start();
+  if (config.securityEvents.purgeEnabled) retention.start();
 
   app.addHook('onClose', async () => {
     // Mail requests answered before the close still write their outbox rows.
     await authService.settled();
+    await emailChange.settled();
+    await retention.stop();
     await worker.stop();
     await Promise.allSettled([mailer.close(), store.close()]);
     if (!options.db) await db.close();
   });
-  return { app, db, store, keys, worker, users: userService, hasher, auth: authService };
+  return { app, db, store, keys, worker, users: userService, hasher, auth: authService, emailChange, retention };
 }

@@ -91,8 +91,8 @@ export const AuthSettings = Type.Object({
     loginFailuresPerEmailIp: Window(5, 900, 'Failed logins per e-mail and IP'),
     loginFailuresPerIp: Window(50, 900, 'Failed logins per IP'),
     registrationsPerIp: Window(10, 3600, 'Registrations per IP'),
-    mailsPerIp: Window(20, 3600, 'Verification and reset mails asked per IP'),
-    mailsPerEmail: Window(5, 3600, 'Verification and reset mails asked per e-mail'),
+    mailsPerIp: Window(20, 3600, 'Verification, reset and e-mail change mails asked per IP'),
+    mailsPerEmail: Window(5, 3600, 'Verification, reset and e-mail change mails asked per e-mail (and e-mail changes per user)'),
   }, { default: {} }),
   // Two-factor sign-in (README "Two-factor sign-in").
   mfa: Type.Object({
@@ -121,6 +121,21 @@ export const AuthSettings = Type.Object({
     backoffBaseMs: Type.Integer({ minimum: 1, default: 2000, description: 'First retry delay (doubles each time)' }),
     backoffMaxMs: Type.Integer({ minimum: 1, default: 3_600_000, description: 'Longest retry delay' }),
     leaseMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'How long a claimed mail is held before another worker may take it' }),
+  }, { default: {} }),
+  emailChange: Type.Object({
+    tokenTtlHours: Type.Integer({ minimum: 1, default: 24, description: 'E-mail change: lifetime of the request and of its confirm, approve and cancel links' }),
+    confirmUrl: Type.String({ default: '', description: 'E-mail change: page for the confirm and approve links; empty = auth-service\'s own page' }),
+    cancelUrl: Type.String({ default: '', description: 'E-mail change: page for the "this was not me" link; empty = auth-service\'s own page' }),
+  }, { default: {} }),
+  securityEvents: Type.Object({
+    retentionDays: Type.Integer({
+      minimum: 90,
+      default: 365,
+      description: 'Security activity older than this is deleted (owners see their last 90 days; admins see all that is kept)',
+    }),
+    purgeEnabled: Type.Boolean({ default: true, description: 'Run the retention purge in this process (safe on several replicas)' }),
+    purgeIntervalSec: Type.Integer({ minimum: 1, default: 3600, description: 'Time between retention purges' }),
+    purgeBatchSize: Type.Integer({ minimum: 1, default: 1000, description: 'Rows deleted per statement by the retention purge' }),
   }, { default: {} }),
   clients: Type.Array(
     Type.Object({ id: Type.String({ minLength: 1 }), secret: Type.String({ minLength: 16 }) }, { additionalProperties: false }),
@@ -181,6 +196,7 @@ export const AUTH_ENV: EnvBinding[] = [
   { path: 'oidc.providers', vars: ['OIDC_PROVIDERS'] },
   { path: 'oidc.allowInsecure', vars: ['OIDC_ALLOW_INSECURE'] },
   { path: 'oidc.redirectOrigins', vars: ['OIDC_REDIRECT_ORIGINS'] },
+  { path: 'securityEvents.retentionDays', vars: ['SECURITY_EVENTS_RETENTION_DAYS'] },
 ];
 
 export function loadAuthConfig(options: LoadConfigOptions = {}): AuthConfig {

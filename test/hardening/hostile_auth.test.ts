@@ -103,6 +103,8 @@ describe.skipIf(!hasPostgres)('hostile input: auth-service', () => {
     });
     ops = operationsOf(h.app.swagger());
     admin = await principal('admin');
+    // A second login, so that the admin's own security activity has a second page.
+    await h.login(admin.email, admin.password);
     student = await principal('student');
     spare = await principal('student');
     // Its refresh token names a real session that has ended: logout takes a live one as proof without an

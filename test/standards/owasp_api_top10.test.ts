@@ -204,6 +204,10 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         'DELETE /api/v1/reviews/{id}': { service: 'course', values: v },
         'PUT /api/v1/reviews/{id}/response': { service: 'course', body: { body: 'Thanks' }, values: v },
         'DELETE /api/v1/reviews/{id}/response': { service: 'course', values: v },
+        // E-mail change and security activity (issue 18).
+        'POST /api/v1/users/me/email': { service: 'auth', body: { newEmail: 'api2-new@example.com' } },
+        'GET /api/v1/users/me/security-events': { service: 'auth' },
+        'GET /api/v1/admin/security-events': { service: 'auth' },
       };
       const secured = new Map<string, 'required' | 'optional'>();
       for (const doc of [authDoc(), courseDoc()]) {
@@ -350,7 +354,7 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
           lists.push(key);
         }
       }
-      expect(lists.sort()).toEqual(['GET /api/v1/admin/notifications', 'GET /api/v1/admin/users', 'GET /api/v1/courses', 'GET /api/v1/courses/{id}/reviews', 'GET /api/v1/instructor/courses', 'GET /api/v1/reviews']);
+      expect(lists.sort()).toEqual(['GET /api/v1/admin/notifications', 'GET /api/v1/admin/security-events', 'GET /api/v1/admin/users', 'GET /api/v1/courses', 'GET /api/v1/courses/{id}/reviews', 'GET /api/v1/instructor/courses', 'GET /api/v1/reviews', 'GET /api/v1/users/me/security-events']);
     });
 
     it('API4: a body over http.bodyLimit is 413 payload_too_large on both services', async () => {
@@ -387,6 +391,7 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         'DELETE /api/v1/admin/users/{id}/sessions': { values: { id: victim.id } },
         'GET /api/v1/admin/notifications': {},
         'POST /api/v1/admin/notifications/{id}/retry': { values: { id: mails[0]?.id ?? randomUUID() } },
+        'GET /api/v1/admin/security-events': {},
       };
       const adminOps = [...operations(authDoc()).keys(), ...operations(courseDoc()).keys()].filter((k) => k.split(' ')[1]!.startsWith('/api/v1/admin'));
       expect(Object.keys(samples).sort()).toEqual(adminOps.sort());

@@ -37,11 +37,11 @@ export class AuthController {
     const refreshToken = request.body?.refreshToken;
     // Neither proof: the access token's own refusal (expired, revoked...), or "sign in first".
     if (!request.principal && !refreshToken) throw authProblem(request) ?? HttpError.unauthorized('unauthorized', 'Sign in first');
-    await this.auth.logout(request.principal, request.body?.scope ?? 'local', refreshToken);
+    await this.auth.logout(request.principal, request.body?.scope ?? 'local', refreshToken, meta(request));
     return reply.code(204).send();
   };
 
-  verifyEmail = async (request: FastifyRequest<{ Body: { token: string } }>) => this.auth.verifyEmail(request.body.token);
+  verifyEmail = async (request: FastifyRequest<{ Body: { token: string } }>) => this.auth.verifyEmail(request.body.token, meta(request));
 
   resendVerification = async (request: FastifyRequest<{ Body: { email: string } }>, reply: FastifyReply) => {
     await this.auth.resendVerification(request.body.email, meta(request));
@@ -54,7 +54,7 @@ export class AuthController {
   };
 
   resetPassword = async (request: FastifyRequest<{ Body: { token: string; password: string } }>, reply: FastifyReply) => {
-    await this.auth.resetPassword(request.body.token, request.body.password);
+    await this.auth.resetPassword(request.body.token, request.body.password, meta(request));
     return reply.code(204).send();
   };
 

@@ -72,6 +72,40 @@ const UNSUBSCRIBE = page(
   UNSUBSCRIBE_SCRIPT,
 );
 
+// E-mail change (issue 18): one page for the confirm (new address) and approve (old address) links, one
+// for "this was not me". As above, the token is used only by the POST the person starts.
+const EMAIL_CHANGE_SCRIPT = `${COMMON_SCRIPT}
+document.getElementById('confirm').addEventListener('click', async (e) => {
+  e.target.disabled = true;
+  const res = await fetch('/api/v1/auth/email-change/confirm', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+  let body = {};
+  try { body = await res.json(); } catch {}
+  if (!res.ok) { show(false, body.detail || 'Something went wrong'); e.target.disabled = false; return; }
+  show(true, body.state === 'completed'
+    ? 'Done: your account now uses the new address. Other devices were signed out.'
+    : 'Confirmed. The change completes when the other address confirms too.');
+});`;
+
+const EMAIL_CHANGE = page(
+  'Confirm the e-mail change',
+  '<p>Press the button to confirm the change of your account\'s e-mail address.</p><button id="confirm" type="button">Confirm</button>',
+  EMAIL_CHANGE_SCRIPT,
+);
+
+const EMAIL_CHANGE_CANCEL_SCRIPT = `${COMMON_SCRIPT}
+document.getElementById('cancel').addEventListener('click', async (e) => {
+  e.target.disabled = true;
+  const err = await post('/api/v1/auth/email-change/cancel', { token });
+  show(!err, err || 'The change is cancelled and every device is signed out. Change your password now.');
+  if (err) e.target.disabled = false;
+});`;
+
+const EMAIL_CHANGE_CANCEL = page(
+  'Cancel the e-mail change',
+  '<p>If you did not ask to change your e-mail address, press the button: the change is cancelled and every device is signed out of your account.</p><button id="cancel" type="button">This was not me</button>',
+  EMAIL_CHANGE_CANCEL_SCRIPT,
+);
+
 export function send(reply: FastifyReply, p: { html: string; csp: string }) {
   return reply
     .header('content-security-policy', p.csp)
@@ -85,4 +119,6 @@ export class PagesController {
   verifyEmail = async (_request: FastifyRequest, reply: FastifyReply) => send(reply, VERIFY);
   resetPassword = async (_request: FastifyRequest, reply: FastifyReply) => send(reply, RESET);
   unsubscribe = async (_request: FastifyRequest, reply: FastifyReply) => send(reply, UNSUBSCRIBE);
+  emailChange = async (_request: FastifyRequest, reply: FastifyReply) => send(reply, EMAIL_CHANGE);
+  emailChangeCancel = async (_request: FastifyRequest, reply: FastifyReply) => send(reply, EMAIL_CHANGE_CANCEL);
 }

@@ -26,7 +26,8 @@ export class UserController {
   sessions = async (request: FastifyRequest) => ({ items: await this.users.listSessions(principalOf(request)) });
 
   revokeSession = async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-    await this.users.revokeSession(principalOf(request), request.params.id);
+    const ua = request.headers['user-agent'];
+    await this.users.revokeSession(principalOf(request), request.params.id, { ip: request.ip, userAgent: typeof ua === 'string' ? ua : null });
     return reply.code(204).send();
   };
 
@@ -36,6 +37,6 @@ export class UserController {
     this.users.adminUpdate(principalOf(request), request.params.id, request.body, request.headers['if-match']);
 
   adminRevokeSessions = async (request: FastifyRequest<{ Params: { id: string } }>) => ({
-    revoked: await this.users.adminRevokeSessions(request.params.id),
+    revoked: await this.users.adminRevokeSessions(principalOf(request), request.params.id),
   });
 }

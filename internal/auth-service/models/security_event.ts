@@ -28,6 +28,10 @@ export const SECURITY_EVENTS = [
   'identity_linked',
   'identity_unlinked',
   'oidc_login',
+  // E-mail change engineer (issue 18): events of flows that existed before the list.
+  'email_verified',
+  'account_disabled',
+  'account_enabled',
 ] as const;
 export type SecurityEventName = (typeof SECURITY_EVENTS)[number];
 

@@ -20,6 +20,12 @@ export function pagesRouter(app: App, pages: PagesController, keys: KeyStore): v
   app.get('/api/v1/auth/pages/unsubscribe', {
     schema: { tags: ['pages'], summary: 'Page behind the unsubscribe link of review mails', querystring: PageQuery, produces: ['text/html'], response: Html },
   }, pages.unsubscribe);
+  app.get('/api/v1/auth/pages/email-change', {
+    schema: { tags: ['pages'], summary: 'Page behind the confirm and approve links of an e-mail change', querystring: PageQuery, produces: ['text/html'], response: Html },
+  }, pages.emailChange);
+  app.get('/api/v1/auth/pages/email-change-cancel', {
+    schema: { tags: ['pages'], summary: 'Page behind the "this was not me" link of an e-mail change', querystring: PageQuery, produces: ['text/html'], response: Html },
+  }, pages.emailChangeCancel);
 
   const Jwk = Type.Object({ kty: Type.String(), crv: Type.String(), x: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() });
   app.get('/.well-known/jwks.json', {

@@ -343,7 +343,7 @@ export class AuthService {
    * is the only proof, so it must be valid (401 otherwise); with one, a refresh token of another user's
    * session or a stale one is ignored.
    */
-  async logout(principal: Principal | undefined, scope: 'local' | 'others' | 'global', refreshToken?: string): Promise<void> {
+  async logout(principal: Principal | undefined, scope: 'local' | 'others' | 'global', refreshToken?: string, meta?: RequestMeta): Promise<void> {
     const proven = refreshToken ? await this.liveSessionOf(refreshToken) : undefined;
     let userId: string;
     let sid: string | undefined;
@@ -356,11 +356,18 @@ export class AuthService {
       userId = proven.user_id;
       sid = proven.id;
     }
-    if (scope === 'local') {
-      if (sid) await this.d.sessions.revoke(sid, 'logout');
-      return;
-    }
-    await this.d.sessions.revokeAllForUser(userId, 'logout', { exceptId: scope === 'others' ? sid : undefined });
+    await this.d.db.transaction(async (tx) => {
+      let ended: number;
+      if (scope === 'local') ended = sid && (await this.d.sessions.revoke(sid, 'logout', tx)) ? 1 : 0;
+      else ended = await this.d.sessions.revokeAllForUser(userId, 'logout', { exceptId: scope === 'others' ? sid : undefined }, tx);
+      // Security activity: a logout that ended something (a repeated one is not news).
+      if (ended > 0) {
+        await this.d.securityEvents.record(
+          { userId, event: 'logout', ip: meta?.ip, userAgent: meta?.userAgent, sessionId: sid ?? null, details: { scope, ended } },
+          tx,
+        );
+      }
+    });
   }
 
   /** The live session a refresh token proves (MAC, not ended, current or just-rotated generation), or undefined. */
@@ -375,7 +382,7 @@ export class AuthService {
     return current ? session : undefined;
   }
 
-  async verifyEmail(token: string): Promise<User> {
+  async verifyEmail(token: string, meta?: RequestMeta): Promise<User> {
     return this.d.db.transaction(async (tx) => {
       const userId = await this.d.tokens.consume(hashOneTimeToken(token), 'verify_email', tx);
       if (!userId) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired; ask for a new one');
@@ -383,6 +390,7 @@ export class AuthService {
       await this.d.tokens.invalidateAll(userId, 'verify_email', tx);
       const user = await this.d.users.markVerified(userId, tx);
       if (!user) throw HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired');
+      await this.d.securityEvents.record({ userId, event: 'email_verified', ip: meta?.ip, userAgent: meta?.userAgent }, tx);
       return toUser(user);
     });
   }
@@ -423,7 +431,7 @@ export class AuthService {
   }
 
   /** Sets a new password from a reset link; every session of the user ends. */
-  async resetPassword(token: string, password: string): Promise<void> {
+  async resetPassword(token: string, password: string, meta?: RequestMeta): Promise<void> {
     const hash = hashOneTimeToken(token);
     await this.d.db.transaction(async (tx) => {
       const userId = await this.d.tokens.consume(hash, 'password_reset', tx);
@@ -438,7 +446,8 @@ export class AuthService {
       await this.d.users.setPassword(user.id, await this.d.hasher.hash(password), tx);
       // The link came by mail, so the address is proven too.
       await this.d.users.markVerified(user.id, tx);
-      await this.d.sessions.revokeAllForUser(user.id, 'password_reset', {}, tx);
+      const ended = await this.d.sessions.revokeAllForUser(user.id, 'password_reset', {}, tx);
+      await this.d.securityEvents.record({ userId: user.id, event: 'password_reset', ip: meta?.ip, userAgent: meta?.userAgent, details: { sessionsEnded: ended } }, tx);
       await this.queuePasswordChanged(tx, user);
     });
   }

@@ -10,6 +10,8 @@ import { toSessionView, type SessionView } from '../models/session.js';
 import type { SessionRepository } from '../repository/session_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
 import type { UnsubscribeTopic } from './unsubscribe_tokens.js';
+import type { SecurityEventRepository } from '../repository/security_event_repository.js';
+import type { RequestMeta } from './auth_service.js';
 import { passwordProblem, type PasswordHasher } from './password_hasher.js';
 
 const DEFAULT_PAGE = 20;
@@ -20,6 +22,7 @@ export class UserService {
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly hasher: PasswordHasher,
+    private readonly securityEvents: SecurityEventRepository,
   ) {}
 
   private async self(principal: Principal) {
@@ -68,10 +71,17 @@ export class UserService {
   }
 
   /** Ends one of the caller's own sessions; someone else's is "not found", not "forbidden". */
-  async revokeSession(principal: Principal, sessionId: string): Promise<void> {
-    const session = await this.sessions.findById(sessionId);
-    if (!session || session.user_id !== principal.sub || session.revoked_at) throw HttpError.notFound('session_not_found');
-    await this.sessions.revoke(sessionId, 'revoked_by_user');
+  async revokeSession(principal: Principal, sessionId: string, meta?: RequestMeta): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const session = await this.sessions.findForUpdate(sessionId, tx);
+      if (!session || session.user_id !== principal.sub || session.revoked_at) throw HttpError.notFound('session_not_found');
+      await this.sessions.revoke(sessionId, 'revoked_by_user', tx);
+      // `sessionId` is the session that ended; `details.by` the one that ended it.
+      await this.securityEvents.record(
+        { userId: principal.sub, event: 'session_revoked', ip: meta?.ip, userAgent: meta?.userAgent, sessionId, details: { by: 'user', bySessionId: principal.sid ?? null } },
+        tx,
+      );
+    });
   }
 
   async adminList(query: { q?: string; role?: UserRole; limit?: number; cursor?: string }): Promise<{ items: AdminUser[]; nextCursor: string | null }> {
@@ -97,14 +107,28 @@ export class UserService {
       }
       const updated = await this.users.adminUpdate(userId, patch, tx);
       if (patch.disabled) await this.sessions.revokeAllForUser(userId, `disabled_by:${admin.sub}`, {}, tx);
+      // Security activity of the account: an admin turned it off or on (no event when nothing changed).
+      const wasDisabled = user.disabled_at !== null;
+      if (patch.disabled !== undefined && patch.disabled !== wasDisabled) {
+        await this.securityEvents.record(
+          { userId, event: patch.disabled ? 'account_disabled' : 'account_enabled', details: { by: 'admin', adminId: admin.sub } },
+          tx,
+        );
+      }
       return toAdminUser(updated!);
     });
   }
 
-  async adminRevokeSessions(userId: string): Promise<number> {
-    const user = await this.users.findById(userId);
-    if (!user) throw HttpError.notFound('user_not_found');
-    return this.sessions.revokeAllForUser(userId, 'revoked_by_admin');
+  async adminRevokeSessions(admin: Principal, userId: string): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const user = await this.users.findById(userId, tx);
+      if (!user) throw HttpError.notFound('user_not_found');
+      const ended = await this.sessions.revokeAllForUser(userId, 'revoked_by_admin', {}, tx);
+      if (ended > 0) {
+        await this.securityEvents.record({ userId, event: 'session_revoked', details: { by: 'admin', adminId: admin.sub, ended } }, tx);
+      }
+      return ended;
+    });
   }
 
   /** Makes sure an admin with this e-mail exists (created verified); an existing user is promoted. */

@@ -66,6 +66,9 @@ export const ERROR_CODES = {
   invalid_oidc_code: 'The sign-in code is unknown, expired or already used; sign in again',
   identity_not_found: 'No identity of the caller with this id',
   last_sign_in_method: 'This identity is the account\'s only way to sign in (no password, no other identity); set a password or link another first',
+  // E-mail change (issue 18)
+  email_unchanged: 'The new e-mail address is the account\'s current one',
+  email_taken: 'The new e-mail address was taken by another account before the change completed',
   // course-service
   course_not_found: 'No such course, or not one the caller may see',
   course_not_published: 'Only a published course can be reviewed',

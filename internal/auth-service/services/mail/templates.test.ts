@@ -53,6 +53,16 @@ const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
     notMeLink: 'https://auth.test/api/v1/auth/pages/not-me?token=abc',
     validMinutes: 4320,
   },
+  email_change_confirm_new: { displayName: 'Ada', link: 'https://app.test/email-change?token=n', validMinutes: 1440 },
+  email_change_approve_old: {
+    displayName: 'Ada',
+    newEmail: 'ada.new@example.com',
+    link: 'https://app.test/email-change?token=o',
+    cancelLink: 'https://app.test/email-change-cancel?token=c',
+    validMinutes: 1440,
+  },
+  email_change_address_in_use: { displayName: 'Ada', loginLink: 'https://app.test/login' },
+  email_changed: { displayName: 'Ada', newEmail: 'ada.new@example.com', changedAt: '2025-03-12T14:05:00.000Z', loginLink: 'https://app.test/login' },
 };
 
 // Fields whose absence must make rendering throw.
@@ -69,6 +79,10 @@ const REQUIRED: Record<MailTemplate, string[]> = {
   mfa_enabled: ['displayName', 'changedAt'],
   mfa_disabled: ['displayName', 'changedAt'],
   new_device_login: ['displayName', 'signedInAt', 'device', 'ip', 'notMeLink'],
+  email_change_confirm_new: ['displayName', 'link'],
+  email_change_approve_old: ['displayName', 'newEmail', 'link', 'cancelLink'],
+  email_change_address_in_use: ['displayName', 'loginLink'],
+  email_changed: ['displayName', 'newEmail', 'changedAt', 'loginLink'],
 };
 
 const LINK_FIELDS: Record<MailTemplate, string[]> = {
@@ -84,6 +98,10 @@ const LINK_FIELDS: Record<MailTemplate, string[]> = {
   mfa_enabled: ['resetLink'],
   mfa_disabled: ['resetLink'],
   new_device_login: ['notMeLink'],
+  email_change_confirm_new: ['link'],
+  email_change_approve_old: ['link', 'cancelLink'],
+  email_change_address_in_use: ['loginLink'],
+  email_changed: ['loginLink'],
 };
 
 function without(data: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -95,6 +113,7 @@ function without(data: Record<string, unknown>, field: string): Record<string, u
 describe('renderMail', () => {
   it('knows every template', () => {
     expect(MAIL_TEMPLATES).toHaveLength(Object.keys(SAMPLE).length);
+    expect(MAIL_TEMPLATES).toHaveLength(10);
     for (const t of MAIL_TEMPLATES) expect(isMailTemplate(t)).toBe(true);
     expect(isMailTemplate('nope')).toBe(false);
   });

@@ -19,6 +19,11 @@ export const MAIL_TEMPLATES = [
   'mfa_enabled',
   'mfa_disabled',
   'new_device_login',
+  // E-mail change (issue 18)
+  'email_change_confirm_new',
+  'email_change_approve_old',
+  'email_change_address_in_use',
+  'email_changed',
 ] as const;
 
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number];
@@ -498,6 +503,97 @@ const TEMPLATES: Record<MailTemplate, TemplateFn> = {
           `Если это были не вы, нажмите кнопку: все сеансы вашего аккаунта завершатся, и мы пришлём ссылку для смены пароля. Кнопка действует ${valid}.`,
         )),
         button(t('This was not me', 'Это был не я'), notMeLink),
+      ],
+    });
+  },
+
+  // -------------------------------------------------------------------------------------------
+  // E-mail change (issue 18): the new address confirms, the old one approves or cancels, and the old
+  // one is told when the change is done. A taken address gets a mail of its own and nothing else.
+
+  email_change_confirm_new(d, locale, t) {
+    const name = d.required('displayName');
+    const link = d.required('link');
+    const valid = formatLifetime(d.minutes('validMinutes') ?? 24 * 60, locale);
+    return letter(locale, name, {
+      subject: t(`Confirm your new e-mail address for ${PRODUCT_NAME}`, `Подтвердите новый адрес электронной почты в ${PRODUCT_NAME}`),
+      blocks: [
+        p(t(
+          `You asked to use this address for your ${PRODUCT_NAME} account. Confirm that it is yours:`,
+          `Вы попросили использовать этот адрес для своего аккаунта в ${PRODUCT_NAME}. Подтвердите, что он ваш:`,
+        )),
+        button(t('Confirm the new address', 'Подтвердить новый адрес'), link),
+        p(t(
+          `The link is valid for ${valid} and works once. The change also needs the approval sent to your current address.`,
+          `Ссылка действует ${valid}, воспользоваться ею можно один раз. Для смены нужно ещё подтверждение, отправленное на ваш текущий адрес.`,
+        )),
+        p(t(
+          'If you did not ask for this, ignore this message: nothing changes without it.',
+          'Если вы этого не запрашивали, проигнорируйте письмо: без него ничего не изменится.',
+        )),
+      ],
+    });
+  },
+
+  email_change_approve_old(d, locale, t) {
+    const name = d.required('displayName');
+    const newEmail = d.required('newEmail');
+    const link = d.required('link');
+    const cancelLink = d.required('cancelLink');
+    const valid = formatLifetime(d.minutes('validMinutes') ?? 24 * 60, locale);
+    return letter(locale, name, {
+      subject: t(`Approve the new e-mail address of your ${PRODUCT_NAME} account`, `Подтвердите смену адреса электронной почты в ${PRODUCT_NAME}`),
+      blocks: [
+        p(...t<Inline[]>(
+          ['Someone signed in to your account asked to change its e-mail address to ', b(newEmail), '. If it was you, approve it:'],
+          ['Из вашего аккаунта поступил запрос сменить адрес электронной почты на ', b(newEmail), '. Если это вы, подтвердите:'],
+        )),
+        button(t('Approve the change', 'Подтвердить смену'), link),
+        p(...t<Inline[]>(
+          [b('If it was not you'), ', cancel the change: every device will be signed out, and you should change your password.'],
+          [b('Если это были не вы'), ', отмените смену: все устройства будут отключены от аккаунта, а пароль стоит сменить.'],
+        )),
+        button(t('This was not me', 'Это был не я'), cancelLink),
+        p(t(`The links are valid for ${valid}.`, `Ссылки действуют ${valid}.`)),
+      ],
+    });
+  },
+
+  email_change_address_in_use(d, locale, t) {
+    const name = d.required('displayName');
+    const loginLink = d.required('loginLink');
+    return letter(locale, name, {
+      subject: t(`Someone tried to use your e-mail address on ${PRODUCT_NAME}`, `Кто-то пытался использовать ваш адрес в ${PRODUCT_NAME}`),
+      blocks: [
+        p(t(
+          `Someone asked to move another ${PRODUCT_NAME} account to this e-mail address. It already belongs to your account, so nothing was changed.`,
+          `Кто-то попросил перенести другой аккаунт ${PRODUCT_NAME} на этот адрес. Он уже принадлежит вашему аккаунту, поэтому ничего не изменилось.`,
+        )),
+        p(t('If it was you, sign in to this account instead:', 'Если это были вы, войдите в этот аккаунт:')),
+        button(t('Log in', 'Войти'), loginLink),
+        p(t('Otherwise ignore this message.', 'Иначе просто проигнорируйте это письмо.')),
+      ],
+    });
+  },
+
+  email_changed(d, locale, t) {
+    const name = d.required('displayName');
+    const newEmail = d.required('newEmail');
+    const changedAt = b(formatDateTime(d.date('changedAt'), locale));
+    const loginLink = d.required('loginLink');
+    return letter(locale, name, {
+      subject: t(`The e-mail address of your ${PRODUCT_NAME} account was changed`, `Адрес электронной почты в ${PRODUCT_NAME} изменён`),
+      blocks: [
+        p(...t<Inline[]>(
+          ['The e-mail address of your account was changed to ', b(newEmail), ' on ', changedAt, '. This address gets no more mail about the account.'],
+          ['Адрес электронной почты вашего аккаунта изменён на ', b(newEmail), ' ', changedAt, '. На этот адрес письма об аккаунте больше не придут.'],
+        )),
+        p(t('Other devices were signed out.', 'Другие устройства отключены от аккаунта.')),
+        p(...t<Inline[]>(
+          [b('If it was not you'), ', contact support at once and sign in to check your account:'],
+          [b('Если это были не вы'), ', немедленно обратитесь в поддержку и проверьте аккаунт:'],
+        )),
+        button(t('Log in', 'Войти'), loginLink),
       ],
     });
   },
