@@ -533,10 +533,17 @@ export interface components {
              *     - `review_exists`: The caller has already reviewed this course; `reviewId` names that review
              *     - `own_course`: An instructor cannot review their own course
              *     - `not_review_author`: Only the review's author (or an admin, to delete) may do this
+             *     - `section_not_found`: No such section, or not one the caller may see
+             *     - `lesson_not_found`: No such lesson, or not one the caller may see
+             *     - `enrolment_required`: Only active learners of the course (and its instructor and admins) may do this
+             *     - `curriculum_mismatch`: A reorder must name exactly the course's current sections and lessons, each once
+             *     - `curriculum_incomplete`: A course needs at least one lesson and no empty section to be published
+             *     - `section_not_empty`: A section that still has lessons cannot be deleted; delete or move its lessons first
+             *     - `last_lesson`: The last lesson of a published course cannot be deleted
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author" | "section_not_found" | "lesson_not_found" | "enrolment_required" | "curriculum_mismatch" | "curriculum_incomplete" | "section_not_empty" | "last_lesson";
             requestId: string;
             errors?: {
                 path: string;
