@@ -14,6 +14,14 @@ import { CurriculumService } from '../../internal/course-service/services/curric
 import type { CourseDto } from '../../internal/course-service/models/course.js';
 import { admin, instructor, newCourseInput, refusal, student } from './factories.js';
 import { complete, enrol, expectConsistent, state } from './curriculum_helpers.js';
+import { recordingDatabase, type RecordedStatement } from '../../bench/recording_db.js';
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+const planNodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(planNodes)];
 
 describe.skipIf(!hasPostgres)('CurriculumService', () => {
   let t: TestDatabase;
@@ -230,6 +238,51 @@ describe.skipIf(!hasPostgres)('CurriculumService', () => {
       expect(Object.fromEntries(s.enrolments.map((e) => [e.user_id, e.completed_lessons]))).toEqual({ [a]: 1, [b]: 1, [c]: 1 });
       expect(s.lessonCount).toBe(2);
       expect((await t.db.query('SELECT 1 FROM lesson_completions WHERE lesson_id = $1', [l1])).rowCount).toBe(0);
+    });
+  });
+
+  describe('query plans', () => {
+    it('has an index for every statement the curriculum runs: none needs a sequential scan', async () => {
+      const recorded: RecordedStatement[] = [];
+      const db = recordingDatabase(t.db, (st) => recorded.push(st));
+      const rec = { courses: new CourseService({ db }), curriculum: new CurriculumService({ db }) };
+      const owner = instructor();
+      const course = await courses.create(owner, newCourseInput());
+      const section = await rec.curriculum.createSection(owner, course.id, { title: 'S' });
+      const a = await rec.curriculum.createLesson(owner, section.id, lessonInput(5));
+      const b = await rec.curriculum.createLesson(owner, section.id, lessonInput(5));
+      const learner = student();
+      await enrol(t.db, course.id, learner.sub);
+      await complete(t.db, learner.sub, a.id, course.id);
+      await rec.courses.update(owner, course.id, { status: 'published' });
+      await rec.curriculum.outline(undefined, course.id);
+      await rec.curriculum.getLesson(learner, b.id);
+      await rec.curriculum.updateLesson(owner, a.id, { durationSeconds: 9 });
+      await rec.curriculum.reorder(owner, course.id, { sections: [{ id: section.id, lessonIds: [b.id, a.id] }] });
+      const empty = await rec.curriculum.createSection(owner, course.id, { title: 'E' });
+      await rec.curriculum.updateSection(owner, empty.id, { title: 'E2' });
+      await rec.curriculum.deleteSection(owner, empty.id);
+      await rec.curriculum.deleteLesson(owner, a.id);
+
+      const tables = new Set(['courses', 'course_sections', 'lessons', 'lesson_completions', 'enrolments']);
+      const statements = [...new Map(recorded.map((r) => [r.sql, r])).values()].filter((r) => /^\s*(SELECT|WITH|UPDATE|DELETE|INSERT)/i.test(r.sql));
+      expect(statements.length).toBeGreaterThan(15);
+      const scans: string[] = [];
+      await t.db.withSession(async (session) => {
+        // Off, the planner takes a sequential scan only where no index can serve the statement.
+        await session.query('SET enable_seqscan = off');
+        try {
+          for (const st of statements) {
+            const { rows } = await session.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${st.sql}`, st.params);
+            for (const n of planNodes(rows[0]!['QUERY PLAN'][0].Plan)) {
+              if (n['Node Type'] === 'Seq Scan' && tables.has(n['Relation Name'] ?? '')) scans.push(`${n['Relation Name']}: ${st.sql.replace(/\s+/g, ' ').slice(0, 120)}`);
+            }
+          }
+        } finally {
+          await session.query('RESET enable_seqscan');
+        }
+      });
+      expect(scans).toEqual([]);
     });
   });
 
