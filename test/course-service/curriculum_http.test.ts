@@ -234,6 +234,24 @@ describe.skipIf(!hasPostgres)('course-service HTTP: curriculum', () => {
       expect((await replica.call('GET', `/api/v1/courses/${c.id}`)).body.lessonCount).toBe(2);
     });
 
+    it('takes the ETag of GET /lessons/{id} and of a section write as If-Match (412 once stale)', async () => {
+      const c = await makeCourse();
+      const owner = users.owner.token;
+      const read = await call('GET', `/api/v1/lessons/${c.locked}`, { token: owner });
+      const edited = await call('PATCH', `/api/v1/lessons/${c.locked}`, { token: owner, headers: { 'if-match': read.headers.etag as string }, body: { durationSeconds: 700 } });
+      expect(edited.status, edited.text).toBe(200);
+      expect((await call('GET', `/api/v1/lessons/${c.locked}`, { token: owner })).headers.etag).toBe(edited.headers.etag);
+      const stale = await call('DELETE', `/api/v1/lessons/${c.locked}`, { token: owner, headers: { 'if-match': read.headers.etag as string } });
+      expect([stale.status, stale.body.code]).toEqual([412, 'precondition_failed']);
+      expect((await call('GET', `/api/v1/courses/${c.id}`)).body.totalDurationSeconds).toBe(120 + 700);
+      const section = await call('POST', `/api/v1/courses/${c.id}/sections`, { token: owner, body: { title: 'Later' } });
+      const renamed = await call('PATCH', `/api/v1/sections/${section.body.id}`, { token: owner, headers: { 'if-match': section.headers.etag as string }, body: { title: 'Later on' } });
+      expect(renamed.status, renamed.text).toBe(200);
+      const late = await call('DELETE', `/api/v1/sections/${section.body.id}`, { token: owner, headers: { 'if-match': section.headers.etag as string } });
+      expect([late.status, late.body.code]).toEqual([412, 'precondition_failed']);
+      expect((await call('DELETE', `/api/v1/sections/${section.body.id}`, { token: owner, headers: { 'if-match': renamed.headers.etag as string } })).status).toBe(204);
+    });
+
     it('hides a cached outline once its course is archived', async () => {
       const c = await makeCourse();
       const path = `/api/v1/courses/${c.id}/curriculum`;
