@@ -253,6 +253,135 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/courses/{id}/curriculum": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A course's outline: sections and lessons in order, with titles, kinds, durations and preview flags (by id or slug)
+         * @description Public for a published course; a draft or archived course is 404 except to its instructor and admins. No lesson bodies (`GET /api/v1/lessons/{id}`). Anonymous answers come from the response cache (`X-Cache: HIT|MISS`); with a token the answer is not cached (`BYPASS`). The ETag is the one `If-Match` on `PUT .../curriculum/order` expects.
+         */
+        get: operations["getCoursesByIdCurriculum"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/courses/{id}/curriculum/order": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Reorder sections and lessons in one step; lessons may move between sections (its instructor or an admin)
+         * @description `sections` names every current section once, in the new order, each with every lesson it is to hold, in order. A missing, unknown, foreign or repeated id is 400 `curriculum_mismatch` (`errors` names each) and nothing changes. `If-Match` takes the outline's ETag (from `GET .../curriculum` or an earlier reorder): 412 when the curriculum changed since.
+         */
+        put: operations["putCoursesByIdCurriculumOrder"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/courses/{id}/sections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a section at the end of the course (its instructor or an admin) */
+        post: operations["postCoursesByIdSections"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/sections/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete an empty section (its course's instructor or an admin)
+         * @description A section that still has lessons is 409 `section_not_empty`: delete or move its lessons first. The later sections move up.
+         */
+        delete: operations["deleteSectionsById"];
+        options?: never;
+        head?: never;
+        /**
+         * Rename a section (its course's instructor or an admin)
+         * @description `If-Match` takes the section's ETag from its last write answer. Sections move with `PUT .../curriculum/order`.
+         */
+        patch: operations["patchSectionsById"];
+        trace?: never;
+    };
+    "/api/v1/sections/{id}/lessons": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a lesson at the end of a section (its course's instructor or an admin)
+         * @description The course's `lessonCount` and `totalDurationSeconds` move in the same transaction.
+         */
+        post: operations["postSectionsByIdLessons"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lessons/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One lesson with its body
+         * @description A preview lesson to anyone; the others to the course's active learners, its instructor and admins (403 `enrolment_required` for anyone else). Lessons of a draft or archived course are 404 except to its instructor and admins. Never cached by the service (`Cache-Control: no-store`).
+         */
+        get: operations["getLessonsById"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a lesson and its completions (its course's instructor or an admin)
+         * @description Learners who had completed it have one completion fewer; the course's counters drop. The last lesson of a published course is 409 `last_lesson`.
+         */
+        delete: operations["deleteLessonsById"];
+        options?: never;
+        head?: never;
+        /**
+         * Edit a lesson (its course's instructor or an admin)
+         * @description `If-Match` takes the lesson's ETag (from `GET /api/v1/lessons/{id}` or its last write). A new `durationSeconds` moves the course's `totalDurationSeconds` by the difference. Lessons move with `PUT .../curriculum/order`.
+         */
+        patch: operations["patchLessonsById"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -329,10 +458,17 @@ export interface components {
              *     - `review_exists`: The caller has already reviewed this course; `reviewId` names that review
              *     - `own_course`: An instructor cannot review their own course
              *     - `not_review_author`: Only the review's author (or an admin, to delete) may do this
+             *     - `section_not_found`: No such section, or not one the caller may see
+             *     - `lesson_not_found`: No such lesson, or not one the caller may see
+             *     - `enrolment_required`: Only active learners of the course (and its instructor and admins) may do this
+             *     - `curriculum_mismatch`: A reorder must name exactly the course's current sections and lessons, each once
+             *     - `curriculum_incomplete`: A course needs at least one lesson and no empty section to be published
+             *     - `section_not_empty`: A section that still has lessons cannot be deleted; delete or move its lessons first
+             *     - `last_lesson`: The last lesson of a published course cannot be deleted
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "email_unchanged" | "email_taken" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "email_unchanged" | "email_taken" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author" | "section_not_found" | "lesson_not_found" | "enrolment_required" | "curriculum_mismatch" | "curriculum_incomplete" | "section_not_empty" | "last_lesson";
             requestId: string;
             errors?: {
                 path: string;
@@ -518,6 +654,10 @@ export interface operations {
                                     5: number;
                                 };
                             };
+                            /** @description Lessons in the curriculum */
+                            lessonCount: number;
+                            /** @description Sum of the lessons' durations */
+                            totalDurationSeconds: number;
                         }[];
                         nextCursor: string | null;
                     };
@@ -629,6 +769,10 @@ export interface operations {
                                 5: number;
                             };
                         };
+                        /** @description Lessons in the curriculum */
+                        lessonCount: number;
+                        /** @description Sum of the lessons' durations */
+                        totalDurationSeconds: number;
                     };
                 };
             };
@@ -775,6 +919,10 @@ export interface operations {
                                 5: number;
                             };
                         };
+                        /** @description Lessons in the curriculum */
+                        lessonCount: number;
+                        /** @description Sum of the lessons' durations */
+                        totalDurationSeconds: number;
                     };
                 };
             };
@@ -1006,6 +1154,10 @@ export interface operations {
                                 5: number;
                             };
                         };
+                        /** @description Lessons in the curriculum */
+                        lessonCount: number;
+                        /** @description Sum of the lessons' durations */
+                        totalDurationSeconds: number;
                     };
                 };
             };
@@ -1057,7 +1209,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `slug_taken` */
+            /** @description Problem details; `code`: `slug_taken`, `curriculum_incomplete` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1065,7 +1217,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "slug_taken";
+                        code: "slug_taken" | "curriculum_incomplete";
                     };
                 };
             };
@@ -1176,6 +1328,10 @@ export interface operations {
                                     5: number;
                                 };
                             };
+                            /** @description Lessons in the curriculum */
+                            lessonCount: number;
+                            /** @description Sum of the lessons' durations */
+                            totalDurationSeconds: number;
                         }[];
                         nextCursor: string | null;
                     };
@@ -2441,6 +2597,1146 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code: "rate_limited";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getCoursesByIdCurriculum: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Course id (UUID) or slug */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The outline */
+            200: {
+                headers: {
+                    /** @description HIT: served from the response cache; MISS: loaded from the database (and cached); BYPASS: not cached (a request with a token on a route whose answer depends on the viewer, or the cache is off) */
+                    "x-cache"?: "HIT" | "MISS" | "BYPASS";
+                    /** @description Strong entity tag of the answer; send it back as If-None-Match (304) or If-Match (PATCH) */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        courseId: string;
+                        sections: {
+                            /** Format: uuid */
+                            id: string;
+                            title: string;
+                            position: number;
+                            lessons: {
+                                /** Format: uuid */
+                                id: string;
+                                title: string;
+                                /** @enum {string} */
+                                kind: "video" | "article" | "quiz";
+                                durationSeconds: number;
+                                /** @description Anyone may read this lesson, enrolled or not */
+                                preview: boolean;
+                                position: number;
+                            }[];
+                        }[];
+                        lessonCount: number;
+                        totalDurationSeconds: number;
+                    };
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag is current; no body */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    putCoursesByIdCurriculumOrder: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier write); 412 otherwise */
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Every current section once, in the new order, each with every lesson it is to hold */
+                    sections: {
+                        /** Format: uuid */
+                        id: string;
+                        lessonIds: string[];
+                    }[];
+                };
+            };
+        };
+        responses: {
+            /** @description The outline in its new order */
+            200: {
+                headers: {
+                    /** @description Strong entity tag of the resource as it is now (use it as If-Match next time) */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        courseId: string;
+                        sections: {
+                            /** Format: uuid */
+                            id: string;
+                            title: string;
+                            position: number;
+                            lessons: {
+                                /** Format: uuid */
+                                id: string;
+                                title: string;
+                                /** @enum {string} */
+                                kind: "video" | "article" | "quiz";
+                                durationSeconds: number;
+                                /** @description Anyone may read this lesson, enrolled or not */
+                                preview: boolean;
+                                position: number;
+                            }[];
+                        }[];
+                        lessonCount: number;
+                        totalDurationSeconds: number;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json`, `curriculum_mismatch` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json" | "curriculum_mismatch";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `precondition_failed` */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    postCoursesByIdSections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new section */
+            201: {
+                headers: {
+                    /** @description Path of the new section */
+                    location?: string;
+                    /** @description Strong entity tag of the resource as it is now (use it as If-Match next time) */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        courseId: string;
+                        title: string;
+                        position: number;
+                        lessonCount: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteSectionsById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier write); 412 otherwise */
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `section_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "section_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `section_not_empty` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "section_not_empty";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `precondition_failed` */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    patchSectionsById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier write); 412 otherwise */
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The section as it is now */
+            200: {
+                headers: {
+                    /** @description Strong entity tag of the resource as it is now (use it as If-Match next time) */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        courseId: string;
+                        title: string;
+                        position: number;
+                        lessonCount: number;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `section_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "section_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `precondition_failed` */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    postSectionsByIdLessons: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title: string;
+                    /** @enum {string} */
+                    kind: "video" | "article" | "quiz";
+                    /** @description Length in seconds (0..86400) */
+                    durationSeconds: number;
+                    /** @description Anyone may read it, enrolled or not; false when absent */
+                    preview?: boolean;
+                    /** @description The lesson text (Markdown, a video URL, ...); up to 100,000 characters */
+                    body?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The new lesson, with its body */
+            201: {
+                headers: {
+                    /** @description Path of the new lesson */
+                    location?: string;
+                    /** @description Strong entity tag of the resource as it is now (use it as If-Match next time) */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        courseId: string;
+                        /** Format: uuid */
+                        sectionId: string;
+                        title: string;
+                        /** @enum {string} */
+                        kind: "video" | "article" | "quiz";
+                        durationSeconds: number;
+                        preview: boolean;
+                        position: number;
+                        body: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `section_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "section_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getLessonsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lesson */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        courseId: string;
+                        /** Format: uuid */
+                        sectionId: string;
+                        title: string;
+                        /** @enum {string} */
+                        kind: "video" | "article" | "quiz";
+                        durationSeconds: number;
+                        preview: boolean;
+                        position: number;
+                        body: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `enrolment_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "enrolment_required";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `lesson_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "lesson_not_found";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteLessonsById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier write); 412 otherwise */
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `lesson_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "lesson_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `last_lesson` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "last_lesson";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `precondition_failed` */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    patchLessonsById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply the change only if the resource still has this ETag (from a GET or an earlier write); 412 otherwise */
+                "if-match"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    title?: string;
+                    /** @enum {string} */
+                    kind?: "video" | "article" | "quiz";
+                    /** @description Length in seconds (0..86400) */
+                    durationSeconds?: number;
+                    /** @description Anyone may read it, enrolled or not; false when absent */
+                    preview?: boolean;
+                    /** @description The lesson text (Markdown, a video URL, ...); up to 100,000 characters */
+                    body?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The lesson as it is now */
+            200: {
+                headers: {
+                    /** @description Strong entity tag of the resource as it is now (use it as If-Match next time) */
+                    etag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        courseId: string;
+                        /** Format: uuid */
+                        sectionId: string;
+                        title: string;
+                        /** @enum {string} */
+                        kind: "video" | "article" | "quiz";
+                        durationSeconds: number;
+                        preview: boolean;
+                        position: number;
+                        body: string;
+                        /** Format: date-time */
+                        createdAt: string;
+                        /** Format: date-time */
+                        updatedAt: string;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `not_course_owner` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "not_course_owner";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `lesson_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "lesson_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `precondition_failed` */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "precondition_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
                     };
                 };
             };

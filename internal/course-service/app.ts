@@ -26,6 +26,9 @@ import { ResponseCache } from './middleware/response_cache.js';
 import { courseRouter } from './routers/course_router.js';
 import { reviewRouter } from './routers/review_router.js';
 import { categoryRouter } from './routers/category_router.js';
+import { curriculumRouter } from './routers/curriculum_router.js';
+import { CurriculumService } from './services/curriculum_service.js';
+import { CurriculumController } from './controllers/curriculum_controller.js';
 import { AuthClient } from './services/auth_client.js';
 import { NotificationRelay, registerRelayMetrics } from './services/notification_relay.js';
 import { AnnouncementFanout, AnnouncementService } from './services/announcement_service.js';
@@ -115,6 +118,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
       { name: 'courses', description: 'The course catalogue: search, read, create, edit, publish' },
       { name: 'reviews', description: 'Reviews, moderation and instructor responses' },
       { name: 'categories', description: 'Categories of published courses' },
+      { name: 'curriculum', description: 'Sections and lessons: the outline, its order, lesson bodies' },
     ],
     readiness,
   });
@@ -136,6 +140,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     new AnnouncementController(new AnnouncementService({ db, courses: courseRepository, announcements: announcementRepository, outbox })),
     authn,
   );
+  curriculumRouter(app, new CurriculumController(new CurriculumService({ db, courses: courseRepository, cache })), authn, responses);
 
   // Review mails: the relay delivers course_outbox events to auth-service's POST /api/v1/notifications.
   const relay = new NotificationRelay(

@@ -5,7 +5,7 @@ import { encodeCursor } from '../../internal/shared/utils/cursor.js';
 import type { CourseService } from '../../internal/course-service/services/course_service.js';
 import type { CourseListInput } from '../../internal/course-service/models/course.js';
 import { etagOf } from '../../internal/shared/utils/etag.js';
-import { admin, instructor, newCourseInput, principal, publishedCourse, refusal, services, student, walk } from './factories.js';
+import { addLesson, admin, instructor, newCourseInput, principal, publishedCourse, refusal, services, student, walk } from './factories.js';
 
 describe.skipIf(!hasPostgres)('CourseService', () => {
   let t: TestDatabase;
@@ -37,6 +37,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       expect(Object.keys(c)).toEqual([
         'id', 'slug', 'title', 'summary', 'description', 'category', 'tags', 'level', 'language', 'durationMinutes',
         'instructorId', 'instructorName', 'status', 'publishedAt', 'createdAt', 'updatedAt', 'rating',
+        'lessonCount', 'totalDurationSeconds',
       ]);
     });
 
@@ -92,6 +93,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       await expect(courses.get(owner, draft.slug)).resolves.toEqual(draft);
       await expect(courses.get(admin(), draft.id)).resolves.toEqual(draft);
 
+      await addLesson(t.db, owner, draft.id);
       const archived = await courses.update(owner, draft.id, { status: 'archived' });
       expect(await refusal(courses.get(undefined, archived.id))).toMatchObject({ code: 'course_not_found' });
       const published = await courses.update(owner, draft.id, { status: 'published' });
@@ -126,6 +128,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
     it('stamps publishedAt on first publish only and bumps updatedAt on edits', async () => {
       const owner = instructor();
       const c = await courses.create(owner, newCourseInput());
+      await addLesson(t.db, owner, c.id);
       const published = await courses.update(owner, c.id, { status: 'published' });
       expect(published.publishedAt).not.toBeNull();
       await courses.update(owner, c.id, { status: 'archived' });

@@ -7,6 +7,8 @@ import type { CourseCreateInput, CourseDto } from '../../internal/course-service
 import type { CacheInvalidator } from '../../internal/course-service/services/cache/cache_scopes.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
 import { ReviewService } from '../../internal/course-service/services/review_service.js';
+import { CurriculumService } from '../../internal/course-service/services/curriculum_service.js';
+import type { LessonDto } from '../../internal/course-service/models/curriculum.js';
 
 let seq = 0;
 
@@ -55,6 +57,13 @@ export function services(db: Database, cache?: CacheInvalidator): { courses: Cou
 
 export async function publishedCourse(courses: CourseService, owner: Principal, overrides: Partial<CourseCreateInput> = {}): Promise<CourseDto> {
   return courses.create(owner, newCourseInput({ status: 'published', ...overrides }));
+}
+
+/** A new section with one lesson in the course (what publishing needs), by its owner or an admin. */
+export async function addLesson(db: Database, by: Principal, courseId: string, durationSeconds = 60): Promise<LessonDto> {
+  const curriculum = new CurriculumService({ db });
+  const section = await curriculum.createSection(by, courseId, { title: 'Getting started' });
+  return curriculum.createLesson(by, section.id, { title: 'Welcome', kind: 'video', durationSeconds });
 }
 
 /** The HttpError a promise rejects with (fails the test when it resolves or throws something else). */

@@ -168,7 +168,10 @@ describe.skipIf(!hasPostgres || !hasRedis)('course-service HTTP: response cache'
     const path = `/api/v1/courses/${draft.body.slug}`;
     expect((await p.course.call('GET', path)).status).toBe(404);
     expect((await p.course.call('GET', path)).status).toBe(404);
-    await p.course.call('PATCH', `/api/v1/courses/${draft.body.id}`, { token: instructor.token, body: { status: 'published' } });
+    const section = await p.course.call('POST', `/api/v1/courses/${draft.body.id}/sections`, { token: instructor.token, body: { title: 'Basics' } });
+    await p.course.call('POST', `/api/v1/sections/${section.body.id}/lessons`, { token: instructor.token, body: { title: 'Hello', kind: 'video', durationSeconds: 30 } });
+    const publish = await p.course.call('PATCH', `/api/v1/courses/${draft.body.id}`, { token: instructor.token, body: { status: 'published' } });
+    expect(publish.status, publish.text).toBe(200);
     const visible = await p.course.call('GET', path);
     expect(visible.status).toBe(200);
     expect(visible.headers['x-cache']).toBe('MISS');

@@ -132,6 +132,11 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
 
   it('publishes with PATCH {status: published}: then visible to everyone', async () => {
     const { body: draft } = await createCourse(owner);
+    // Publishing needs a lesson (and no empty section): 409 curriculum_incomplete until then.
+    const early = await call('PATCH', `/api/v1/courses/${draft.id}`, { token: owner.token, body: { status: 'published' } });
+    expect([early.status, early.body.code]).toEqual([409, 'curriculum_incomplete']);
+    const section = await call('POST', `/api/v1/courses/${draft.id}/sections`, { token: owner.token, body: { title: 'Basics' } });
+    await call('POST', `/api/v1/sections/${section.body.id}/lessons`, { token: owner.token, body: { title: 'Hello', kind: 'article', durationSeconds: 30 } });
     const published = await call('PATCH', `/api/v1/courses/${draft.id}`, { token: owner.token, body: { status: 'published' } });
     expect(published.status).toBe(200);
     expect(published.body.status).toBe('published');

@@ -153,6 +153,14 @@ describe.skipIf(!hasPostgres)('main story through the typed clients (both servic
     expect(created.data).toMatchObject({ status: 'draft', instructorId: first.user.id, instructorName: teacher.displayName });
     const hidden = await courseApi.GET('/api/v1/courses/{id}', { params: { path: { id: courseId } } });
     expect(hidden.response.status).toBe(404);
+    // Publishing needs a curriculum: a section with a lesson.
+    const section = await teacherApi.POST('/api/v1/courses/{id}/sections', { params: { path: { id: courseId } }, body: { title: 'Getting started' } });
+    expect(section.response.status, JSON.stringify(section.error)).toBe(201);
+    const lesson = await teacherApi.POST('/api/v1/sections/{id}/lessons', {
+      params: { path: { id: section.data!.id } },
+      body: { title: 'What a compiler does', kind: 'video', durationSeconds: 300, preview: true },
+    });
+    expect(lesson.response.status, JSON.stringify(lesson.error)).toBe(201);
     const published = await teacherApi.PATCH('/api/v1/courses/{id}', { params: { path: { id: courseId } }, body: { status: 'published' } });
     expect(published.response.status, JSON.stringify(published.error)).toBe(200);
     expect(published.data?.status).toBe('published');

@@ -111,6 +111,13 @@ describe.skipIf(!hasPostgres)('hostile input: course-service', () => {
       courses.push(res.body.id);
     }
     ids.courses = courses[0]!;
+    // A section holding one lesson (the published course's last, so no variant can delete it) for the curriculum routes.
+    const section = await p.course.call('POST', `/api/v1/courses/${courses[0]}/sections`, { token: instructor.token, body: { title: 'Hostile section' } });
+    expect(section.status, section.text).toBe(201);
+    ids.sections = section.body.id;
+    const lesson = await p.course.call('POST', `/api/v1/sections/${section.body.id}/lessons`, { token: instructor.token, body: { title: 'Hostile lesson', kind: 'article', durationSeconds: 60 } });
+    expect(lesson.status, lesson.text).toBe(201);
+    ids.lessons = lesson.body.id;
     for (const [who, course, rating] of [[author, courses[0], 5], [author, courses[1], 3], [other, courses[0], 2]] as [PlatformUser, string, number][]) {
       const res = await p.course.call('POST', `/api/v1/courses/${course}/reviews`, { token: who.token, body: { rating, title: 'Seed', body: 'Seed review' } });
       expect(res.status, res.text).toBe(201);

@@ -166,6 +166,12 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
     it('API2: every protected operation of both services answers 401 without a token, with a garbage token and with an expired one', async () => {
       const someone = await p.user({ role: 'student' });
       const v = { id: review.id };
+      // A section with a preview lesson of the course, for the curriculum routes.
+      const section = await p.course.call('POST', `/api/v1/courses/${course.id}/sections`, { token: carol.token, body: { title: 'API2' } });
+      const lesson = await p.course.call('POST', `/api/v1/sections/${section.body.id}/lessons`, { token: carol.token, body: { title: 'API2', kind: 'video', durationSeconds: 1, preview: true } });
+      expect([section.status, lesson.status]).toEqual([201, 201]);
+      const sv = { id: section.body.id as string };
+      const lv = { id: lesson.body.id as string };
       // A request that passes the schema for each operation that names bearerAuth, so only the token decides.
       // `anonymous`: the status of an optional-token route called without one (default 200, the public view).
       const samples: Record<string, { service: 'auth' | 'course'; body?: unknown; query?: string; values?: Record<string, string>; anonymous?: number }> = {
@@ -208,6 +214,17 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         'POST /api/v1/users/me/email': { service: 'auth', body: { newEmail: 'api2-new@example.com' } },
         'GET /api/v1/users/me/security-events': { service: 'auth' },
         'GET /api/v1/admin/security-events': { service: 'auth' },
+        'GET /api/v1/courses/{id}/curriculum': { service: 'course', values: { id: course.id } },
+        'POST /api/v1/courses/{id}/announcements': { service: 'course', body: { subject: 'News', body: 'Text' }, values: { id: course.id } },
+        'GET /api/v1/courses/{id}/announcements': { service: 'course', values: { id: course.id } },
+        'PUT /api/v1/courses/{id}/curriculum/order': { service: 'course', body: { sections: [] }, values: { id: course.id } },
+        'POST /api/v1/courses/{id}/sections': { service: 'course', body: { title: 'Section' }, values: { id: course.id } },
+        'PATCH /api/v1/sections/{id}': { service: 'course', body: { title: 'Renamed' }, values: sv },
+        'DELETE /api/v1/sections/{id}': { service: 'course', values: sv },
+        'POST /api/v1/sections/{id}/lessons': { service: 'course', body: { title: 'Lesson', kind: 'quiz', durationSeconds: 1 }, values: sv },
+        'GET /api/v1/lessons/{id}': { service: 'course', values: lv },
+        'PATCH /api/v1/lessons/{id}': { service: 'course', body: { title: 'Renamed' }, values: lv },
+        'DELETE /api/v1/lessons/{id}': { service: 'course', values: lv },
       };
       const secured = new Map<string, 'required' | 'optional'>();
       for (const doc of [authDoc(), courseDoc()]) {
@@ -248,6 +265,7 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
       // The destructive samples did nothing.
       expect((await p.course.call('GET', `/api/v1/reviews/${review.id}`)).body.rating).toBe(review.rating);
       expect((await p.course.call('GET', `/api/v1/courses/${course.id}`)).body.title).toBe(course.title);
+      expect((await p.course.call('GET', `/api/v1/lessons/${lv.id}`)).body.title).toBe('API2');
       const { rows } = await p.auth.database.db.query<{ role: string }>('SELECT role FROM users WHERE id = $1', [someone.id]);
       expect(rows[0]!.role).toBe('student');
     });

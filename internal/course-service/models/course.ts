@@ -51,6 +51,8 @@ export const CourseSchema = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   rating: RatingSummarySchema,
+  lessonCount: Type.Integer({ minimum: 0, description: 'Lessons in the curriculum' }),
+  totalDurationSeconds: Type.Integer({ minimum: 0, description: 'Sum of the lessons\' durations' }),
 });
 export type CourseDto = Static<typeof CourseSchema>;
 
@@ -166,6 +168,8 @@ export interface CourseRow {
   version: number;
   created_at: Date | string;
   updated_at: Date | string;
+  lesson_count: number;
+  total_duration_seconds: number;
 }
 
 /**
@@ -213,5 +217,7 @@ export function toCourseDto(row: CourseRow): CourseDto {
       count: row.rating_count,
       distribution: { '1': row.rating_1, '2': row.rating_2, '3': row.rating_3, '4': row.rating_4, '5': row.rating_5 },
     },
+    lessonCount: row.lesson_count,
+    totalDurationSeconds: row.total_duration_seconds,
   };
 }

@@ -12,7 +12,7 @@ import { slugTaken } from '../models/errors.js';
 const COLUMNS = `c.id, c.slug, c.title, c.summary, c.description, c.category, c.tags, c.level, c.language,
   c.duration_minutes, c.instructor_id, c.instructor_name, c.status, c.published_at, c.rating_count,
   c.rating_sum, c.rating_1, c.rating_2, c.rating_3, c.rating_4, c.rating_5, c.rating_avg, c.version,
-  c.created_at, c.updated_at`;
+  c.created_at, c.updated_at, c.lesson_count, c.total_duration_seconds`;
 const RETURNING = COLUMNS.replace(/c\./g, '');
 
 /** A new course: every plain field (COURSE_FIELD_COLUMNS); the rest are the table's defaults. */

@@ -87,7 +87,7 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
       params: IdParams,
       headers: IfMatchHeaders,
       body: CoursePatchBody,
-      response: { 200: written(CourseSchema, 'The course as it is now'), ...problems({ 400: [], 401: [], 403: ['not_course_owner'], 404: ['course_not_found'], 409: ['slug_taken'], 412: [], 413: [], 415: [] }) },
+      response: { 200: written(CourseSchema, 'The course as it is now'), ...problems({ 400: [], 401: [], 403: ['not_course_owner'], 404: ['course_not_found'], 409: ['slug_taken', 'curriculum_incomplete'], 412: [], 413: [], 415: [] }) },
     },
   }, courses.update);
 

@@ -3,7 +3,7 @@
  * and the public catalogue (search, filters, sorts, keyset pages). Plain inputs in, DTOs out, HttpError
  * for refusals; no HTTP types here.
  */
-import type { Database } from '../../shared/utils/database.js';
+import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { isUuid, newId } from '../../shared/utils/ids.js';
 import type { Principal } from '../../shared/utils/jwt.js';
@@ -33,6 +33,7 @@ import {
   type CourseListSort,
   type NewCourse,
 } from '../repository/course_repository.js';
+import { CurriculumRepository } from '../repository/curriculum_repository.js';
 import { canSeeCourse, isAdmin, requireUser, requireVerified } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache/cache_scopes.js';
 import { decodeCursor, keysetPage, type CursorValueKind } from '../../shared/utils/cursor.js';
@@ -44,6 +45,7 @@ import { fieldError, validateInput } from './validation.js';
 export interface CourseServiceDeps {
   db: Database;
   courses?: CourseRepository;
+  curriculum?: CurriculumRepository;
   /** Made stale after each committed write; optional (no cache in some tests and scripts). */
   cache?: CacheInvalidator;
 }
@@ -101,11 +103,13 @@ export async function findCourseByIdOrSlug(courses: CourseRepository, idOrSlug: 
 export class CourseService {
   private readonly db: Database;
   private readonly courses: CourseRepository;
+  private readonly curriculum: CurriculumRepository;
   private readonly cache: CacheInvalidator | undefined;
 
   constructor(deps: CourseServiceDeps) {
     this.db = deps.db;
     this.courses = deps.courses ?? new CourseRepository(deps.db);
+    this.curriculum = deps.curriculum ?? new CurriculumRepository(deps.db);
     this.cache = deps.cache;
   }
 
@@ -194,6 +198,8 @@ export class CourseService {
       if (Object.keys(changes).length === 0) return owner;
       // Names come from token claims; the owner's edit refreshes a changed display name.
       if (user.sub === owner.instructor_id && user.name && user.name !== owner.instructor_name) changes.instructorName = user.name;
+      // Publishing needs a curriculum: the course row's lock (held) orders this with curriculum writes.
+      if (changes.status === 'published') await this.checkPublishable(id, tx);
       changed = true;
       statusChanged = changes.status !== undefined;
       const updated = await this.courses.update(id, changes, tx);
@@ -215,6 +221,15 @@ export class CourseService {
       await this.courses.delete(id, tx);
     });
     await this.cache?.invalidate(CacheScopes.afterCourseDelete(id));
+  }
+
+  /** 409 `curriculum_incomplete` unless the course has a lesson and no empty section. */
+  private async checkPublishable(id: string, tx: Queryable): Promise<void> {
+    const { lessonCount, emptySections } = await this.curriculum.publishBlockers(id, tx);
+    if (lessonCount === 0) throw HttpError.conflict('curriculum_incomplete', 'Add at least one lesson before publishing');
+    if (emptySections > 0) {
+      throw HttpError.conflict('curriculum_incomplete', `${emptySections} section(s) have no lessons; fill or delete them before publishing`);
+    }
   }
 
   private checkWriteAccess(user: Principal, row: CourseRow | null): CourseRow {

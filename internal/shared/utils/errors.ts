@@ -79,6 +79,14 @@ export const ERROR_CODES = {
   review_exists: 'The caller has already reviewed this course; `reviewId` names that review',
   own_course: 'An instructor cannot review their own course',
   not_review_author: 'Only the review\'s author (or an admin, to delete) may do this',
+  // course-service: curriculum
+  section_not_found: 'No such section, or not one the caller may see',
+  lesson_not_found: 'No such lesson, or not one the caller may see',
+  enrolment_required: 'Only active learners of the course (and its instructor and admins) may do this',
+  curriculum_mismatch: 'A reorder must name exactly the course\'s current sections and lessons, each once',
+  curriculum_incomplete: 'A course needs at least one lesson and no empty section to be published',
+  section_not_empty: 'A section that still has lessons cannot be deleted; delete or move its lessons first',
+  last_lesson: 'The last lesson of a published course cannot be deleted',
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

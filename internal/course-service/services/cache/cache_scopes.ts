@@ -14,6 +14,8 @@
  * | `review:<id>`            | GET /reviews/{id}                                    |
  * | `author-reviews:<userId>`| GET /reviews?authorId=                               |
  * | `reviews`                | GET /reviews/{id} and ?authorId= (a course hidden or deleted changes them) |
+ * | `curriculum:<courseId>`  | GET /courses/{id}/curriculum                         |
+ * | `slug-curricula`         | GET /courses/{slug}/curriculum (with `courses`: the slug may move) |
  */
 export const CacheScopes = {
   course: (id: string) => `course:${id}`,
@@ -28,6 +30,9 @@ export const CacheScopes = {
    * write bumps this one scope (slug reads are rarer than id reads; an id read is not disturbed).
    */
   slugReviews: 'slug-reviews',
+  curriculum: (courseId: string) => `curriculum:${courseId}`,
+  /** Outlines read by slug: every curriculum write bumps it (as `slugReviews` for reviews). */
+  slugCurricula: 'slug-curricula',
 
   // ---- reads ----
   /** A slug can move to another course on any course write, so slug reads hang on `courses`. */
@@ -38,6 +43,8 @@ export const CacheScopes = {
     isId ? [CacheScopes.courseReviews(idOrSlug)] : [CacheScopes.slugReviews, CacheScopes.courses],
   reviewRead: (id: string): string[] => [CacheScopes.review(id), CacheScopes.allReviews],
   authorReviewsRead: (authorId: string): string[] => [CacheScopes.authorReviews(authorId), CacheScopes.allReviews],
+  curriculumRead: (idOrSlug: string, isId: boolean): string[] =>
+    isId ? [CacheScopes.curriculum(idOrSlug)] : [CacheScopes.slugCurricula, CacheScopes.courses],
 
   // ---- writes ----
   afterCourseCreate: (id: string): string[] => [CacheScopes.course(id), CacheScopes.courses, CacheScopes.categories],
@@ -46,7 +53,7 @@ export const CacheScopes = {
     CacheScopes.course(id),
     CacheScopes.courses,
     CacheScopes.categories,
-    ...(statusChanged ? [CacheScopes.courseReviews(id), CacheScopes.allReviews] : []),
+    ...(statusChanged ? [CacheScopes.courseReviews(id), CacheScopes.allReviews, CacheScopes.curriculum(id)] : []),
   ],
   afterCourseDelete: (id: string): string[] => [
     CacheScopes.course(id),
@@ -54,6 +61,7 @@ export const CacheScopes = {
     CacheScopes.categories,
     CacheScopes.courseReviews(id),
     CacheScopes.allReviews,
+    CacheScopes.curriculum(id),
   ],
   /** `ratingChanged`: the course's aggregate moved, so the course and every list showing it did too. */
   afterReviewWrite: (review: { id: string; courseId: string; authorId: string }, ratingChanged: boolean): string[] => [
@@ -62,6 +70,15 @@ export const CacheScopes = {
     CacheScopes.review(review.id),
     CacheScopes.authorReviews(review.authorId),
     ...(ratingChanged ? [CacheScopes.course(review.courseId), CacheScopes.courses] : []),
+  ],
+  /**
+   * Any section or lesson write: the outline (by id and by slug); when the course's lesson count or
+   * total duration moved, also the course and every list showing it.
+   */
+  afterCurriculumWrite: (courseId: string, countersChanged: boolean): string[] => [
+    CacheScopes.curriculum(courseId),
+    CacheScopes.slugCurricula,
+    ...(countersChanged ? [CacheScopes.course(courseId), CacheScopes.courses] : []),
   ],
 };
 
