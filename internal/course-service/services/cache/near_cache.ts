@@ -1,7 +1,9 @@
 /**
  * The near cache: a bounded copy, in this process, of the cache versions and entries it read from
- * Redis, so that a hit costs no round trip. Used by CacheService only when the store can publish
- * (Redis); it is what lets a cached answer cost little more than a bare route (bench/run.ts).
+ * Redis, so that a hit costs no round trip and no promise; it is what lets a cached answer cost little
+ * more than a bare route (bench/run.ts). Over Redis it follows the replicas' bumps as below; over the
+ * memory store (embedded mode, one process) it is live from the start and this process's own bumps
+ * (`bumped`) are all there is to hear.
  *
  * Freshness is the shared cache's, not a TTL's: an entry's key embeds the versions of its scopes, and
  * a version is used from here only while this process is sure to hear of every bump of it.
@@ -40,6 +42,8 @@ interface Entry {
   value: unknown;
   size: number;
   expiresAt: number;
+  /** The value in the form its reader sends it (see `prepared`), made on the first read. */
+  memo?: unknown;
 }
 
 /**
@@ -139,13 +143,36 @@ export class NearCache {
     return entry;
   }
 
+  /**
+   * The value of a current entry turned by `prepare` (e.g. the bytes and headers of an HTTP answer), made
+   * once per entry and kept beside it (its size counted too), so a hit does no work but the lookup.
+   * `prepare` must be the same function for a given key (one reader per key).
+   */
+  prepared<P>(key: string, prepare: (value: unknown) => { prepared: P; size: number }, now = Date.now()): P | undefined {
+    const entry = this.get(key, now) as Entry | undefined;
+    if (entry === undefined) return undefined;
+    if (entry.memo === undefined) {
+      const made = prepare(entry.value);
+      entry.memo = made.prepared;
+      entry.size += made.size;
+      this.bytes += made.size;
+      this.trim();
+    }
+    return entry.memo as P;
+  }
+
   set(key: string, value: unknown, size: number, ttlMs: number, now = Date.now()): void {
     if (!this.isLive || size > this.options.maxBytes) return;
     const old = this.entries.get(key);
     if (old) this.drop(key, old);
     this.entries.set(key, { value, size, expiresAt: now + ttlMs });
     this.bytes += size;
-    // Oldest insertions first (a Map iterates in insertion order).
+    this.trim();
+  }
+
+  /** Drops entries beyond `maxBytes`, oldest insertions first (a Map iterates in insertion order). */
+  private trim(): void {
+    if (this.bytes <= this.options.maxBytes) return;
     for (const [k, e] of this.entries) {
       if (this.bytes <= this.options.maxBytes) break;
       this.drop(k, e);
