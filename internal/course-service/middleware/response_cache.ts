@@ -23,7 +23,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 import type { Registry } from 'prom-client';
 import { SeriesCounter, type CounterSeries } from '../../shared/utils/metric_series.js';
 import { isUuid } from '../../shared/utils/ids.js';
-import type { CacheService } from '../services/cache/cache_service.js';
+import type { CacheService, NearLookup } from '../services/cache/cache_service.js';
 import { etagHash, etagOf } from '../../shared/utils/etag.js';
 
 export type CacheTtl = 'course' | 'list' | 'reviews' | 'categories';
@@ -71,26 +71,24 @@ function prepareAnswer(entry: unknown): { prepared: PreparedAnswer; size: number
   return { prepared: { etag, body: bytes }, size: bytes.length };
 }
 
-/** The raw URL a request came with, mapped to the key and scopes its validated inputs give. */
-interface Alias {
-  key: string;
-  scopes: string[];
-}
-
 /** Raw URLs remembered per route (oldest forgotten first): bounds what odd query strings can cost. */
 const MAX_ALIASES = 10_000;
 
 const CONTENT_TYPE = 'application/json; charset=utf-8';
 
-/** The state of one cached route: its policy, pattern, the URLs seen, the outcome counters. */
+/**
+ * The state of one cached route: its policy, pattern, the outcome counters, and the raw URLs seen, each
+ * with the near-cache handle of the key and scopes its validated inputs gave.
+ */
 class CachedRoute {
   route: string | undefined;
-  readonly aliases = new Map<string, Alias>();
+  readonly aliases = new Map<string, NearLookup>();
   readonly outcomes: Partial<Record<CacheOutcome, CounterSeries>> = {};
 
   constructor(readonly policy: CachePolicy) {}
 
-  remember(url: string, alias: Alias): void {
+  remember(url: string, alias: NearLookup): void {
+    if (this.aliases.has(url)) return;
     if (this.aliases.size >= MAX_ALIASES) this.aliases.delete(this.aliases.keys().next().value!);
     this.aliases.set(url, alias);
   }
@@ -218,9 +216,9 @@ export class ResponseCache {
       if (schema?.body !== undefined || schema?.headers !== undefined || hookCount(route.preHandler) > 0) return;
       const hit: OnRequestHook = (request, reply, done) => {
         if (state.policy.perViewer && request.headers.authorization !== undefined) return done();
-        const alias = state.aliases.get(request.url);
-        if (alias === undefined) return done();
-        const answer = this.cache.peekPrepared(alias.scopes, alias.key, prepareAnswer);
+        const lookup = state.aliases.get(request.url);
+        if (lookup === undefined) return done();
+        const answer = this.cache.peekPrepared(lookup, prepareAnswer);
         if (answer === undefined) return done();
         // Answered: the rest of the request's hooks and its handler do not run (no done()).
         this.sendHit(reply, state, answer);
@@ -247,8 +245,9 @@ export class ResponseCache {
       const input = ResponseCache.input(request);
       const scopes = policy.scopes(input);
       const key = ResponseCache.key(state.route, input);
-      state.remember(request.url, { key, scopes });
-      const near = this.cache.peekPrepared(scopes, key, prepareAnswer);
+      const lookup = state.aliases.get(request.url) ?? this.cache.nearLookup(scopes, key);
+      state.remember(request.url, lookup);
+      const near = this.cache.peekPrepared(lookup, prepareAnswer);
       if (near !== undefined) {
         this.sendHit(reply, state, near);
         return undefined;

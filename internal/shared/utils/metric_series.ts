@@ -106,9 +106,9 @@ export class SeriesHistogram extends SeriesMetric<HistogramSeries> {
     let cumulative = 0;
     this.bounds.forEach((le, i) => {
       cumulative += series.counts[i]!;
-      out.push({ labels: { ...series.labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
+      out.push({ labels: { le, ...series.labels }, value: cumulative, metricName: `${this.name}_bucket` });
     });
-    out.push({ labels: { ...series.labels, le: '+Inf' } as Labels, value: series.count, metricName: `${this.name}_bucket` });
+    out.push({ labels: { le: '+Inf', ...series.labels }, value: series.count, metricName: `${this.name}_bucket` });
     out.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` });
     out.push({ labels: series.labels, value: series.count, metricName: `${this.name}_count` });
     return out;

@@ -25,7 +25,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { KeyValueStore } from '../../../shared/utils/redis.js';
 import type { CacheInvalidator } from './cache_scopes.js';
-import { NearCache, type NearCacheOptions } from './near_cache.js';
+import { NearCache, NearLookup, type NearCacheOptions } from './near_cache.js';
+
+export type { NearLookup };
 import { CacheBus, canPublish } from './cache_bus.js';
 
 export interface CacheServiceOptions {
@@ -199,16 +201,23 @@ export class CacheService implements CacheInvalidator {
   }
 
   /**
-   * `peek`, with the value turned by `prepare` once per entry and kept beside it (NearCache.prepared):
-   * a reader that sends the value in another form (bytes, headers) makes that form once, not per hit.
+   * A handle for reading `key` under `scopes` from the near cache again and again (`peekPrepared`);
+   * keep one per key (e.g. per URL), it remembers what it found last time.
    */
-  peekPrepared<P>(scopes: readonly string[], key: string, prepare: (value: unknown) => { prepared: P; size: number }): P | undefined {
+  nearLookup(scopes: readonly string[], key: string): NearLookup {
+    const allScopes = [...scopes, EPOCH_SCOPE];
+    return new NearLookup(allScopes, (versions) => entryKeyOf(allScopes, versions, key));
+  }
+
+  /**
+   * `peek` through a handle, with the value turned by `prepare` once per entry and kept beside it
+   * (NearCache.prepared): a reader that sends the value in another form (bytes, headers) makes that
+   * form once, not per hit. Synchronous: no I/O, no promise, and nothing allocated while the entry stays.
+   */
+  peekPrepared<P>(lookup: NearLookup, prepare: (value: unknown) => { prepared: P; size: number }): P | undefined {
     const near = this.near;
     if (near === undefined || this.failing || this.epochBumpPending) return undefined;
-    const allScopes = [...scopes, EPOCH_SCOPE];
-    const versions = near.versionsOf(allScopes);
-    if (versions === undefined) return undefined;
-    return near.prepared<P>(entryKeyOf(allScopes, versions, key), prepare);
+    return near.prepared<P>(lookup, prepare);
   }
 
   /**

@@ -44,6 +44,27 @@ interface Entry {
   expiresAt: number;
   /** The value in the form its reader sends it (see `prepared`), made on the first read. */
   memo?: unknown;
+  /** Set when the entry leaves the map, so a reader holding it (NearLookup) knows to look again. */
+  gone?: boolean;
+}
+
+/**
+ * A reader's handle on one entry (one key under one list of scopes), kept between reads: the versions
+ * and the entry it found last time. While the versions are the same and the entry is still held, a
+ * read costs the version checks only: no key is built, hashed or looked up, nothing is allocated.
+ */
+export class NearLookup {
+  /** The versions of `scopes` the entry was found under (filled in place). */
+  readonly versions: string[] = [];
+  entryKey = '';
+  entry: Entry | undefined;
+
+  constructor(
+    /** Every scope the entry depends on (the epoch included). */
+    readonly scopes: readonly string[],
+    /** Builds the entry's key from the scopes' versions. */
+    readonly keyOf: (versions: readonly string[]) => string,
+  ) {}
 }
 
 /**
@@ -144,13 +165,41 @@ export class NearCache {
   }
 
   /**
-   * The value of a current entry turned by `prepare` (e.g. the bytes and headers of an HTTP answer), made
-   * once per entry and kept beside it (its size counted too), so a hit does no work but the lookup.
-   * `prepare` must be the same function for a given key (one reader per key).
+   * The value of the current entry of `lookup` turned by `prepare` (e.g. the bytes and headers of an
+   * HTTP answer), made once per entry and kept beside it (its size counted too), so a hit does no work
+   * but the version checks. `prepare` must be the same function for a given key (one reader per key).
+   * Same rules as `versionsOf` and `get`: only while live, only trusted versions, only unexpired entries.
    */
-  prepared<P>(key: string, prepare: (value: unknown) => { prepared: P; size: number }, now = Date.now()): P | undefined {
-    const entry = this.get(key, now) as Entry | undefined;
-    if (entry === undefined) return undefined;
+  prepared<P>(lookup: NearLookup, prepare: (value: unknown) => { prepared: P; size: number }, now = Date.now()): P | undefined {
+    if (!this.isLive) return undefined;
+    const { scopes, versions } = lookup;
+    let same = versions.length === scopes.length;
+    for (let i = 0; i < scopes.length; i++) {
+      const v = this.versions.get(scopes[i]!);
+      if (v === undefined || v.trustedUntil <= now) {
+        versions.length = 0; // partly updated: the next read builds the key again
+        return undefined;
+      }
+      if (versions[i] !== v.value) {
+        versions[i] = v.value;
+        same = false;
+      }
+    }
+    if (!same) {
+      lookup.entryKey = lookup.keyOf(versions);
+      lookup.entry = undefined;
+    }
+    let entry = lookup.entry;
+    if (entry === undefined || entry.gone) {
+      entry = this.entries.get(lookup.entryKey);
+      lookup.entry = entry;
+      if (entry === undefined) return undefined;
+    }
+    if (entry.expiresAt <= now) {
+      this.drop(lookup.entryKey, entry);
+      lookup.entry = undefined;
+      return undefined;
+    }
     if (entry.memo === undefined) {
       const made = prepare(entry.value);
       entry.memo = made.prepared;
@@ -164,6 +213,12 @@ export class NearCache {
   set(key: string, value: unknown, size: number, ttlMs: number, now = Date.now()): void {
     if (!this.isLive || size > this.options.maxBytes) return;
     const old = this.entries.get(key);
+    // The same text read again (a version re-read after `trustMs`): keep the entry and what was
+    // prepared from it, with the new expiry.
+    if (old !== undefined && old.value === value) {
+      old.expiresAt = now + ttlMs;
+      return;
+    }
     if (old) this.drop(key, old);
     this.entries.set(key, { value, size, expiresAt: now + ttlMs });
     this.bytes += size;
@@ -185,6 +240,7 @@ export class NearCache {
   }
 
   private drop(key: string, entry: Entry): void {
+    entry.gone = true;
     this.entries.delete(key);
     this.bytes -= entry.size;
   }
@@ -192,6 +248,7 @@ export class NearCache {
   private clear(): void {
     this.changes++;
     this.versions.clear();
+    for (const entry of this.entries.values()) entry.gone = true;
     this.entries.clear();
     this.bytes = 0;
   }
