@@ -16,6 +16,9 @@
  * - `Cache-Control: no-cache` (+ `Vary: Authorization` on viewer-dependent routes): clients may keep the
  *   answer but must revalidate (If-None-Match gives 304), and a shared cache never hands one viewer's
  *   answer to another.
+ * - The hit path (`attach`): a URL the handler has seen is answered in the route's `onRequest` hook from
+ *   the near cache, with the bytes and tag prepared once per entry, before validation and the handler
+ *   (services/cache/README.md, "The hit path, and how a route opts in").
  * Errors are never cached (the loader throws; CacheService stores only values).
  */
 import { createHash } from 'node:crypto';
