@@ -12,13 +12,13 @@
  * process's utime+stime over the window divided by its answers), and the medians of the per-round
  * ratios to the floor. No auth-service: anonymous cached reads do not need it.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { PROJECT_ROOT } from '../internal/shared/utils/paths.js';
-import { CpuWindow, cycle, freePort, runLoad, startChild, type Child } from './load.js';
+import { CpuWindow, cycle, deleteRedisKeys, freePort, runLoad, startChild, type Child } from './load.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,6 +48,7 @@ const groups: [string, string[]][] = [
 ];
 
 const varDir = mkdtempSync(join(tmpdir(), 'bench-compare-'));
+const redisPrefix = `bench:compare:${Date.now()}:`;
 const env = (port: number): NodeJS.ProcessEnv => ({
   ...process.env,
   NODE_ENV: 'production',
@@ -55,7 +56,7 @@ const env = (port: number): NodeJS.ProcessEnv => ({
   LOG_LEVEL: values['log-level'],
   VAR_DIR: varDir,
   REDIS_URL: values['redis-url'],
-  REDIS_KEY_PREFIX: `bench:compare:${Date.now()}:`,
+  REDIS_KEY_PREFIX: redisPrefix,
   COURSE_PORT: String(port),
   DATABASE_URL: values['course-db'],
   AUTH_URL: 'http://127.0.0.1:9',
@@ -116,4 +117,6 @@ try {
   }
 } finally {
   await Promise.all(servers.map(([, child]) => child.stop()));
+  if (values['redis-url']) await deleteRedisKeys(values['redis-url'], `${redisPrefix}*`);
+  rmSync(varDir, { recursive: true, force: true });
 }
