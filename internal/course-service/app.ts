@@ -129,6 +129,8 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     remoteVerifier(jwksUrlOf(config), { issuer: config.auth.issuer, audience: config.auth.audience, cooldownMs: config.auth.jwksCooldownMs });
   const authn = authenticator(verifier);
   const responses = new ResponseCache(cache, config.cache.enabled, app.metrics);
+  // Before the routers: each cached route gets its hit path when it is registered.
+  responses.attach(app);
 
   const courseController = new CourseController(courses);
   courseRouter(app, courseController, authn, responses);

@@ -30,14 +30,16 @@ export const CourseSettings = Type.Object({
     nearMaxBytes: Type.Integer({
       minimum: 0,
       default: 16 * 1024 * 1024,
-      description: 'With Redis: bytes of cached answers also kept in this process (hits without a round trip; 0 turns it off)',
+      description:
+        'Bytes of cached answers kept in this process, ready to send (hits without a round trip or a promise; with Redis a copy ' +
+        'of its entries, without Redis beside the memory store); 0 turns it off',
     }),
     nearTrustMs: Type.Integer({
       minimum: 1,
       default: 1000,
       description:
-        'With Redis: how long this process trusts a cache version it read before reading it again (bumps arrive by pub/sub; ' +
-        'this bounds staleness if that channel silently stalls)',
+        'How long this process trusts a cache version it read before reading it again (with Redis bumps arrive by pub/sub, and ' +
+        'this bounds staleness if that channel silently stalls; without Redis every bump is this process\'s own)',
     }),
   }, { default: {} }),
   relay: Type.Object({

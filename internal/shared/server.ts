@@ -3,19 +3,17 @@
  * problem+json errors, CORS, ETags, metrics, health and readiness, and the OpenAPI document with
  * Swagger UI at /docs. A service's `app.ts` calls `createServer` and registers its routers.
  */
-import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import etag from '@fastify/etag';
 import { Ajv, type Options as AjvOptions, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { Registry } from 'prom-client';
 import { lazyChildLoggerFactory, type Logger } from './utils/logging.js';
 import { ProblemSchema, problems } from './utils/http_schemas.js';
 import { etagHash } from './utils/etag.js';
-import { CANONICAL_UUID } from './utils/ids.js';
+import { CANONICAL_UUID, requestIdSource } from './utils/ids.js';
 import { registerErrorHandling, sendProblem, toProblem } from './middleware/error_handler.js';
 import { AccessLogController } from './middleware/access_log.js';
 import { registerCors } from './middleware/cors.js';
@@ -117,6 +115,7 @@ function namingEveryError(fast: Ajv, all: Ajv, schema: object): ValidateFunction
 }
 
 export async function createServer(options: ServerOptions): Promise<App> {
+  const newRequestId = requestIdSource();
   const fastifyOptions: FastifyServerOptions = {
     loggerInstance: options.logger,
     // The per-request child logger is made on its first line, not for every request (logging.ts).
@@ -127,7 +126,7 @@ export async function createServer(options: ServerOptions): Promise<App> {
     trustProxy: trustProxyOption(options.http.trustProxy),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newRequestId();
     },
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
@@ -165,25 +164,32 @@ export async function createServer(options: ServerOptions): Promise<App> {
   });
   registerErrorHandling(app);
 
-  // The hooks every request passes are callback-style: an async hook costs a promise and a turn.
+  // The one onSend hook every answer passes (callback style: an async hook costs a promise and a turn):
+  // - the headers every answer carries: the request id, nosniff, and `no-store` unless the route said
+  //   otherwise (cached GETs say `no-cache`);
+  // - a strong ETag, `etagHash` of the bytes sent, unless the route set one (the response cache stores
+  //   its tag with the answer, so a hit hashes nothing), and 304 when `If-None-Match` names it (what
+  //   @fastify/etag did, with its comparison: exact, or either side weak);
+  // - a 304 has no content (RFC 9110 section 15.4.5): Fastify would send it with the 200's Content-Type
+  //   and `Content-Length: 0`, and a validating proxy refuses that.
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    done(null, payload);
-  });
-
-  registerCors(app, options.http.corsOrigins);
-  await app.register(etag, { hashFn: etagHash });
-  // A 304 has no content (RFC 9110 section 15.4.5): @fastify/etag turns the answer into one with an
-  // empty payload, which Fastify would send with the 200's Content-Type and `Content-Length: 0`, and a
-  // validating proxy refuses that. After the ETag hook, so it sees the 304.
-  app.addHook('onSend', (_request, reply, payload, done) => {
+    let tag = reply.getHeader('etag') as string | undefined;
+    if (tag === undefined && (typeof payload === 'string' || Buffer.isBuffer(payload))) {
+      tag = `"${etagHash(payload)}"`;
+      reply.header('etag', tag);
+    }
+    const given = request.headers['if-none-match'];
+    if (tag !== undefined && given !== undefined && (given === tag || given === 'W/' + tag || 'W/' + given === tag)) reply.code(304);
     if (reply.statusCode !== 304) return done(null, payload);
     reply.removeHeader('content-type');
     reply.removeHeader('content-length');
     done(null, null);
   });
+
+  registerCors(app, options.http.corsOrigins);
 
   const registry = new Registry();
   app.decorate('metrics', registry);

@@ -8,7 +8,7 @@ import { hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcp_proxy.js';
 import { RedisStore } from '../../internal/shared/utils/redis.js';
 import { CacheService, type CacheServiceOptions } from '../../internal/course-service/services/cache/cache_service.js';
-import { NearCache, bumpMessage } from '../../internal/course-service/services/cache/near_cache.js';
+import { NearCache, NearLookup, bumpMessage } from '../../internal/course-service/services/cache/near_cache.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,6 +74,59 @@ describe('NearCache rules', () => {
     expect(near.get('three', 1000)).toBeUndefined();
     near.set('huge', 'x', 11, 1000);
     expect(near.get('huge')).toBeUndefined();
+  });
+
+  it('reads through a lookup handle: prepared once per entry, found again after a bump, never past expiry or a reset', () => {
+    const near = live({ maxBytes: 1000, trustMs: 1000 });
+    const lookup = new NearLookup(['a', '*'], (v) => `k@${v.join(',')}`);
+    const prepare = vi.fn((value: unknown) => ({ prepared: `<${String(value)}>`, size: 3 }));
+    expect(near.prepared(lookup, prepare, 0)).toBeUndefined(); // versions unknown
+    near.learn(['a', '*'], ['1', '0'], near.changeCount, 0);
+    near.set('k@1,0', 'one', 3, 500, 0);
+    expect(near.prepared(lookup, prepare, 1)).toBe('<one>');
+    expect(near.prepared(lookup, prepare, 2)).toBe('<one>');
+    expect(prepare).toHaveBeenCalledTimes(1);
+    expect(near.size.bytes).toBe(6); // the prepared form is counted too
+
+    // A bump: the old entry is not served, the new one is found under the new key.
+    near.bumped(['a'], [2]);
+    expect(near.prepared(lookup, prepare, 3)).toBeUndefined();
+    near.set('k@2,0', 'two', 3, 500, 3);
+    expect(near.prepared(lookup, prepare, 4)).toBe('<two>');
+    // The same text stored again keeps what was prepared; other text replaces it.
+    near.set('k@2,0', 'two', 3, 500, 5);
+    expect(near.prepared(lookup, prepare, 6)).toBe('<two>');
+    expect(prepare).toHaveBeenCalledTimes(2);
+    near.set('k@2,0', 'TWO', 3, 500, 7);
+    expect(near.prepared(lookup, prepare, 8)).toBe('<TWO>');
+    // Expired (entries live 500 ms from their store), or versions no longer trusted: nothing.
+    expect(near.prepared(lookup, prepare, 507)).toBeUndefined();
+    near.set('k@2,0', 'again', 3, 5000, 507);
+    expect(near.prepared(lookup, prepare, 1001)).toBeUndefined();
+    // A reset of the channel forgets the entry the handle held.
+    near.learn(['a', '*'], ['2', '0'], near.changeCount, 1001);
+    expect(near.prepared(lookup, prepare, 1002)).toBe('<again>');
+    near.setLive(false);
+    near.setLive(true);
+    near.learn(['a', '*'], ['2', '0'], near.changeCount, 1003);
+    expect(near.prepared(lookup, prepare, 1004)).toBeUndefined();
+  });
+
+  it('a handle that met an unknown version half way builds its key again (never the key of older versions)', () => {
+    const near = live({ maxBytes: 1000, trustMs: 1000 });
+    const lookup = new NearLookup(['a', 'b'], (v) => `k@${v.join(',')}`);
+    const prepare = (value: unknown) => ({ prepared: value, size: 0 });
+    near.learn(['b'], ['1'], near.changeCount, 0);
+    near.learn(['a'], ['1'], near.changeCount, 500);
+    near.set('k@1,1', 'old', 3, 5000, 0);
+    expect(near.prepared(lookup, prepare, 600)).toBe('old');
+    // `a` moves on while `b` is no longer trusted: nothing, then `b` is read again unchanged.
+    near.bumped(['a'], [2]);
+    expect(near.prepared(lookup, prepare, 1000)).toBeUndefined();
+    near.learn(['b'], ['1'], near.changeCount, 1000);
+    expect(near.prepared(lookup, prepare, 1001)).toBeUndefined(); // k@2,1 is not there, k@1,1 is not served
+    near.set('k@2,1', 'new', 3, 5000, 1001);
+    expect(near.prepared(lookup, prepare, 1002)).toBe('new');
   });
 
   it('applies a message and returns its bump id (what the replica acknowledges)', () => {

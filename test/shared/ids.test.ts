@@ -1,6 +1,6 @@
 /** isUuid: the ids the services accept in paths and queries (a pure unit). */
 import { describe, expect, it } from 'vitest';
-import { isUuid, newId } from '../../internal/shared/utils/ids.js';
+import { isUuid, newId, requestIdSource } from '../../internal/shared/utils/ids.js';
 
 describe('isUuid', () => {
   it('accepts RFC 9562 versions 1 to 8 in either case, and the max UUID', () => {
@@ -19,5 +19,18 @@ describe('isUuid', () => {
     expect(isUuid(' 9b2f4c1e-3d5a-4f6b-8c7d-0e1f2a3b4c5d')).toBe(false);
     expect(isUuid('9b2f4c1e-3d5a-4f6b-8c7d-0e1f2a3b4c5d\n')).toBe(false);
     expect(isUuid('intro-to-rust')).toBe(false);
+  });
+});
+
+describe('requestIdSource', () => {
+  it('gives UUID-shaped ids, all different, from a prefix of its own (another process draws another)', () => {
+    const a = requestIdSource();
+    const b = requestIdSource();
+    const ids = Array.from({ length: 1000 }, () => a());
+    expect(new Set(ids).size).toBe(1000);
+    for (const id of ids.slice(0, 20)) expect(isUuid(id)).toBe(true);
+    expect(ids[1]!.slice(-12)).toBe('000000000001');
+    const other = b();
+    expect(other.slice(0, 24)).not.toBe(ids[0]!.slice(0, 24));
   });
 });

@@ -16,13 +16,17 @@
  * - `Cache-Control: no-cache` (+ `Vary: Authorization` on viewer-dependent routes): clients may keep the
  *   answer but must revalidate (If-None-Match gives 304), and a shared cache never hands one viewer's
  *   answer to another.
+ * - The hit path (`attach`): a URL the handler has seen is answered in the route's `onRequest` hook from
+ *   the near cache, with the bytes and tag prepared once per entry, before validation and the handler
+ *   (services/cache/README.md, "The hit path, and how a route opts in").
  * Errors are never cached (the loader throws; CacheService stores only values).
  */
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Counter, type Registry } from 'prom-client';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import type { Registry } from 'prom-client';
+import { SeriesCounter, type CounterSeries } from '../../shared/utils/metric_series.js';
 import { isUuid } from '../../shared/utils/ids.js';
-import type { CacheService } from '../services/cache/cache_service.js';
+import type { CacheService, NearLookup } from '../services/cache/cache_service.js';
 import { etagHash, etagOf } from '../../shared/utils/etag.js';
 
 export type CacheTtl = 'course' | 'list' | 'reviews' | 'categories';
@@ -56,6 +60,46 @@ function splitAnswer(entry: string): { etag: string; body: string } {
   const cut = entry.indexOf('\n');
   return { etag: entry.slice(0, cut), body: entry.slice(cut + 1) };
 }
+
+/** A cached answer as a hit sends it: the tag, and the body already encoded (as the floor holds it). */
+interface PreparedAnswer {
+  etag: string;
+  body: Buffer;
+}
+
+/** Made once per near-cache entry (NearCache.prepared), on its first hit. */
+function prepareAnswer(entry: unknown): { prepared: PreparedAnswer; size: number } {
+  const { etag, body } = splitAnswer(entry as string);
+  const bytes = Buffer.from(body);
+  return { prepared: { etag, body: bytes }, size: bytes.length };
+}
+
+/** Raw URLs remembered per route (oldest forgotten first): bounds what odd query strings can cost. */
+const MAX_ALIASES = 10_000;
+
+const CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The state of one cached route: its policy, pattern, the outcome counters, and the raw URLs seen, each
+ * with the near-cache handle of the key and scopes its validated inputs gave.
+ */
+class CachedRoute {
+  route: string | undefined;
+  readonly aliases = new Map<string, NearLookup>();
+  readonly outcomes: Partial<Record<CacheOutcome, CounterSeries>> = {};
+
+  constructor(readonly policy: CachePolicy) {}
+
+  remember(url: string, alias: NearLookup): void {
+    if (this.aliases.has(url)) return;
+    if (this.aliases.size >= MAX_ALIASES) this.aliases.delete(this.aliases.keys().next().value!);
+    this.aliases.set(url, alias);
+  }
+}
+
+/** Marks a handler made by `ResponseCache.route`, so `attach` finds its route's state. */
+const CACHED = Symbol('cachedRoute');
+type MarkedHandler = { [CACHED]?: CachedRoute };
 
 /** How the OpenAPI document describes the headers of a cached GET answer. */
 export const CachedAnswerHeaders = {
@@ -102,6 +146,11 @@ function varyOnAuthorization(reply: FastifyReply): void {
     reply.header('vary', 'Authorization');
     return;
   }
+  // What CORS says when some origins are allowed and others not (the usual production setting).
+  if (current === 'Origin') {
+    reply.header('vary', 'Origin, Authorization');
+    return;
+  }
   const list = (Array.isArray(current) ? current.join(',') : String(current ?? ''))
     .split(',')
     .map((v) => v.trim())
@@ -111,9 +160,7 @@ function varyOnAuthorization(reply: FastifyReply): void {
 }
 
 export class ResponseCache {
-  private readonly outcomes: Counter<'route' | 'result'> | undefined;
-  /** Counter children by `<outcome> <route>` (inc through a label object hashes it each time). */
-  private readonly outcomeSeries = new Map<string, { inc(): void }>();
+  private readonly outcomes: SeriesCounter | undefined;
 
   constructor(
     private readonly cache: CacheService,
@@ -121,24 +168,13 @@ export class ResponseCache {
     metrics?: Registry,
   ) {
     this.outcomes = metrics
-      ? new Counter({
-          name: 'course_cache_answers_total',
-          help: 'Cached GET answers by route and X-Cache outcome',
-          labelNames: ['route', 'result'] as const,
-          registers: [metrics],
-        })
+      ? new SeriesCounter({ name: 'course_cache_answers_total', help: 'Cached GET answers by route and X-Cache outcome', registry: metrics })
       : undefined;
   }
 
-  private count(route: string, result: CacheOutcome): void {
+  private count(state: CachedRoute, result: CacheOutcome): void {
     if (!this.outcomes) return;
-    const key = `${result} ${route}`;
-    let child = this.outcomeSeries.get(key);
-    if (child === undefined) {
-      child = this.outcomes.labels({ route, result });
-      this.outcomeSeries.set(key, child);
-    }
-    child.inc();
+    (state.outcomes[result] ??= this.outcomes.series({ route: state.route!, result })).inc();
   }
 
   /** The normalised key inputs of a request (after validation). */
@@ -162,59 +198,103 @@ export class ResponseCache {
   }
 
   /**
+   * Gives every route whose handler `route()` made its hit path: an `onRequest` hook, after the route's
+   * own and the app's, that answers a hit there, before the body, validation and the route's other
+   * hooks, which only a miss needs. Call it before the routers register their routes.
+   *
+   * The hook knows a request by its raw URL: the handler, which runs after validation, remembers each
+   * URL it built a key for (`CachedRoute.remember`), so a URL seen before is known to be valid and to
+   * give that key and those scopes, and its hit needs neither validation nor normalisation again. A URL
+   * not seen yet, a near-cache miss, a request with a token on a viewer-dependent route, and HEAD take
+   * the full way (the handler). A route gets the hook only if nothing but its URL decides its answer to
+   * an anonymous caller: a GET without a body or header schema and without preHandler hooks.
+   */
+  attach(app: FastifyInstance): void {
+    app.addHook('onRoute', (route) => {
+      const state = (route.handler as MarkedHandler | undefined)?.[CACHED];
+      if (state === undefined) return;
+      state.route = route.url;
+      if (!this.enabled || route.method !== 'GET') return;
+      const schema = route.schema as { body?: unknown; headers?: unknown } | undefined;
+      if (schema?.body !== undefined || schema?.headers !== undefined || hookCount(route.preHandler) > 0) return;
+      const hit: OnRequestHook = (request, reply, done) => {
+        if (state.policy.perViewer && request.headers.authorization !== undefined) return done();
+        const lookup = state.aliases.get(request.url);
+        if (lookup === undefined) return done();
+        const answer = this.cache.peekPrepared(lookup, prepareAnswer);
+        if (answer === undefined) return done();
+        // Answered: the rest of the request's hooks and its handler do not run (no done()).
+        this.sendHit(reply, state, answer);
+      };
+      const own = route.onRequest as OnRequestHook | OnRequestHook[] | undefined;
+      route.onRequest = [...(own === undefined ? [] : Array.isArray(own) ? own : [own]), hit] as RouteOptions['onRequest'];
+    });
+  }
+
+  /**
    * A route handler that answers `handler(request)` through the cache. The handler stays a thin
    * controller method (one service call); this decides whether to use the cache and sets the headers.
    * A hit from the near cache is sent at once (no promise, no extra turn of the event loop); anything
-   * else goes to Redis and the database through `CacheService.fetchOrLoad`.
+   * else goes to Redis and the database through `CacheService.fetchOrLoad`. One handler per route.
    */
   route<Req extends FastifyRequest, T>(policy: CachePolicy, handler: (request: Req) => Promise<T>) {
-    // This handler serves one route: its pattern is read once (routeOptions builds an object each time).
-    let pattern: string | undefined;
-    return (request: Req, reply: FastifyReply): Promise<T | string> | undefined => {
-      const route = (pattern ??= request.routeOptions.url!);
-      if (!this.enabled || (policy.perViewer && request.headers.authorization !== undefined)) return this.bypass(request, reply, route, policy, handler);
+    const state = new CachedRoute(policy);
+    const routeHandler = (request: Req, reply: FastifyReply): Promise<T | string> | undefined => {
+      state.route ??= request.routeOptions.url!;
+      if (!this.enabled || (policy.perViewer && request.headers.authorization !== undefined)) return this.bypass(request, reply, state, handler);
       // The entry is the answer as sent (its JSON text and tag), so a hit is sent as it is: no
       // parsing, serialising or hashing again. JSON.stringify of the DTO is what the schema
       // serialiser sends (DTO order; see etagOf), which the BYPASS path still uses.
       const input = ResponseCache.input(request);
       const scopes = policy.scopes(input);
-      const key = ResponseCache.key(route, input);
-      const near = this.cache.peek<string>(scopes, key);
+      const key = ResponseCache.key(state.route, input);
+      const lookup = state.aliases.get(request.url) ?? this.cache.nearLookup(scopes, key);
+      state.remember(request.url, lookup);
+      const near = this.cache.peekPrepared(lookup, prepareAnswer);
       if (near !== undefined) {
-        reply.send(this.answer(reply, route, policy, near, 'HIT'));
+        this.sendHit(reply, state, near);
         return undefined;
       }
       return this.cache
         .fetchOrLoad<string>(scopes, key, this.cache.ttl[policy.ttl], async () => renderAnswer(JSON.stringify(await handler(request))))
-        .then((result) => this.answer(reply, route, policy, result.value, result.hit ? 'HIT' : 'MISS'));
+        .then((result) => this.answer(reply, state, result.value, result.hit ? 'HIT' : 'MISS'));
     };
+    (routeHandler as MarkedHandler)[CACHED] = state;
+    return routeHandler;
   }
 
-  private async bypass<Req extends FastifyRequest, T>(
-    request: Req,
-    reply: FastifyReply,
-    route: string,
-    policy: CachePolicy,
-    handler: (request: Req) => Promise<T>,
-  ): Promise<T> {
+  private async bypass<Req extends FastifyRequest, T>(request: Req, reply: FastifyReply, state: CachedRoute, handler: (request: Req) => Promise<T>): Promise<T> {
     const answer = await handler(request);
-    this.headers(reply, route, policy, 'BYPASS', etagOf(answer));
+    this.headers(reply, state, 'BYPASS', etagOf(answer));
     return answer;
   }
 
+  /** Sends a prepared hit: its bytes and the headers of a cached answer. */
+  private sendHit(reply: FastifyReply, state: CachedRoute, answer: PreparedAnswer): void {
+    reply.header('content-type', CONTENT_TYPE);
+    this.headers(reply, state, 'HIT', answer.etag);
+    reply.send(answer.body);
+  }
+
   /** Sets the headers of a cached answer (tag, then a newline, then the JSON text) and returns its text. */
-  private answer(reply: FastifyReply, route: string, policy: CachePolicy, entry: string, outcome: CacheOutcome): string {
+  private answer(reply: FastifyReply, state: CachedRoute, entry: string, outcome: CacheOutcome): string {
     const { body, etag } = splitAnswer(entry);
-    reply.type('application/json; charset=utf-8');
-    this.headers(reply, route, policy, outcome, etag);
+    reply.header('content-type', CONTENT_TYPE);
+    this.headers(reply, state, outcome, etag);
     return body;
   }
 
-  private headers(reply: FastifyReply, route: string, policy: CachePolicy, outcome: CacheOutcome, etag: string): void {
-    this.count(route, outcome);
+  private headers(reply: FastifyReply, state: CachedRoute, outcome: CacheOutcome, etag: string): void {
+    this.count(state, outcome);
     reply.header('x-cache', outcome);
     reply.header('etag', etag);
     reply.header('cache-control', 'no-cache');
-    if (policy.perViewer) varyOnAuthorization(reply);
+    if (state.policy.perViewer) varyOnAuthorization(reply);
   }
+}
+
+type OnRequestHook = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => void;
+
+function hookCount(hooks: unknown): number {
+  return hooks === undefined ? 0 : Array.isArray(hooks) ? hooks.length : 1;
 }

@@ -212,7 +212,8 @@ export class LazyChildLogger {
 
 /** Fastify's `childLoggerFactory`: a lazy child unless the route asks for options of its own (a level). */
 export function lazyChildLoggerFactory(logger: Logger, bindings: Bindings, options: ChildLoggerOptions): Logger {
-  if (Object.keys(options).length > 0) return logger.child(bindings, options);
+  // Any own option (Fastify passes a route's level or serializers): a real child. (for-in: no array per request)
+  for (const _ in options) return logger.child(bindings, options);
   return new LazyChildLogger(logger, bindings, options) as unknown as Logger;
 }
 

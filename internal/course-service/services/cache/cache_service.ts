@@ -13,10 +13,11 @@
  *   every request its timeout). An invalidation lost during an outage is made up for by bumping a
  *   global epoch, which every key also embeds, as soon as the store answers again.
  *
- * - Near cache (when `near` is set and the store can publish, i.e. Redis): versions and entries are also
- *   kept in this process and a hit costs no round trip. Over Redis every bump is published to the
- *   replicas and a write waits until each has applied it (cache_bus.ts); the rules that keep the near
- *   copy exact are in near_cache.ts.
+ * - Near cache (when `near` is set): versions and entries are also kept in this process and a hit costs
+ *   no round trip and no promise (`peekPrepared`). Over Redis every bump is published to the replicas
+ *   and a write waits until each has applied it (cache_bus.ts); over the memory store (one process) the
+ *   process's own bumps are applied to it at once. The rules that keep the near copy exact are in
+ *   near_cache.ts.
  *
  * Keys: `cache:ver:<scope>` (counters) and `cache:data:<scope>@<v>|...|*@<epoch>:<key>` (entries). The
  * store's own key prefix (config `redis.keyPrefix`) keeps deployments apart.
@@ -24,7 +25,9 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { KeyValueStore } from '../../../shared/utils/redis.js';
 import type { CacheInvalidator } from './cache_scopes.js';
-import { NearCache, type NearCacheOptions } from './near_cache.js';
+import { NearCache, NearLookup, type NearCacheOptions } from './near_cache.js';
+
+export type { NearLookup };
 import { CacheBus, canPublish } from './cache_bus.js';
 
 export interface CacheServiceOptions {
@@ -38,7 +41,7 @@ export interface CacheServiceOptions {
   onError?: (err: unknown) => void;
   /** Called once when the store answers again after a failure. */
   onRecover?: () => void;
-  /** Keep a near cache in this process (only over a store that can publish: Redis). */
+  /** Keep a near cache in this process (over Redis, or over the memory store of embedded mode). */
   near?: NearCacheOptions;
   /** How long a write waits for the replicas to acknowledge its bump (default 200 ms). */
   ackTimeoutMs?: number;
@@ -91,8 +94,14 @@ export class CacheService implements CacheInvalidator {
       reviews: options.reviewsTtlMs,
       categories: options.categoriesTtlMs,
     };
-    if (canPublish(store)) {
-      this.near = options.near && options.near.maxBytes > 0 ? new NearCache(options.near) : undefined;
+    const wantNear = options.near !== undefined && options.near.maxBytes > 0;
+    if (!canPublish(store)) {
+      // The memory store (embedded mode): one process, so its own bumps are all there is to hear, and
+      // the near cache is live from the start. It keeps the entries in the form a hit sends them.
+      this.near = wantNear && store.kind === 'memory' ? new NearCache(options.near!) : undefined;
+      this.near?.setLive(true);
+    } else {
+      this.near = wantNear ? new NearCache(options.near!) : undefined;
       this.bus = new CacheBus(store, this.near, {
         ackTimeoutMs: options.ackTimeoutMs ?? ACK_TIMEOUT_MS,
         onStoreError: (err) => this.failed(err),
@@ -192,6 +201,26 @@ export class CacheService implements CacheInvalidator {
   }
 
   /**
+   * A handle for reading `key` under `scopes` from the near cache again and again (`peekPrepared`);
+   * keep one per key (e.g. per URL), it remembers what it found last time.
+   */
+  nearLookup(scopes: readonly string[], key: string): NearLookup {
+    const allScopes = [...scopes, EPOCH_SCOPE];
+    return new NearLookup(allScopes, (versions) => entryKeyOf(allScopes, versions, key));
+  }
+
+  /**
+   * `peek` through a handle, with the value turned by `prepare` once per entry and kept beside it
+   * (NearCache.prepared): a reader that sends the value in another form (bytes, headers) makes that
+   * form once, not per hit. Synchronous: no I/O, no promise, and nothing allocated while the entry stays.
+   */
+  peekPrepared<P>(lookup: NearLookup, prepare: (value: unknown) => { prepared: P; size: number }): P | undefined {
+    const near = this.near;
+    if (near === undefined || this.failing || this.epochBumpPending) return undefined;
+    return near.prepared<P>(lookup, prepare);
+  }
+
+  /**
    * A hit from the near cache, or undefined. It is served only while the store is healthy, the
    * subscription live (NearCache) and no invalidation of this process is pending. No later message
    * can be missed here: a write is answered only after every replica has applied its bump (CacheBus).
@@ -235,7 +264,10 @@ export class CacheService implements CacheInvalidator {
   private async bump(scopes: string[]): Promise<void> {
     const keys = scopes.map((s) => VERSION_PREFIX + s);
     if (this.bus) await this.bus.bump(keys, scopes);
-    else await Promise.all(keys.map((k) => this.store.incr(k)));
+    else {
+      const values = await Promise.all(keys.map((k) => this.store.incr(k)));
+      this.near?.bumped(scopes, values);
+    }
   }
 
   private async trySet(key: string, value: unknown, ttlMs: number): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * The near cache: a bounded copy, in this process, of the cache versions and entries it read from
- * Redis, so that a hit costs no round trip. Used by CacheService only when the store can publish
- * (Redis); it is what lets a cached answer cost little more than a bare route (bench/run.ts).
+ * Redis, so that a hit costs no round trip and no promise; it is what lets a cached answer cost little
+ * more than a bare route (bench/run.ts). Over Redis it follows the replicas' bumps as below; over the
+ * memory store (embedded mode, one process) it is live from the start and this process's own bumps
+ * (`bumped`) are all there is to hear.
  *
  * Freshness is the shared cache's, not a TTL's: an entry's key embeds the versions of its scopes, and
  * a version is used from here only while this process is sure to hear of every bump of it.
@@ -40,6 +42,29 @@ interface Entry {
   value: unknown;
   size: number;
   expiresAt: number;
+  /** The value in the form its reader sends it (see `prepared`), made on the first read. */
+  memo?: unknown;
+  /** Set when the entry leaves the map, so a reader holding it (NearLookup) knows to look again. */
+  gone?: boolean;
+}
+
+/**
+ * A reader's handle on one entry (one key under one list of scopes), kept between reads: the versions
+ * and the entry it found last time. While the versions are the same and the entry is still held, a
+ * read costs the version checks only: no key is built, hashed or looked up, nothing is allocated.
+ */
+export class NearLookup {
+  /** The versions of `scopes` the entry was found under (filled in place). */
+  readonly versions: string[] = [];
+  entryKey = '';
+  entry: Entry | undefined;
+
+  constructor(
+    /** Every scope the entry depends on (the epoch included). */
+    readonly scopes: readonly string[],
+    /** Builds the entry's key from the scopes' versions. */
+    readonly keyOf: (versions: readonly string[]) => string,
+  ) {}
 }
 
 /**
@@ -139,13 +164,70 @@ export class NearCache {
     return entry;
   }
 
+  /**
+   * The value of the current entry of `lookup` turned by `prepare` (e.g. the bytes and headers of an
+   * HTTP answer), made once per entry and kept beside it (its size counted too), so a hit does no work
+   * but the version checks. `prepare` must be the same function for a given key (one reader per key).
+   * Same rules as `versionsOf` and `get`: only while live, only trusted versions, only unexpired entries.
+   */
+  prepared<P>(lookup: NearLookup, prepare: (value: unknown) => { prepared: P; size: number }, now = Date.now()): P | undefined {
+    if (!this.isLive) return undefined;
+    const { scopes, versions } = lookup;
+    let same = versions.length === scopes.length;
+    for (let i = 0; i < scopes.length; i++) {
+      const v = this.versions.get(scopes[i]!);
+      if (v === undefined || v.trustedUntil <= now) {
+        versions.length = 0; // partly updated: the next read builds the key again
+        return undefined;
+      }
+      if (versions[i] !== v.value) {
+        versions[i] = v.value;
+        same = false;
+      }
+    }
+    if (!same) {
+      lookup.entryKey = lookup.keyOf(versions);
+      lookup.entry = undefined;
+    }
+    let entry = lookup.entry;
+    if (entry === undefined || entry.gone) {
+      entry = this.entries.get(lookup.entryKey);
+      lookup.entry = entry;
+      if (entry === undefined) return undefined;
+    }
+    if (entry.expiresAt <= now) {
+      this.drop(lookup.entryKey, entry);
+      lookup.entry = undefined;
+      return undefined;
+    }
+    if (entry.memo === undefined) {
+      const made = prepare(entry.value);
+      entry.memo = made.prepared;
+      entry.size += made.size;
+      this.bytes += made.size;
+      this.trim();
+    }
+    return entry.memo as P;
+  }
+
   set(key: string, value: unknown, size: number, ttlMs: number, now = Date.now()): void {
     if (!this.isLive || size > this.options.maxBytes) return;
     const old = this.entries.get(key);
+    // The same text read again (a version re-read after `trustMs`): keep the entry and what was
+    // prepared from it, with the new expiry.
+    if (old !== undefined && old.value === value) {
+      old.expiresAt = now + ttlMs;
+      return;
+    }
     if (old) this.drop(key, old);
     this.entries.set(key, { value, size, expiresAt: now + ttlMs });
     this.bytes += size;
-    // Oldest insertions first (a Map iterates in insertion order).
+    this.trim();
+  }
+
+  /** Drops entries beyond `maxBytes`, oldest insertions first (a Map iterates in insertion order). */
+  private trim(): void {
+    if (this.bytes <= this.options.maxBytes) return;
     for (const [k, e] of this.entries) {
       if (this.bytes <= this.options.maxBytes) break;
       this.drop(k, e);
@@ -158,6 +240,7 @@ export class NearCache {
   }
 
   private drop(key: string, entry: Entry): void {
+    entry.gone = true;
     this.entries.delete(key);
     this.bytes -= entry.size;
   }
@@ -165,6 +248,7 @@ export class NearCache {
   private clear(): void {
     this.changes++;
     this.versions.clear();
+    for (const entry of this.entries.values()) entry.gone = true;
     this.entries.clear();
     this.bytes = 0;
   }
