@@ -26,6 +26,11 @@ import { ResponseCache } from './middleware/response_cache.js';
 import { courseRouter } from './routers/course_router.js';
 import { reviewRouter } from './routers/review_router.js';
 import { categoryRouter } from './routers/category_router.js';
+import { learningRouter } from './routers/learning_router.js';
+import { LearningController } from './controllers/learning_controller.js';
+import { EnrolmentService } from './services/enrolment_service.js';
+import { ProgressService } from './services/progress_service.js';
+import { StatsService } from './services/stats_service.js';
 import { AuthClient } from './services/auth_client.js';
 import { NotificationRelay, registerRelayMetrics } from './services/notification_relay.js';
 
@@ -45,6 +50,8 @@ export interface CourseApp {
   verifier: TokenVerifier;
   courses: CourseService;
   reviews: ReviewService;
+  enrolments: EnrolmentService;
+  progress: ProgressService;
   relay: NotificationRelay;
 }
 
@@ -88,7 +95,16 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   // Writes make cache entries stale whether or not this replica reads through the cache (`cache.enabled`),
   // since other replicas sharing the store may.
   const courses = new CourseService({ db, courses: courseRepository, cache });
-  const reviews = new ReviewService({ db, courses: courseRepository, reviews: reviewRepository, outbox, cache });
+  const reviews = new ReviewService({
+    db,
+    courses: courseRepository,
+    reviews: reviewRepository,
+    outbox,
+    cache,
+    requireEnrolment: config.reviews.requireEnrolment,
+  });
+  const enrolments = new EnrolmentService({ db, courses: courseRepository, outbox, cache });
+  const progress = new ProgressService({ db, courses: courseRepository, outbox });
 
   const readiness: ReadinessCheck[] = [
     { name: 'database', critical: true, check: () => db.ping() },
@@ -110,6 +126,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
       { name: 'courses', description: 'The course catalogue: search, read, create, edit, publish' },
       { name: 'reviews', description: 'Reviews, moderation and instructor responses' },
       { name: 'categories', description: 'Categories of published courses' },
+      { name: 'learning', description: 'Enrolment, progress, certificates and course analytics' },
     ],
     readiness,
   });
@@ -125,6 +142,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   courseRouter(app, courseController, authn, responses);
   reviewRouter(app, new ReviewController(reviews), authn, responses);
   categoryRouter(app, courseController, responses);
+  learningRouter(app, new LearningController(enrolments, progress, new StatsService({ db })), authn);
 
   // Review mails: the relay delivers course_outbox events to auth-service's POST /api/v1/notifications.
   const relay = new NotificationRelay(
@@ -144,5 +162,5 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     await store.close().catch(() => undefined);
     if (!options.db) await db.close();
   });
-  return { app, db, store, cache, verifier, courses, reviews, relay };
+  return { app, db, store, cache, verifier, courses, reviews, enrolments, progress, relay };
 }

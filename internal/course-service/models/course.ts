@@ -51,6 +51,7 @@ export const CourseSchema = Type.Object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   rating: RatingSummarySchema,
+  enrolmentCount: Type.Integer({ minimum: 0, description: 'Active learners (what sort=popular orders by)' }),
 });
 export type CourseDto = Static<typeof CourseSchema>;
 
@@ -106,7 +107,9 @@ export const CourseListQuery = Type.Object(
     instructorId: Type.Optional(Uuid),
     minRating: Type.Optional(Type.Number({ minimum: 0, maximum: 5 })),
     sort: Type.Optional(
-      StringEnum(COURSE_SORTS, { description: 'Default: relevance when q is given, else newest. relevance without q means newest' }),
+      StringEnum(COURSE_SORTS, {
+        description: 'Default: relevance when q is given, else newest. relevance without q means newest. popular: most active learners first',
+      }),
     ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     // Longer than the shared 512: a title-sort cursor carries a title of up to 200 characters.
@@ -163,6 +166,7 @@ export interface CourseRow {
   rating_4: number;
   rating_5: number;
   rating_avg: string | number;
+  enrolment_count: number;
   version: number;
   created_at: Date | string;
   updated_at: Date | string;
@@ -213,5 +217,6 @@ export function toCourseDto(row: CourseRow): CourseDto {
       count: row.rating_count,
       distribution: { '1': row.rating_1, '2': row.rating_2, '3': row.rating_3, '4': row.rating_4, '5': row.rating_5 },
     },
+    enrolmentCount: Number(row.enrolment_count),
   };
 }

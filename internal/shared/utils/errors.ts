@@ -61,8 +61,13 @@ export const ERROR_CODES = {
   not_course_instructor: 'Only the course\'s instructor may respond to its reviews',
   review_not_found: 'No such review, or not one the caller may see',
   review_exists: 'The caller has already reviewed this course; `reviewId` names that review',
-  own_course: 'An instructor cannot review their own course',
+  own_course: 'An instructor cannot review, or enrol in, their own course',
   not_review_author: 'Only the review\'s author (or an admin, to delete) may do this',
+  // course-service: learning
+  enrolment_required: 'Only an active learner of the course may do this (enrol first)',
+  not_enrolled: 'The caller has never enrolled in this course',
+  lesson_not_found: 'No such lesson, or not one the caller may see',
+  certificate_not_found: 'No certificate with this verification id',
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -55,6 +55,8 @@ export const CacheScopes = {
     CacheScopes.courseReviews(id),
     CacheScopes.allReviews,
   ],
+  /** An enrol or leave moved the course's `enrolmentCount`: the course and every list showing it (sort=popular). */
+  afterEnrolmentWrite: (courseId: string): string[] => [CacheScopes.course(courseId), CacheScopes.courses],
   /** `ratingChanged`: the course's aggregate moved, so the course and every list showing it did too. */
   afterReviewWrite: (review: { id: string; courseId: string; authorId: string }, ratingChanged: boolean): string[] => [
     CacheScopes.courseReviews(review.courseId),
