@@ -72,7 +72,13 @@ export class EnrolmentService {
     if (!isUuid(courseIdIn)) throw courseNotFound();
     const courseId = courseIdIn.toLowerCase();
     const course = await this.courses.findById(courseId);
-    if (!course || !canSeeCourse(user, course)) throw courseNotFound();
+    if (!course) throw courseNotFound();
+    if (!canSeeCourse(user, course)) {
+      // Archived (or back to draft) since: an active learner keeps the enrolment; nobody else learns the course exists.
+      const existing = await this.enrolments.find(courseId, user.sub);
+      if (existing?.status === 'active') return { enrolment: toEnrolmentDto(existing), created: false };
+      throw courseNotFound();
+    }
     if (course.instructor_id === user.sub) throw HttpError.conflict('own_course', 'You cannot enrol in your own course');
 
     const change = await inTransaction(this.db, async (tx): Promise<EnrolChange> => {
