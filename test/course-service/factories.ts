@@ -7,6 +7,8 @@ import type { CourseCreateInput, CourseDto } from '../../internal/course-service
 import type { CacheInvalidator } from '../../internal/course-service/services/cache/cache_scopes.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
 import { ReviewService } from '../../internal/course-service/services/review_service.js';
+import { EnrolmentService } from '../../internal/course-service/services/enrolment_service.js';
+import type { ReviewCreateInput, ReviewDto } from '../../internal/course-service/models/review.js';
 
 let seq = 0;
 
@@ -51,6 +53,19 @@ export const admin = (o: PrincipalOptions = {}) => principal({ role: 'admin', ..
 
 export function services(db: Database, cache?: CacheInvalidator): { courses: CourseService; reviews: ReviewService } {
   return { courses: new CourseService({ db, cache }), reviews: new ReviewService({ db, cache }) };
+}
+
+/**
+ * Reviews come from active learners (`reviews.requireEnrolment`): the author enrols first, then reviews.
+ * An enrolment the course refuses (a draft, the author's own course) is ignored, so the review's own
+ * refusal is what the test sees.
+ */
+export function reviewAsLearner(db: Database, reviews: ReviewService, cache?: CacheInvalidator) {
+  const enrolments = new EnrolmentService({ db, cache });
+  return async (author: Principal | undefined, courseId: string, input: ReviewCreateInput): Promise<ReviewDto> => {
+    if (author) await enrolments.enrol(author, courseId).catch(() => undefined);
+    return reviews.create(author, courseId, input);
+  };
 }
 
 export async function publishedCourse(courses: CourseService, owner: Principal, overrides: Partial<CourseCreateInput> = {}): Promise<CourseDto> {
