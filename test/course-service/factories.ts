@@ -51,8 +51,9 @@ export const instructor = (o: PrincipalOptions = {}) => principal({ role: 'instr
 export const student = (o: PrincipalOptions = {}) => principal({ role: 'student', ...o });
 export const admin = (o: PrincipalOptions = {}) => principal({ role: 'admin', ...o });
 
-export function services(db: Database, cache?: CacheInvalidator): { courses: CourseService; reviews: ReviewService } {
-  return { courses: new CourseService({ db, cache }), reviews: new ReviewService({ db, cache }) };
+/** `requireEnrolment` false: for suites about something other than who may review (the setting `reviews.requireEnrolment`). */
+export function services(db: Database, cache?: CacheInvalidator, options: { requireEnrolment?: boolean } = {}): { courses: CourseService; reviews: ReviewService } {
+  return { courses: new CourseService({ db, cache }), reviews: new ReviewService({ db, cache, requireEnrolment: options.requireEnrolment }) };
 }
 
 /**
