@@ -531,12 +531,16 @@ export interface components {
              *     - `not_course_instructor`: Only the course's instructor may respond to its reviews
              *     - `review_not_found`: No such review, or not one the caller may see
              *     - `review_exists`: The caller has already reviewed this course; `reviewId` names that review
-             *     - `own_course`: An instructor cannot review their own course
+             *     - `own_course`: An instructor cannot review, or enrol in, their own course
              *     - `not_review_author`: Only the review's author (or an admin, to delete) may do this
+             *     - `enrolment_required`: Only an active learner of the course may do this (enrol first)
+             *     - `not_enrolled`: The caller has never enrolled in this course
+             *     - `lesson_not_found`: No such lesson, or not one the caller may see
+             *     - `certificate_not_found`: No certificate with this verification id
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author" | "enrolment_required" | "not_enrolled" | "lesson_not_found" | "certificate_not_found";
             requestId: string;
             errors?: {
                 path: string;
