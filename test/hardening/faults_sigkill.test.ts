@@ -23,7 +23,8 @@ import { hasPostgres, hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/se
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { startAuth, type AuthHarness } from '../helpers/auth_app.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
-import { instructor, newCourseInput } from '../course-service/factories.js';
+import { EnrolmentService } from '../../internal/course-service/services/enrolment_service.js';
+import { instructor, newCourseInput, student } from '../course-service/factories.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const USERS = 24;
@@ -158,6 +159,8 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: course-service killed with SI
     for (let idx = 0; idx < USERS; idx++) {
       const u = await auth.newUser();
       const { accessToken } = await auth.login(u.email, u.password);
+      // Reviews come from the course's learners (reviews.requireEnrolment).
+      await new EnrolmentService({ db: database.db }).enrol(student({ sub: u.id, name: u.displayName }), courseId);
       writers.push({ idx, id: u.id, name: u.displayName, token: accessToken, live: null, lastK: null, inFlight: null, k: 0, createdIds: new Set(), deletedIds: new Set() });
     }
     port = await freePort();
