@@ -377,6 +377,12 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: course-service killed with SI
     // A new user: every writer may hold a review of the course at the kill (one run had none free).
     const newcomer = await auth.newUser();
     const { accessToken: newcomerToken } = await auth.login(newcomer.email, newcomer.password);
+    const enrolled = await fetch(`${base}/api/v1/courses/${courseId}/enrolment`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${newcomerToken}` },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(enrolled.status).toBe(201);
     const after = await fetch(`${base}/api/v1/courses/${courseId}/reviews`, {
       method: 'POST',
       headers: { authorization: `Bearer ${newcomerToken}`, 'content-type': 'application/json' },
