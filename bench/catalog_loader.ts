@@ -219,7 +219,10 @@ export async function loadCatalog(client: pg.ClientBase, options: LoadOptions): 
     const { rowCount } = await client.query(
       `UPDATE courses c SET
          rating_count = a.n, rating_sum = a.s,
-         rating_1 = a.r1, rating_2 = a.r2, rating_3 = a.r3, rating_4 = a.r4, rating_5 = a.r5
+         rating_1 = a.r1, rating_2 = a.r2, rating_3 = a.r3, rating_4 = a.r4, rating_5 = a.r5,
+         -- Learners (sort=popular): about three active and four ever per reviewer, as counters only
+         -- (no enrolment rows: the catalogue reads never look at them).
+         enrolment_count = a.n * 3, learner_total = a.n * 4
        FROM (
          SELECT course_id, count(*)::int AS n, sum(rating)::int AS s,
                 count(*) FILTER (WHERE rating = 1)::int AS r1, count(*) FILTER (WHERE rating = 2)::int AS r2,

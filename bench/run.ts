@@ -619,6 +619,18 @@ try {
     // course), written by reviewer n mod W, shifted by one after every pass over the list.
     const { rows } = await courseDb.query<{ id: string }>(`SELECT id FROM courses WHERE status = 'published' ORDER BY random() LIMIT 40000`);
     const courseIds = rows.map((r) => r.id);
+    // Reviews come from active learners (reviews.requireEnrolment): every writer enrols in every course
+    // of the run first, with the course counters moved as the service moves them (not timed).
+    await courseDb.query(
+      `WITH e AS (
+         INSERT INTO enrolments (id, course_id, user_id, learner_name)
+         SELECT gen_random_uuid(), c, u, 'Bench reviewer' FROM unnest($1::uuid[]) AS c, unnest($2::uuid[]) AS u
+         ON CONFLICT (course_id, user_id) DO NOTHING
+         RETURNING course_id)
+       UPDATE courses SET enrolment_count = enrolment_count + x.n, learner_total = learner_total + x.n
+         FROM (SELECT course_id, count(*)::int AS n FROM e GROUP BY course_id) x WHERE courses.id = x.course_id`,
+      [courseIds, reviewers.map((u) => u.id)],
+    );
     ratingChecksum = await ratingSums();
     await quietDisk();
     let n = 0;

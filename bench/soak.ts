@@ -172,10 +172,12 @@ interface VirtualUser {
   tokens: Tokens;
   /** courseId -> reviewId of this user's live reviews. */
   reviews: Map<string, string>;
+  /** Courses this user has enrolled in (reviews come from active learners: reviews.requireEnrolment). */
+  enrolled: Set<string>;
 }
 
 process.stdout.write(`logging in ${USERS} users ... `);
-const vus: VirtualUser[] = await pool(students, 2, async (user) => ({ user, tokens: await login(authOrigin, user), reviews: new Map<string, string>() }));
+const vus: VirtualUser[] = await pool(students, 2, async (user) => ({ user, tokens: await login(authOrigin, user), reviews: new Map<string, string>(), enrolled: new Set<string>() }));
 console.log('done');
 
 interface ActionStats {
@@ -238,6 +240,14 @@ const ACTIONS: [string, number, (vu: VirtualUser) => Promise<unknown>][] = [
     for (let i = 0; i < 10 && vu.reviews.has(courseId); i++) courseId = pick(courseIds);
     if (vu.reviews.has(courseId)) return deleteOne(vu);
     vu.reviews.set(courseId, '');
+    if (!vu.enrolled.has(courseId)) {
+      const enrolled = await step('enrol', 'PUT', `/api/v1/courses/${courseId}/enrolment`, 201, { token: vu.tokens.accessToken });
+      if (!enrolled) {
+        vu.reviews.delete(courseId);
+        return;
+      }
+      vu.enrolled.add(courseId);
+    }
     const body = await step('review create', 'POST', `/api/v1/courses/${courseId}/reviews`, 201, {
       token: vu.tokens.accessToken,
       body: { rating: 1 + Math.floor(Math.random() * 5), title: `Review by ${vu.user.displayName}`, body: 'Good pace, clear examples and useful exercises.' },

@@ -139,8 +139,8 @@ export interface paths {
         get: operations["getCoursesByIdReviews"];
         put?: never;
         /**
-         * Review a published course (verified users, not its instructor, once per course)
-         * @description A second review of the same course is 409 `review_exists`, whose `reviewId` names the first: edit that one instead.
+         * Review a published course (verified active learners, not its instructor, once per course)
+         * @description With the setting `reviews.requireEnrolment` (default) only active learners of the course may review it (403 `enrolment_required`). A second review of the same course is 409 `review_exists`, whose `reviewId` names the first: edit that one instead.
          */
         post: operations["postCoursesByIdReviews"];
         delete?: never;
@@ -382,6 +382,145 @@ export interface paths {
         patch: operations["patchLessonsById"];
         trace?: never;
     };
+    "/api/v1/courses/{id}/enrolment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Enrol in a published course (201 new; 200 already enrolled, or enrolled again with the progress kept)
+         * @description A draft or archived course is 404 (an active learner of a course archived since keeps the enrolment: 200). The course's instructor cannot enrol (409 `own_course`). A new or renewed enrolment queues the confirmation mail.
+         */
+        put: operations["putCoursesByIdEnrolment"];
+        post?: never;
+        /**
+         * Leave a course (progress and reviews are kept; leaving again is 204 too)
+         * @description Never enrolled: 404 `not_enrolled`.
+         */
+        delete: operations["deleteCoursesByIdEnrolment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enrolments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My learning: the caller's courses with progress, newest activity first (keyset pages) */
+        get: operations["getEnrolments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/courses/{id}/enrolments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A course's learners, newest enrolment first (its instructor and admins; 404 to others)
+         * @description Names, dates and progress; no e-mail addresses.
+         */
+        get: operations["getCoursesByIdEnrolments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lessons/{id}/completion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Mark a lesson done (active learners; idempotent); answers the course progress
+         * @description Completing the last lesson sets `completedAt` once, issues the certificate and queues the course-completed mail.
+         */
+        put: operations["putLessonsByIdCompletion"];
+        post?: never;
+        /**
+         * Mark a lesson not done (active learners; idempotent); answers the course progress
+         * @description A completed course stays completed and keeps its certificate.
+         */
+        delete: operations["deleteLessonsByIdCompletion"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/courses/{id}/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's progress in a course (also after leaving it) */
+        get: operations["getCoursesByIdProgress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/certificates/{verificationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Check a certificate by its verification id (public) */
+        get: operations["getCertificatesByVerificationId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/instructor/courses/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A course's analytics: enrolments per day, learners, completion rate, completions per lesson, ratings
+         * @description The course's instructor and admins (404 to others). Days are UTC; the range defaults to the last 30 days and spans at most 366.
+         */
+        get: operations["getInstructorCoursesByIdStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -456,7 +595,7 @@ export interface components {
              *     - `not_course_instructor`: Only the course's instructor may respond to its reviews
              *     - `review_not_found`: No such review, or not one the caller may see
              *     - `review_exists`: The caller has already reviewed this course; `reviewId` names that review
-             *     - `own_course`: An instructor cannot review their own course
+             *     - `own_course`: An instructor cannot review, or enrol in, their own course
              *     - `not_review_author`: Only the review's author (or an admin, to delete) may do this
              *     - `section_not_found`: No such section, or not one the caller may see
              *     - `lesson_not_found`: No such lesson, or not one the caller may see
@@ -465,10 +604,12 @@ export interface components {
              *     - `curriculum_incomplete`: A course needs at least one lesson and no empty section to be published
              *     - `section_not_empty`: A section that still has lessons cannot be deleted; delete or move its lessons first
              *     - `last_lesson`: The last lesson of a published course cannot be deleted
+             *     - `not_enrolled`: The caller has never enrolled in this course
+             *     - `certificate_not_found`: No certificate with this verification id
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "email_unchanged" | "email_taken" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author" | "section_not_found" | "lesson_not_found" | "enrolment_required" | "curriculum_mismatch" | "curriculum_incomplete" | "section_not_empty" | "last_lesson";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "email_unchanged" | "email_taken" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author" | "section_not_found" | "lesson_not_found" | "enrolment_required" | "curriculum_mismatch" | "curriculum_incomplete" | "section_not_empty" | "last_lesson" | "not_enrolled" | "certificate_not_found";
             requestId: string;
             errors?: {
                 path: string;
@@ -596,7 +737,7 @@ export interface operations {
                 tag?: string;
                 instructorId?: string;
                 minRating?: number;
-                /** @description Default: relevance when q is given, else newest. relevance without q means newest */
+                /** @description Default: relevance when q is given, else newest. relevance without q means newest. popular: most active learners first */
                 sort?: "relevance" | "newest" | "rating" | "popular" | "title";
                 limit?: number;
                 /** @description Opaque cursor from a previous page */
@@ -658,6 +799,8 @@ export interface operations {
                             lessonCount: number;
                             /** @description Sum of the lessons' durations */
                             totalDurationSeconds: number;
+                            /** @description Active learners (what sort=popular orders by) */
+                            enrolmentCount: number;
                         }[];
                         nextCursor: string | null;
                     };
@@ -773,6 +916,8 @@ export interface operations {
                         lessonCount: number;
                         /** @description Sum of the lessons' durations */
                         totalDurationSeconds: number;
+                        /** @description Active learners (what sort=popular orders by) */
+                        enrolmentCount: number;
                     };
                 };
             };
@@ -923,6 +1068,8 @@ export interface operations {
                         lessonCount: number;
                         /** @description Sum of the lessons' durations */
                         totalDurationSeconds: number;
+                        /** @description Active learners (what sort=popular orders by) */
+                        enrolmentCount: number;
                     };
                 };
             };
@@ -1158,6 +1305,8 @@ export interface operations {
                         lessonCount: number;
                         /** @description Sum of the lessons' durations */
                         totalDurationSeconds: number;
+                        /** @description Active learners (what sort=popular orders by) */
+                        enrolmentCount: number;
                     };
                 };
             };
@@ -1332,6 +1481,8 @@ export interface operations {
                             lessonCount: number;
                             /** @description Sum of the lessons' durations */
                             totalDurationSeconds: number;
+                            /** @description Active learners (what sort=popular orders by) */
+                            enrolmentCount: number;
                         }[];
                         nextCursor: string | null;
                     };
@@ -1580,7 +1731,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `forbidden`, `email_not_verified`, `own_course` */
+            /** @description Problem details; `code`: `forbidden`, `email_not_verified`, `own_course`, `enrolment_required` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1588,7 +1739,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "forbidden" | "email_not_verified" | "own_course";
+                        code: "forbidden" | "email_not_verified" | "own_course" | "enrolment_required";
                     };
                 };
             };
@@ -3737,6 +3888,908 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    putCoursesByIdEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Already enrolled, or enrolled again (same enrolment, progress kept) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        courseId: string;
+                        /** @enum {string} */
+                        status: "active" | "left";
+                        /** Format: date-time */
+                        enrolledAt: string;
+                        leftAt: string | null;
+                        /** @description When every lesson was first complete; kept when lessons are added later */
+                        completedAt: string | null;
+                        /** Format: date-time */
+                        lastActivityAt: string;
+                        lastLessonId: string | null;
+                        /** @description Lessons of the course this learner has completed (never above lessonCount) */
+                        completedLessons: number;
+                        lessonCount: number;
+                        /** @description floor(100 * completedLessons / lessonCount); 0 without lessons */
+                        percent: number;
+                    };
+                };
+            };
+            /** @description Enrolled */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        courseId: string;
+                        /** @enum {string} */
+                        status: "active" | "left";
+                        /** Format: date-time */
+                        enrolledAt: string;
+                        leftAt: string | null;
+                        /** @description When every lesson was first complete; kept when lessons are added later */
+                        completedAt: string | null;
+                        /** Format: date-time */
+                        lastActivityAt: string;
+                        lastLessonId: string | null;
+                        /** @description Lessons of the course this learner has completed (never above lessonCount) */
+                        completedLessons: number;
+                        lessonCount: number;
+                        /** @description floor(100 * completedLessons / lessonCount); 0 without lessons */
+                        percent: number;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `own_course` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "own_course";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteCoursesByIdEnrolment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Left */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found`, `not_enrolled` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found" | "not_enrolled";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getEnrolments: {
+        parameters: {
+            query?: {
+                /** @description active: enrolled, not complete; completed: complete (enrolled or left); left. All when absent */
+                status?: "active" | "completed" | "left";
+                limit?: number;
+                /** @description Opaque cursor from a previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of course cards */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            courseId: string;
+                            courseSlug: string;
+                            courseTitle: string;
+                            instructorName: string;
+                            /** @enum {string} */
+                            status: "active" | "left";
+                            /** @description Lessons of the course this learner has completed (never above lessonCount) */
+                            completedLessons: number;
+                            lessonCount: number;
+                            /** @description floor(100 * completedLessons / lessonCount); 0 without lessons */
+                            percent: number;
+                            lastLessonId: string | null;
+                            completedAt: string | null;
+                            /** Format: date-time */
+                            enrolledAt: string;
+                            /** Format: date-time */
+                            lastActivityAt: string;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getCoursesByIdEnrolments: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Opaque cursor from a previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of learners */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            userId: string;
+                            learnerName: string;
+                            /** @enum {string} */
+                            status: "active" | "left";
+                            /** Format: date-time */
+                            enrolledAt: string;
+                            leftAt: string | null;
+                            completedAt: string | null;
+                            /** Format: date-time */
+                            lastActivityAt: string;
+                            /** @description Lessons of the course this learner has completed (never above lessonCount) */
+                            completedLessons: number;
+                            lessonCount: number;
+                            /** @description floor(100 * completedLessons / lessonCount); 0 without lessons */
+                            percent: number;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `invalid_cursor` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "invalid_cursor";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    putLessonsByIdCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The course progress after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        courseId: string;
+                        completedLessons: number;
+                        lessonCount: number;
+                        percent: number;
+                        /** @description The lesson last marked done or not done */
+                        lastLessonId: string | null;
+                        /** @description The first lesson (curriculum order) not completed; null when all are */
+                        nextLessonId: string | null;
+                        completedAt: string | null;
+                        /** @description The certificate's verification id (GET /api/v1/certificates/{id}) */
+                        certificateId: string | null;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `enrolment_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "enrolment_required";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `lesson_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "lesson_not_found";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    deleteLessonsByIdCompletion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The course progress after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        courseId: string;
+                        completedLessons: number;
+                        lessonCount: number;
+                        percent: number;
+                        /** @description The lesson last marked done or not done */
+                        lastLessonId: string | null;
+                        /** @description The first lesson (curriculum order) not completed; null when all are */
+                        nextLessonId: string | null;
+                        completedAt: string | null;
+                        /** @description The certificate's verification id (GET /api/v1/certificates/{id}) */
+                        certificateId: string | null;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden`, `enrolment_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden" | "enrolment_required";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `lesson_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "lesson_not_found";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getCoursesByIdProgress: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The progress */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        courseId: string;
+                        completedLessons: number;
+                        lessonCount: number;
+                        percent: number;
+                        /** @description The lesson last marked done or not done */
+                        lastLessonId: string | null;
+                        /** @description The first lesson (curriculum order) not completed; null when all are */
+                        nextLessonId: string | null;
+                        completedAt: string | null;
+                        /** @description The certificate's verification id (GET /api/v1/certificates/{id}) */
+                        certificateId: string | null;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found`, `not_enrolled` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found" | "not_enrolled";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getCertificatesByVerificationId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The random verification id printed on the certificate */
+                verificationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The certificate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        verificationId: string;
+                        learnerName: string;
+                        courseTitle: string;
+                        instructorName: string;
+                        durationSeconds: number;
+                        /** Format: date-time */
+                        issuedAt: string;
+                        /** @enum {string} */
+                        status: "valid" | "revoked";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `certificate_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "certificate_not_found";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getInstructorCoursesByIdStats: {
+        parameters: {
+            query?: {
+                /** @description First UTC day (YYYY-MM-DD); default: 29 days before `to` */
+                from?: string;
+                /** @description Last UTC day (YYYY-MM-DD); default: today. At most 366 days in all */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The analytics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        courseId: string;
+                        /** Format: date */
+                        from: string;
+                        /** Format: date */
+                        to: string;
+                        /** @description Every day of [from, to], oldest first; `enrolled` counts first enrolments and re-enrolments */
+                        days: {
+                            /** Format: date */
+                            day: string;
+                            enrolled: number;
+                            left: number;
+                            completed: number;
+                        }[];
+                        activeLearners: number;
+                        /** @description Everyone who ever enrolled */
+                        totalLearners: number;
+                        /** @description Learners who completed the course */
+                        completions: number;
+                        /** @description completions / totalLearners (0 without learners), 4 decimals */
+                        completionRate: number;
+                        /** @description Completions per lesson, in curriculum order */
+                        lessons: {
+                            /** Format: uuid */
+                            lessonId: string;
+                            title: string;
+                            completions: number;
+                        }[];
+                        rating: {
+                            count: number;
+                            average: number;
+                            distribution: {
+                                1: number;
+                                2: number;
+                                3: number;
+                                4: number;
+                                5: number;
+                            };
+                        };
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `course_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "course_not_found";
                     };
                 };
             };

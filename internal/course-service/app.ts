@@ -29,6 +29,11 @@ import { categoryRouter } from './routers/category_router.js';
 import { curriculumRouter } from './routers/curriculum_router.js';
 import { CurriculumService } from './services/curriculum_service.js';
 import { CurriculumController } from './controllers/curriculum_controller.js';
+import { learningRouter } from './routers/learning_router.js';
+import { LearningController } from './controllers/learning_controller.js';
+import { EnrolmentService } from './services/enrolment_service.js';
+import { ProgressService } from './services/progress_service.js';
+import { StatsService } from './services/stats_service.js';
 import { AuthClient } from './services/auth_client.js';
 import { NotificationRelay, registerRelayMetrics } from './services/notification_relay.js';
 import { AnnouncementFanout, AnnouncementService } from './services/announcement_service.js';
@@ -52,6 +57,8 @@ export interface CourseApp {
   verifier: TokenVerifier;
   courses: CourseService;
   reviews: ReviewService;
+  enrolments: EnrolmentService;
+  progress: ProgressService;
   relay: NotificationRelay;
   fanout: AnnouncementFanout;
 }
@@ -96,7 +103,16 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   // Writes make cache entries stale whether or not this replica reads through the cache (`cache.enabled`),
   // since other replicas sharing the store may.
   const courses = new CourseService({ db, courses: courseRepository, cache });
-  const reviews = new ReviewService({ db, courses: courseRepository, reviews: reviewRepository, outbox, cache });
+  const reviews = new ReviewService({
+    db,
+    courses: courseRepository,
+    reviews: reviewRepository,
+    outbox,
+    cache,
+    requireEnrolment: config.reviews.requireEnrolment,
+  });
+  const enrolments = new EnrolmentService({ db, courses: courseRepository, outbox, cache });
+  const progress = new ProgressService({ db, courses: courseRepository, outbox });
 
   const readiness: ReadinessCheck[] = [
     { name: 'database', critical: true, check: () => db.ping() },
@@ -119,6 +135,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
       { name: 'reviews', description: 'Reviews, moderation and instructor responses' },
       { name: 'categories', description: 'Categories of published courses' },
       { name: 'curriculum', description: 'Sections and lessons: the outline, its order, lesson bodies' },
+      { name: 'learning', description: 'Enrolment, progress, certificates and course analytics' },
     ],
     readiness,
   });
@@ -143,6 +160,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     authn,
   );
   curriculumRouter(app, new CurriculumController(new CurriculumService({ db, courses: courseRepository, cache })), authn, responses);
+  learningRouter(app, new LearningController(enrolments, progress, new StatsService({ db })), authn);
 
   // Review mails: the relay delivers course_outbox events to auth-service's POST /api/v1/notifications.
   const relay = new NotificationRelay(
@@ -168,5 +186,5 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     await store.close().catch(() => undefined);
     if (!options.db) await db.close();
   });
-  return { app, db, store, cache, verifier, courses, reviews, relay, fanout };
+  return { app, db, store, cache, verifier, courses, reviews, enrolments, progress, relay, fanout };
 }

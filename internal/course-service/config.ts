@@ -42,6 +42,12 @@ export const CourseSettings = Type.Object({
         'this bounds staleness if that channel silently stalls; without Redis every bump is this process\'s own)',
     }),
   }, { default: {} }),
+  reviews: Type.Object({
+    requireEnrolment: Type.Boolean({
+      default: true,
+      description: 'Only active learners of a course may review it (403 `enrolment_required`); a learner who left keeps their review',
+    }),
+  }, { default: {} }),
   relay: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'Deliver outbox events to auth-service from this process' }),
     pollIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'Relay poll interval' }),
@@ -68,6 +74,7 @@ export const COURSE_ENV: EnvBinding[] = [
   { path: 'cache.enabled', vars: ['CACHE_ENABLED'] },
   { path: 'cache.courseTtlMs', vars: ['CACHE_COURSE_TTL_MS'] },
   { path: 'cache.listTtlMs', vars: ['CACHE_LIST_TTL_MS'] },
+  { path: 'reviews.requireEnrolment', vars: ['REVIEWS_REQUIRE_ENROLMENT'] },
 ];
 
 export function loadCourseConfig(options: LoadConfigOptions = {}): CourseConfig {

@@ -4,7 +4,7 @@ import { hasPostgres, hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/se
 import { MemoryStore, RedisStore, type KeyValueStore } from '../../internal/shared/utils/redis.js';
 import { CacheService, type CacheServiceOptions } from '../../internal/course-service/services/cache/cache_service.js';
 import { CacheScopes } from '../../internal/course-service/services/cache/cache_scopes.js';
-import { instructor, publishedCourse, services, student } from './factories.js';
+import { instructor, publishedCourse, reviewAsLearner, services, student } from './factories.js';
 
 const TTL: CacheServiceOptions = { courseTtlMs: 60_000, listTtlMs: 30_000, reviewsTtlMs: 30_000, categoriesTtlMs: 60_000 };
 
@@ -244,7 +244,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('services invalidate the cache after 
     expect((await readList()).value.items[0]?.title).toBe('After');
 
     const author = student();
-    const review = await a.reviews.create(author, course.id, { rating: 5 });
+    const review = await reviewAsLearner(t.db, a.reviews, cacheA)(author, course.id, { rating: 5 });
     expect(await readReviews()).toMatchObject({ hit: false, value: { items: [{ id: review.id }] } });
     expect(await readCourse()).toMatchObject({ hit: false, value: { rating: { count: 1, average: 5 } } });
     expect((await readList()).value.items[0]?.rating.count).toBe(1);

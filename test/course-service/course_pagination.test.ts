@@ -12,7 +12,7 @@ import { instructor, newCourseInput, services, walk } from './factories.js';
 const ORDER: Record<string, string> = {
   newest: 'published_at DESC, id DESC',
   rating: 'rating_avg DESC, rating_count DESC, id DESC',
-  popular: 'rating_count DESC, rating_avg DESC, id DESC',
+  popular: 'enrolment_count DESC, rating_count DESC, id DESC',
   title: 'title ASC, id ASC',
 };
 
@@ -56,9 +56,10 @@ describe.skipIf(!hasPostgres)('course list pagination', () => {
       const sum = b.reduce((s, n, k) => s + n * (k + 1), 0);
       await t.db.query(
         `UPDATE courses SET rating_count = $2, rating_sum = $3, rating_1 = $4, rating_2 = $5, rating_3 = $6, rating_4 = $7, rating_5 = $8,
-           published_at = timestamptz '2024-01-01T00:00:00Z' + ($9::int * interval '1 hour')
+           published_at = timestamptz '2024-01-01T00:00:00Z' + ($9::int * interval '1 hour'),
+           enrolment_count = $10, learner_total = $10
          WHERE id = $1`,
-        [c.id, count, sum, ...b, i % 5],
+        [c.id, count, sum, ...b, i % 5, i % 3],
       );
     }
     // Drafts and archived courses share titles and dates but never appear.

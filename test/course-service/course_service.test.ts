@@ -32,12 +32,14 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
         instructorId: owner.sub,
         instructorName: 'Ada',
         rating: { average: 0, count: 0, distribution: { '1': 0, '2': 0, '3': 0, '4': 0, '5': 0 } },
+        enrolmentCount: 0,
       });
       expect(c.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
       expect(Object.keys(c)).toEqual([
         'id', 'slug', 'title', 'summary', 'description', 'category', 'tags', 'level', 'language', 'durationMinutes',
         'instructorId', 'instructorName', 'status', 'publishedAt', 'createdAt', 'updatedAt', 'rating',
         'lessonCount', 'totalDurationSeconds',
+        'instructorId', 'instructorName', 'status', 'publishedAt', 'createdAt', 'updatedAt', 'rating', 'enrolmentCount',
       ]);
     });
 

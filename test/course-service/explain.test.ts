@@ -19,6 +19,7 @@ import type { CourseListInput } from '../../internal/course-service/models/cours
 import type { CourseReviewListInput } from '../../internal/course-service/models/review.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
 import { ReviewService } from '../../internal/course-service/services/review_service.js';
+import { EnrolmentService } from '../../internal/course-service/services/enrolment_service.js';
 import type { Principal } from '../../internal/shared/utils/jwt.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
@@ -193,6 +194,8 @@ describe.skipIf(!hasPostgres)('query plans of the catalogue reads (20k courses, 
     // The review writes: create (one statement: insert, aggregate, outbox), edit, delete, on a popular
     // course, by a new author. Their statements are EXPLAINed too (without ANALYZE: nothing runs again).
     const writer = principal(randomUUID());
+    // Reviews come from active learners (reviews.requireEnrolment): the writer enrols first, outside the capture.
+    await new EnrolmentService({ db: database.db }).enrol(writer, f.popular);
     const written = await capture('review write: create', () => reviews.create(writer, f.popular, { rating: 4, title: 'Plan check', body: 'Written by the EXPLAIN test.' }));
     await capture('review write: edit', () => reviews.update(writer, written.id, { rating: 2 }));
     await capture('review write: delete', () => reviews.delete(writer, written.id));

@@ -9,6 +9,8 @@ import { CourseService } from '../../internal/course-service/services/course_ser
 import { ReviewService } from '../../internal/course-service/services/review_service.js';
 import { CurriculumService } from '../../internal/course-service/services/curriculum_service.js';
 import type { LessonDto } from '../../internal/course-service/models/curriculum.js';
+import { EnrolmentService } from '../../internal/course-service/services/enrolment_service.js';
+import type { ReviewCreateInput, ReviewDto } from '../../internal/course-service/models/review.js';
 
 let seq = 0;
 
@@ -51,8 +53,22 @@ export const instructor = (o: PrincipalOptions = {}) => principal({ role: 'instr
 export const student = (o: PrincipalOptions = {}) => principal({ role: 'student', ...o });
 export const admin = (o: PrincipalOptions = {}) => principal({ role: 'admin', ...o });
 
-export function services(db: Database, cache?: CacheInvalidator): { courses: CourseService; reviews: ReviewService } {
-  return { courses: new CourseService({ db, cache }), reviews: new ReviewService({ db, cache }) };
+/** `requireEnrolment` false: for suites about something other than who may review (the setting `reviews.requireEnrolment`). */
+export function services(db: Database, cache?: CacheInvalidator, options: { requireEnrolment?: boolean } = {}): { courses: CourseService; reviews: ReviewService } {
+  return { courses: new CourseService({ db, cache }), reviews: new ReviewService({ db, cache, requireEnrolment: options.requireEnrolment }) };
+}
+
+/**
+ * Reviews come from active learners (`reviews.requireEnrolment`): the author enrols first, then reviews.
+ * An enrolment the course refuses (a draft, the author's own course) is ignored, so the review's own
+ * refusal is what the test sees.
+ */
+export function reviewAsLearner(db: Database, reviews: ReviewService, cache?: CacheInvalidator) {
+  const enrolments = new EnrolmentService({ db, cache });
+  return async (author: Principal | undefined, courseId: string, input: ReviewCreateInput): Promise<ReviewDto> => {
+    if (author) await enrolments.enrol(author, courseId).catch(() => undefined);
+    return reviews.create(author, courseId, input);
+  };
 }
 
 export async function publishedCourse(courses: CourseService, owner: Principal, overrides: Partial<CourseCreateInput> = {}): Promise<CourseDto> {

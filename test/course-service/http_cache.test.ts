@@ -198,6 +198,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('course-service HTTP: response cache'
     const listOnB = await b.call('GET', listPath);
     expect(listOnB.body.items.find((c: { id: string }) => c.id === course.id).title).toBe('Written through A');
 
+    expect((await p.course.call('PUT', `/api/v1/courses/${course.id}/enrolment`, { token: student.token })).status).toBe(201);
     const created = await p.course.call('POST', `/api/v1/courses/${course.id}/reviews`, { token: student.token, body: { rating: 3 } });
     expect(created.status).toBe(201);
     expect((await b.call('GET', reviewsPath)).body.items.map((r: { id: string }) => r.id)).toEqual([created.body.id]);

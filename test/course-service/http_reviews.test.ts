@@ -38,7 +38,14 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
     return res.body;
   }
 
+  /** Reviews come from active learners (`reviews.requireEnrolment`): enrols `by` in the course (201 new, 200 already). */
+  async function enrol(courseId: string, by: PlatformUser) {
+    const res = await call('PUT', `/api/v1/courses/${courseId}/enrolment`, { token: by.token });
+    expect([200, 201], res.text).toContain(res.status);
+  }
+
   async function review(courseId: string, by: PlatformUser, body: Record<string, unknown> = { rating: 4, title: 'Good', body: 'Clear and useful' }) {
+    await enrol(courseId, by);
     const res = await call('POST', `/api/v1/courses/${courseId}/reviews`, { token: by.token, body });
     expect(res.status, res.text).toBe(201);
     return res.body;
@@ -52,6 +59,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
 
   it('creates a review (201, Location) and shows it in every read; the course aggregate moves', async () => {
     const course = await publishedCourse();
+    await enrol(course.id, student);
     const res = await call('POST', `/api/v1/courses/${course.id}/reviews`, { token: student.token, body: { rating: 5, title: 'Great', body: 'Loved it' } });
     expect(res.status).toBe(201);
     expect(res.headers.location).toBe(`/api/v1/reviews/${res.body.id}`);
@@ -77,7 +85,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
     expect(await rating(course.id)).toEqual({ average: 5, count: 1, distribution: { '1': 0, '2': 0, '3': 0, '4': 0, '5': 1 } });
   });
 
-  it('refuses: anonymous 401, own course 403 own_course, unverified 403, draft course 404, second review 409 review_exists naming it', async () => {
+  it('refuses: anonymous 401, own course 403 own_course, unverified 403, draft course 404, not enrolled 403 enrolment_required, second review 409 review_exists naming it', async () => {
     const course = await publishedCourse();
     const anonymous = await call('POST', `/api/v1/courses/${course.id}/reviews`, { body: { rating: 3 } });
     expect(anonymous.status).toBe(401);
@@ -87,6 +95,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
     expect(own.body.code).toBe('own_course');
 
     const unverified = await p.user({ verified: false });
+    await enrol(course.id, unverified);
     const byUnverified = await call('POST', `/api/v1/courses/${course.id}/reviews`, { token: unverified.token, body: { rating: 5 } });
     expect(byUnverified.status).toBe(403);
     expect(byUnverified.body.code).toBe('email_not_verified');
@@ -103,6 +112,10 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
     // The existing review is named, so a client can offer to edit it.
     expect(second.body.reviewId).toBe(first.id);
 
+    const notEnrolled = await call('POST', `/api/v1/courses/${course.id}/reviews`, { token: student2.token, body: { rating: 5 } });
+    expect(notEnrolled.status).toBe(403);
+    expect(notEnrolled.body.code).toBe('enrolment_required');
+    await enrol(course.id, student2);
     const badRating = await call('POST', `/api/v1/courses/${course.id}/reviews`, { token: student2.token, body: { rating: 6 } });
     expect(badRating.status).toBe(400);
     const extra = await call('POST', `/api/v1/courses/${course.id}/reviews`, { token: student2.token, body: { rating: 5, authorId: student.id } });
@@ -112,6 +125,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
 
   it('accepts exactly one of 50 concurrent reviews by one user: one 201 and 49 409', async () => {
     const course = await publishedCourse();
+    await enrol(course.id, student2);
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         call('POST', `/api/v1/courses/${course.id}/reviews`, { token: student2.token, body: { rating: (i % 5) + 1 } }),

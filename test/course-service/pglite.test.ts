@@ -8,7 +8,7 @@ import { Migrator } from '../../internal/shared/utils/migrations.js';
 import { MemoryStore } from '../../internal/shared/utils/redis.js';
 import { CacheService } from '../../internal/course-service/services/cache/cache_service.js';
 import { migrationsDir } from '../helpers/pg.js';
-import { admin, instructor, publishedCourse, services, student, walk } from './factories.js';
+import { admin, instructor, publishedCourse, reviewAsLearner, services, student, walk } from './factories.js';
 
 describe('course-service on PGlite', () => {
   let db: Database;
@@ -23,6 +23,8 @@ describe('course-service on PGlite', () => {
   it('creates, searches, pages, reviews and moderates', async () => {
     const cache = new CacheService(new MemoryStore(), { courseTtlMs: 1000, listTtlMs: 1000, reviewsTtlMs: 1000, categoriesTtlMs: 1000 });
     const { courses, reviews } = services(db, cache);
+    // Authors enrol first (reviews.requireEnrolment), on PGlite as on PostgreSQL.
+    const enrolAndReview = reviewAsLearner(db, reviews, cache);
     const owner = instructor();
     const made = [];
     for (let i = 0; i < 9; i++) made.push(await publishedCourse(courses, owner, { title: `Embedded course ${i % 3}`, tags: ['pglite'] }));
@@ -42,20 +44,25 @@ describe('course-service on PGlite', () => {
 
     const course = made[0]!;
     const a = student();
-    const r = await reviews.create(a, course.id, { rating: 4, title: 'Fine' });
+    const r = await enrolAndReview(a, course.id, { rating: 4, title: 'Fine' });
     await reviews.update(a, r.id, { rating: 2 });
-    await reviews.create(student(), course.id, { rating: 5 });
+    await enrolAndReview(student(), course.id, { rating: 5 });
     await reviews.hide(admin(), r.id);
     expect((await courses.get(undefined, course.id)).rating).toEqual({ average: 5, count: 1, distribution: { '1': 0, '2': 0, '3': 0, '4': 0, '5': 1 } });
     expect((await reviews.listByCourse(undefined, course.id, { sort: 'rating_asc' })).items).toHaveLength(1);
-    await reviews.create(student(), course.id, { rating: 3 });
-    await reviews.create(student(), course.id, { rating: 3 });
+    await enrolAndReview(student(), course.id, { rating: 3 });
+    await enrolAndReview(student(), course.id, { rating: 3 });
     for (const sort of ['rating_asc', 'rating_desc', 'newest'] as const) {
       const { items } = await walk((cursor) => reviews.listByCourse(undefined, course.id, { sort, limit: 1, cursor }));
       expect(items.map((x) => x.rating).sort()).toEqual([3, 3, 5]);
     }
     expect((await courses.listCategories()).items).toEqual([{ name: 'Programming', courseCount: 9 }]);
     const { rows } = await db.query<{ type: string }>('SELECT type FROM course_outbox ORDER BY created_at, id');
-    expect(rows.map((e) => e.type)).toEqual(['review_created', 'review_created', 'review_hidden', 'review_created', 'review_created']);
+    // Each author enrolled just before reviewing.
+    expect(rows.map((e) => e.type)).toEqual([
+      'enrolment_created', 'review_created', 'enrolment_created', 'review_created', 'review_hidden',
+      'enrolment_created', 'review_created', 'enrolment_created', 'review_created',
+    ]);
+    expect((await courses.get(undefined, course.id)).enrolmentCount).toBe(4);
   });
 });

@@ -25,6 +25,7 @@ describe.skipIf(!hasPostgres)('review mails end to end', () => {
       body: { title: 'Mail-worthy Databases', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60, status: 'published' },
     });
     expect(created.status).toBe(201);
+    expect((await p.course.call('PUT', `/api/v1/courses/${created.body.id}/enrolment`, { token: student.token })).status).toBe(201);
     const review = await p.course.call('POST', `/api/v1/courses/${created.body.id}/reviews`, {
       token: student.token,
       body: { rating: 5, title: 'Loved it', body: 'Clear and practical' },
@@ -76,6 +77,7 @@ describe.skipIf(!hasPostgres)('review mails end to end, with APP_URL', () => {
       body: { title: 'Front-end Linked Course', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60, status: 'published' },
     });
     expect(created.status).toBe(201);
+    expect((await p.course.call('PUT', `/api/v1/courses/${created.body.id}/enrolment`, { token: student.token })).status).toBe(201);
     const review = await p.course.call('POST', `/api/v1/courses/${created.body.id}/reviews`, { token: student.token, body: { rating: 4 } });
     expect(review.status).toBe(201);
 

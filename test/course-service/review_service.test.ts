@@ -6,17 +6,20 @@ import { HttpError } from '../../internal/shared/utils/errors.js';
 import type { Principal } from '../../internal/shared/utils/jwt.js';
 import type { CourseService } from '../../internal/course-service/services/course_service.js';
 import type { ReviewService } from '../../internal/course-service/services/review_service.js';
+import { EnrolmentService } from '../../internal/course-service/services/enrolment_service.js';
 import { etagOf } from '../../internal/shared/utils/etag.js';
-import { admin, instructor, newCourseInput, publishedCourse, refusal, services, student, walk } from './factories.js';
+import { admin, instructor, newCourseInput, publishedCourse, refusal, reviewAsLearner, services, student, walk } from './factories.js';
 
 describe.skipIf(!hasPostgres)('ReviewService', () => {
   let t: TestDatabase;
   let courses: CourseService;
   let reviews: ReviewService;
+  let enrolAndReview: ReturnType<typeof reviewAsLearner>;
 
   beforeAll(async () => {
     t = await createTestDatabase('course-service');
     ({ courses, reviews } = services(t.db));
+    enrolAndReview = reviewAsLearner(t.db, reviews);
   });
   afterAll(async () => {
     await t?.drop();
@@ -81,7 +84,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       const owner = instructor();
       const course = await publishedCourse(courses, owner, { title: 'Event course' });
       const author = student({ name: 'Bob' });
-      const r = await reviews.create(author, course.id, { rating: 4, title: ' Good ', body: 'Clear and useful' });
+      const r = await enrolAndReview(author, course.id, { rating: 4, title: ' Good ', body: 'Clear and useful' });
       expect(r).toMatchObject({ courseId: course.id, authorId: author.sub, authorName: 'Bob', rating: 4, title: 'Good', status: 'visible', response: null });
       expect(Object.keys(r)).toEqual(['id', 'courseId', 'authorId', 'authorName', 'rating', 'title', 'body', 'status', 'response', 'createdAt', 'updatedAt']);
       const after = await courses.get(undefined, course.id);
@@ -107,21 +110,21 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     it('refuses unverified users, the course owner, unpublished and unknown courses', async () => {
       const owner = instructor();
       const course = await publishedCourse(courses, owner);
-      expect(await refusal(reviews.create(student({ emailVerified: false }), course.id, { rating: 5 }))).toMatchObject({
+      expect(await refusal(enrolAndReview(student({ emailVerified: false }), course.id, { rating: 5 }))).toMatchObject({
         status: 403,
         code: 'email_not_verified',
       });
-      expect(await refusal(reviews.create(owner, course.id, { rating: 5 }))).toMatchObject({ status: 403, code: 'own_course' });
-      expect(await refusal(reviews.create(undefined, course.id, { rating: 5 }))).toMatchObject({ status: 401 });
-      expect(await refusal(reviews.create(student(), course.id, { rating: 6 }))).toMatchObject({ status: 400, code: 'validation_failed' });
-      expect(await refusal(reviews.create(student(), course.id, { rating: 5, extra: 1 } as never))).toMatchObject({ code: 'validation_failed' });
+      expect(await refusal(enrolAndReview(owner, course.id, { rating: 5 }))).toMatchObject({ status: 403, code: 'own_course' });
+      expect(await refusal(enrolAndReview(undefined, course.id, { rating: 5 }))).toMatchObject({ status: 401 });
+      expect(await refusal(enrolAndReview(student(), course.id, { rating: 6 }))).toMatchObject({ status: 400, code: 'validation_failed' });
+      expect(await refusal(enrolAndReview(student(), course.id, { rating: 5, extra: 1 } as never))).toMatchObject({ code: 'validation_failed' });
 
       const draft = await courses.create(owner, newCourseInput());
-      expect(await refusal(reviews.create(student(), draft.id, { rating: 5 }))).toMatchObject({ status: 404, code: 'course_not_found' });
+      expect(await refusal(enrolAndReview(student(), draft.id, { rating: 5 }))).toMatchObject({ status: 404, code: 'course_not_found' });
       // An admin can see the draft, so the answer says why instead.
-      expect(await refusal(reviews.create(admin(), draft.id, { rating: 5 }))).toMatchObject({ status: 409, code: 'course_not_published' });
-      expect(await refusal(reviews.create(student(), '0190a0b0-0000-7000-8000-000000000000', { rating: 5 }))).toMatchObject({ status: 404 });
-      expect(await refusal(reviews.create(student(), 'nope', { rating: 5 }))).toMatchObject({ status: 404 });
+      expect(await refusal(enrolAndReview(admin(), draft.id, { rating: 5 }))).toMatchObject({ status: 409, code: 'course_not_published' });
+      expect(await refusal(enrolAndReview(student(), '0190a0b0-0000-7000-8000-000000000000', { rating: 5 }))).toMatchObject({ status: 404 });
+      expect(await refusal(enrolAndReview(student(), 'nope', { rating: 5 }))).toMatchObject({ status: 404 });
       expect(await aggregate(course.id)).toMatchObject({ rating_count: 0 });
       expect(await outbox('review_created', course.id)).toEqual([]);
     });
@@ -131,10 +134,12 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       const before = await aggregate(course.id);
       const other = await otherClient();
       try {
+        const learner = student();
+        await new EnrolmentService({ db: t.db }).enrol(learner, course.id);
         await other.query('BEGIN');
         await other.query(`UPDATE courses SET status = 'draft' WHERE id = $1`, [course.id]);
         // The create's snapshot still says published: it inserts, then waits for the course's row lock.
-        const pending = refusal(reviews.create(student(), course.id, { rating: 5 }));
+        const pending = refusal(reviews.create(learner, course.id, { rating: 5 }));
         await lockWait();
         await other.query('COMMIT');
         expect(await pending).toMatchObject({ status: 409, code: 'course_not_published' });
@@ -149,7 +154,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     it('a create behind a delete of the same author\'s review waits without holding the course lock (no deadlock)', async () => {
       const course = await publishedCourse(courses, instructor());
       const author = student();
-      const old = await reviews.create(author, course.id, { rating: 2 });
+      const old = await enrolAndReview(author, course.id, { rating: 2 });
       const other = await otherClient();
       try {
         // A delete as the service runs it: the review row first, then the aggregate under the course lock.
@@ -157,7 +162,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
         // Shorter than deadlock_timeout: a create holding the course lock fails the test, not a retry.
         await other.query(`SET LOCAL lock_timeout = '300ms'`);
         await other.query('DELETE FROM reviews WHERE id = $1', [old.id]);
-        const pending = reviews.create(author, course.id, { rating: 4 });
+        const pending = reviews.create(author, course.id, { rating: 4 }); // enrolled already
         await lockWait(); // on the unique check, behind the uncommitted delete
         await other.query('UPDATE courses SET rating_count = rating_count - 1, rating_sum = rating_sum - 2, rating_2 = rating_2 - 1 WHERE id = $1', [course.id]);
         await other.query('COMMIT');
@@ -176,9 +181,11 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
           `SELECT c.version, c.search_vector::text AS v, s.search_vector::text AS s FROM courses c JOIN course_search s ON s.course_id = c.id WHERE c.id = $1`,
           [course.id],
         )).rows[0]!;
+      const author = student();
+      await new EnrolmentService({ db: t.db }).enrol(author, course.id); // moves the version too (enrolmentCount)
       const before = await row();
       const etag = etagOf(await courses.get(undefined, course.id));
-      await reviews.create(student(), course.id, { rating: 3 });
+      await reviews.create(author, course.id, { rating: 3 });
       const after = await row();
       expect(after.version).toBe(before.version + 1);
       expect(after.v).toBe(before.v);
@@ -189,7 +196,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     it('50 concurrent creates by one user on one course: exactly one wins, 49 get 409 review_exists', async () => {
       const course = await publishedCourse(courses, instructor());
       const author = student();
-      const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => reviews.create(author, course.id, { rating: (i % 5) + 1 })));
+      const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => enrolAndReview(author, course.id, { rating: (i % 5) + 1 })));
       const won = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(won).toHaveLength(1);
@@ -209,8 +216,8 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       const course = await publishedCourse(courses, instructor());
       const a = student();
       const b = student();
-      const ra = await reviews.create(a, course.id, { rating: 5 });
-      const rb = await reviews.create(b, course.id, { rating: 2 });
+      const ra = await enrolAndReview(a, course.id, { rating: 5 });
+      const rb = await enrolAndReview(b, course.id, { rating: 2 });
       expect(await aggregate(course.id)).toMatchObject({ rating_count: 2, rating_sum: 7, rating_5: 1, rating_2: 1 });
 
       await reviews.update(a, ra.id, { rating: 3, title: 'Changed my mind' });
@@ -235,7 +242,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       const owner = instructor();
       const course = await publishedCourse(courses, owner);
       const author = student();
-      const r = await reviews.create(author, course.id, { rating: 4, title: 'Title', body: 'Body' });
+      const r = await enrolAndReview(author, course.id, { rating: 4, title: 'Title', body: 'Body' });
       expect(await refusal(reviews.update(student(), r.id, { rating: 1 }))).toMatchObject({ status: 403, code: 'not_review_author' });
       expect(await refusal(reviews.update(admin(), r.id, { body: 'rewritten by admin' }))).toMatchObject({ status: 403, code: 'not_review_author' });
       expect(await refusal(reviews.update(owner, r.id, { rating: 5 }))).toMatchObject({ status: 403, code: 'not_review_author' });
@@ -252,7 +259,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     it('hides a review from everyone but its author and admins, and tells the author once', async () => {
       const course = await publishedCourse(courses, instructor(), { title: 'Moderated' });
       const author = student();
-      const r = await reviews.create(author, course.id, { rating: 1, title: 'Spam spam' });
+      const r = await enrolAndReview(author, course.id, { rating: 1, title: 'Spam spam' });
       const moderator = admin();
       const hidden = await reviews.hide(moderator, r.id);
       expect(hidden.status).toBe('hidden');
@@ -271,10 +278,10 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       ]);
 
       // An admin deleting someone's visible review tells them; an author deleting their own does not.
-      const r2 = await reviews.create(student(), course.id, { rating: 2 });
+      const r2 = await enrolAndReview(student(), course.id, { rating: 2 });
       await reviews.delete(admin(), r2.id);
       const r3author = student();
-      const r3 = await reviews.create(r3author, course.id, { rating: 3 });
+      const r3 = await enrolAndReview(r3author, course.id, { rating: 3 });
       await reviews.delete(r3author, r3.id);
       const after = await outbox('review_hidden', course.id);
       expect(after.map((e) => e.reviewId)).toEqual([r.id, r2.id]);
@@ -295,7 +302,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       const owner = instructor();
       const course = await publishedCourse(courses, owner);
       const author = student();
-      const r = await reviews.create(author, course.id, { rating: 3 });
+      const r = await enrolAndReview(author, course.id, { rating: 3 });
       for (const who of [author, student(), instructor(), admin()]) {
         expect(await refusal(reviews.putResponse(who, r.id, { body: 'Thanks' }))).toMatchObject({ status: 403, code: 'not_course_instructor' });
         expect(await refusal(reviews.deleteResponse(who, r.id))).toMatchObject({ status: 403, code: 'not_course_instructor' });
@@ -321,7 +328,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       for (let i = 0; i < 40; i++) {
         const a = student();
         authors.push(a);
-        await reviews.create(a, course.id, { rating: [5, 4, 4, 2, 1][i % 5]! });
+        await enrolAndReview(a, course.id, { rating: [5, 4, 4, 2, 1][i % 5]! });
       }
       // Many equal timestamps, so created_at ties are broken by id.
       await t.db.query(
@@ -367,7 +374,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       const made: string[] = [];
       for (let i = 0; i < 9; i++) {
         const c = await publishedCourse(courses, owner);
-        made.push((await reviews.create(author, c.id, { rating: 3 })).id);
+        made.push((await enrolAndReview(author, c.id, { rating: 3 })).id);
       }
       await reviews.hide(admin(), made[0]!);
       const own = await walk((cursor) => reviews.listByAuthor(author, { authorId: author.sub, limit: 4, cursor }));
@@ -383,7 +390,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     const users = Array.from({ length: 40 }, () => student());
     const moderator = admin();
     const initial = 30;
-    for (const u of users.slice(0, initial)) await reviews.create(u, course.id, { rating: 3 });
+    for (const u of users.slice(0, initial)) await enrolAndReview(u, course.id, { rating: 3 });
 
     // A small deterministic PRNG, so a failure can be replayed.
     let seed = 42;
@@ -411,7 +418,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       switch (kind) {
         case 0:
           return async () => {
-            await reviews.create(u, course.id, { rating });
+            await enrolAndReview(u, course.id, { rating });
             creates++;
           };
         case 1:

@@ -41,7 +41,7 @@ const PORTS = { 'auth-service': 8081, 'course-service': 8082 } as const;
 /** The path prefixes each service owns (docs/ARCHITECTURE.md; plus the JWKS under /.well-known). */
 const OWNED_PREFIXES: Record<string, string[]> = {
   'auth-service': ['/api/v1/auth', '/api/v1/users', '/api/v1/admin', '/api/v1/notifications', '/.well-known'],
-  'course-service': ['/api/v1/courses', '/api/v1/reviews', '/api/v1/categories', '/api/v1/instructor', '/api/v1/sections', '/api/v1/lessons'],
+  'course-service': ['/api/v1/courses', '/api/v1/reviews', '/api/v1/categories', '/api/v1/instructor', '/api/v1/sections', '/api/v1/lessons', '/api/v1/enrolments', '/api/v1/certificates'],
 };
 
 // ---- loading ----------------------------------------------------------------------------------------

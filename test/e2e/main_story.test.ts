@@ -179,6 +179,9 @@ describe.skipIf(!hasPostgres)('main story through the typed clients (both servic
     for (const r of reviewers) {
       await registerAndConfirm(r.email, r.password, r.displayName);
       const session = await login(r.email, r.password);
+      // Reviews come from the course's learners: enrol first (201 new).
+      const enrolled = await courseApi.PUT('/api/v1/courses/{id}/enrolment', { params: { path: { id: courseId } }, headers: bearer(session.accessToken) });
+      expect(enrolled.response.status, JSON.stringify(enrolled.error)).toBe(201);
       const review = await courseApi.POST('/api/v1/courses/{id}/reviews', {
         params: { path: { id: courseId } },
         body: { rating: r.rating, title: `${r.rating} stars`, body: 'Clear and practical.' },

@@ -23,7 +23,8 @@ import { hasPostgres, hasRedis, REDIS_URL, redisTestPrefix } from '../helpers/se
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { startAuth, type AuthHarness } from '../helpers/auth_app.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
-import { instructor, newCourseInput } from '../course-service/factories.js';
+import { EnrolmentService } from '../../internal/course-service/services/enrolment_service.js';
+import { instructor, newCourseInput, student } from '../course-service/factories.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const USERS = 24;
@@ -158,6 +159,8 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: course-service killed with SI
     for (let idx = 0; idx < USERS; idx++) {
       const u = await auth.newUser();
       const { accessToken } = await auth.login(u.email, u.password);
+      // Reviews come from the course's learners (reviews.requireEnrolment).
+      await new EnrolmentService({ db: database.db }).enrol(student({ sub: u.id, name: u.displayName }), courseId);
       writers.push({ idx, id: u.id, name: u.displayName, token: accessToken, live: null, lastK: null, inFlight: null, k: 0, createdIds: new Set(), deletedIds: new Set() });
     }
     port = await freePort();
@@ -374,6 +377,12 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: course-service killed with SI
     // A new user: every writer may hold a review of the course at the kill (one run had none free).
     const newcomer = await auth.newUser();
     const { accessToken: newcomerToken } = await auth.login(newcomer.email, newcomer.password);
+    const enrolled = await fetch(`${base}/api/v1/courses/${courseId}/enrolment`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${newcomerToken}` },
+      signal: AbortSignal.timeout(5000),
+    });
+    expect(enrolled.status).toBe(201);
     const after = await fetch(`${base}/api/v1/courses/${courseId}/reviews`, {
       method: 'POST',
       headers: { authorization: `Bearer ${newcomerToken}`, 'content-type': 'application/json' },

@@ -107,6 +107,8 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
     const created = await p.course.call('POST', '/api/v1/courses', { token: carol.token, body: newCourseInput({ status: 'published' }) });
     expect(created.status, created.text).toBe(201);
     course = created.body;
+    // Reviews come from the course's learners (reviews.requireEnrolment).
+    expect((await p.course.call('PUT', `/api/v1/courses/${course.id}/enrolment`, { token: alice.token })).status).toBe(201);
     const reviewed = await p.course.call('POST', `/api/v1/courses/${course.id}/reviews`, { token: alice.token, body: { rating: 4, title: 'Solid course' } });
     expect(reviewed.status, reviewed.text).toBe(201);
     review = reviewed.body;
@@ -225,6 +227,14 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         'GET /api/v1/lessons/{id}': { service: 'course', values: lv },
         'PATCH /api/v1/lessons/{id}': { service: 'course', body: { title: 'Renamed' }, values: lv },
         'DELETE /api/v1/lessons/{id}': { service: 'course', values: lv },
+        'PUT /api/v1/courses/{id}/enrolment': { service: 'course', values: { id: course.id } },
+        'DELETE /api/v1/courses/{id}/enrolment': { service: 'course', values: { id: course.id } },
+        'GET /api/v1/enrolments': { service: 'course' },
+        'GET /api/v1/courses/{id}/enrolments': { service: 'course', values: { id: course.id } },
+        'PUT /api/v1/lessons/{id}/completion': { service: 'course', values: { id: course.id } },
+        'DELETE /api/v1/lessons/{id}/completion': { service: 'course', values: { id: course.id } },
+        'GET /api/v1/courses/{id}/progress': { service: 'course', values: { id: course.id } },
+        'GET /api/v1/instructor/courses/{id}/stats': { service: 'course', values: { id: course.id } },
       };
       const secured = new Map<string, 'required' | 'optional'>();
       for (const doc of [authDoc(), courseDoc()]) {
@@ -373,6 +383,16 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         }
       }
       expect(lists.sort()).toEqual(['GET /api/v1/admin/notifications', 'GET /api/v1/admin/security-events', 'GET /api/v1/admin/users', 'GET /api/v1/courses', 'GET /api/v1/courses/{id}/reviews', 'GET /api/v1/instructor/courses', 'GET /api/v1/reviews', 'GET /api/v1/users/me/security-events']);
+      expect(lists.sort()).toEqual([
+        'GET /api/v1/admin/notifications',
+        'GET /api/v1/admin/users',
+        'GET /api/v1/courses',
+        'GET /api/v1/courses/{id}/enrolments',
+        'GET /api/v1/courses/{id}/reviews',
+        'GET /api/v1/enrolments',
+        'GET /api/v1/instructor/courses',
+        'GET /api/v1/reviews',
+      ]);
     });
 
     it('API4: a body over http.bodyLimit is 413 payload_too_large on both services', async () => {
@@ -538,6 +558,7 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         expect((await p.auth.call('PATCH', '/api/v1/users/me', { token: bob.token, body: { displayName: link } })).status).toBe(200);
         const c = await p.course.call('POST', '/api/v1/courses', { token: dave.token, body: newCourseInput({ description: `Images: ${link}/a.png <img src="${link}/b.png">`, summary: link, status: 'published' }) });
         expect(c.status).toBe(201);
+        expect((await p.course.call('PUT', `/api/v1/courses/${c.body.id}/enrolment`, { token: bob.token })).status).toBe(201);
         expect((await p.course.call('POST', `/api/v1/courses/${c.body.id}/reviews`, { token: bob.token, body: { rating: 5, body: `![x](${link}/c.png) ${link}` } })).status).toBe(201);
         // The mail went out (rendered with the link as text or an http link), and still nobody fetched it.
         const sent = await p.auth.smtp.waitFor((m) => m.to.includes(carol.email) && m.html.includes(`${trap.url}/ssrf`));

@@ -53,6 +53,7 @@ export const CourseSchema = Type.Object({
   rating: RatingSummarySchema,
   lessonCount: Type.Integer({ minimum: 0, description: 'Lessons in the curriculum' }),
   totalDurationSeconds: Type.Integer({ minimum: 0, description: 'Sum of the lessons\' durations' }),
+  enrolmentCount: Type.Integer({ minimum: 0, description: 'Active learners (what sort=popular orders by)' }),
 });
 export type CourseDto = Static<typeof CourseSchema>;
 
@@ -108,7 +109,9 @@ export const CourseListQuery = Type.Object(
     instructorId: Type.Optional(Uuid),
     minRating: Type.Optional(Type.Number({ minimum: 0, maximum: 5 })),
     sort: Type.Optional(
-      StringEnum(COURSE_SORTS, { description: 'Default: relevance when q is given, else newest. relevance without q means newest' }),
+      StringEnum(COURSE_SORTS, {
+        description: 'Default: relevance when q is given, else newest. relevance without q means newest. popular: most active learners first',
+      }),
     ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
     // Longer than the shared 512: a title-sort cursor carries a title of up to 200 characters.
@@ -165,6 +168,7 @@ export interface CourseRow {
   rating_4: number;
   rating_5: number;
   rating_avg: string | number;
+  enrolment_count: number;
   version: number;
   created_at: Date | string;
   updated_at: Date | string;
@@ -219,5 +223,6 @@ export function toCourseDto(row: CourseRow): CourseDto {
     },
     lessonCount: row.lesson_count,
     totalDurationSeconds: row.total_duration_seconds,
+    enrolmentCount: Number(row.enrolment_count),
   };
 }

@@ -15,3 +15,5 @@ export const reviewNotFound = (): HttpError => HttpError.notFound('review_not_fo
 export function isSlugTaken(err: unknown): boolean {
   return err instanceof HttpError && err.code === 'slug_taken';
 }
+
+export const enrolmentRequired = (): HttpError => HttpError.forbidden('enrolment_required', 'Only active learners of the course may do this; enrol first');

@@ -11,7 +11,7 @@ import { slugTaken } from '../models/errors.js';
 /** Every column except the search vector, which no one reads back. */
 const COLUMNS = `c.id, c.slug, c.title, c.summary, c.description, c.category, c.tags, c.level, c.language,
   c.duration_minutes, c.instructor_id, c.instructor_name, c.status, c.published_at, c.rating_count,
-  c.rating_sum, c.rating_1, c.rating_2, c.rating_3, c.rating_4, c.rating_5, c.rating_avg, c.version,
+  c.rating_sum, c.rating_1, c.rating_2, c.rating_3, c.rating_4, c.rating_5, c.rating_avg, c.enrolment_count, c.version,
   c.created_at, c.updated_at, c.lesson_count, c.total_duration_seconds`;
 const RETURNING = COLUMNS.replace(/c\./g, '');
 
@@ -175,9 +175,10 @@ export class CourseRepository {
         }
         break;
       case 'popular':
-        orderBy = 'c.rating_count DESC, c.rating_avg DESC, c.id DESC';
+        // Active learners (by delta with each enrolment), then reviews; courses_*_popular_idx (migration 0011).
+        orderBy = 'c.enrolment_count DESC, c.rating_count DESC, c.id DESC';
         if (after) {
-          where.push(`(c.rating_count, c.rating_avg, c.id) < (${p(after[0])}::int, ${p(after[1])}::numeric, ${p(after[2])}::uuid)`);
+          where.push(`(c.enrolment_count, c.rating_count, c.id) < (${p(after[0])}::int, ${p(after[1])}::int, ${p(after[2])}::uuid)`);
         }
         break;
       case 'title':
@@ -415,7 +416,7 @@ export function courseKeysetValues(row: CourseListRow, sort: CourseListSort): (s
     case 'rating':
       return [avg, row.rating_count, row.id];
     case 'popular':
-      return [row.rating_count, avg, row.id];
+      return [Number(row.enrolment_count), row.rating_count, row.id];
     case 'title':
       return [row.title, row.id];
   }

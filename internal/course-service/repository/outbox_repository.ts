@@ -7,7 +7,7 @@
  */
 import type { Queryable } from '../../shared/utils/database.js';
 import { newId } from '../../shared/utils/ids.js';
-import type { AnnouncementEvent, ReviewCreatedEvent, ReviewHiddenEvent } from '../models/events.js';
+import type { AnnouncementEvent, CourseCompletedEvent, EnrolmentCreatedEvent, ReviewCreatedEvent, ReviewHiddenEvent } from '../models/events.js';
 
 export interface OutboxRow {
   id: string;
@@ -25,6 +25,8 @@ export class OutboxRepository {
   /** Adds an event in `tx`; its id doubles as `payload.eventId` (the relay's idempotency key). */
   async add(type: 'review_created', payload: WithoutId<ReviewCreatedEvent>, tx: Queryable): Promise<string>;
   async add(type: 'review_hidden', payload: WithoutId<ReviewHiddenEvent>, tx: Queryable): Promise<string>;
+  async add(type: 'enrolment_created', payload: WithoutId<EnrolmentCreatedEvent>, tx: Queryable): Promise<string>;
+  async add(type: 'course_completed', payload: WithoutId<CourseCompletedEvent>, tx: Queryable): Promise<string>;
   async add(type: string, payload: object, tx: Queryable): Promise<string> {
     const id = newId();
     await tx.query('INSERT INTO course_outbox (id, type, payload) VALUES ($1, $2, $3::jsonb)', [

@@ -57,6 +57,8 @@ const INSERT_COUNTED = {
            SELECT $1::uuid, c.id, $3::uuid, $4::text, $5::smallint, $6::text, $7::text
              FROM courses c
             WHERE c.id = $2::uuid AND c.status = 'published' AND c.instructor_id <> $3::uuid
+              AND (NOT $16::boolean OR EXISTS (
+                    SELECT FROM enrolments e WHERE e.course_id = c.id AND e.user_id = $3::uuid AND e.status = 'active'))
            RETURNING ${RETURNING}
          ), course AS (
            UPDATE courses SET ${ratingDeltaSet(9)}
@@ -109,17 +111,27 @@ export class ReviewRepository {
   /**
    * Creates a review of a published course by someone other than its instructor, moves the course's
    * rating aggregate by `delta` and adds the `review_created` event `eventId`, in one round trip (see
-   * INSERT_COUNTED). Null when the course is missing, not published or the author's own; the caller
+   * INSERT_COUNTED). Null when the course is missing, not published or the author's own, or (with
+   * `requireEnrolment`) the author is not an active learner of it; the caller
    * looks at the course to say which. The constraint decides a duplicate, not a pre-check (concurrent
    * creates cannot both pass): 409 `review_exists`, naming the existing review as `reviewId` so a client
    * can offer to edit it. A course unpublished between the statement's snapshot and its row lock: 409
    * `course_not_published`.
    */
-  async insertCounted(review: NewReview, delta: RatingDelta, eventId: string, q: Queryable = this.db): Promise<ReviewRow | null> {
+  async insertCounted(
+    review: NewReview,
+    delta: RatingDelta,
+    eventId: string,
+    options: { requireEnrolment: boolean },
+    q: Queryable = this.db,
+  ): Promise<ReviewRow | null> {
     try {
       const { rows } = await q.query<ReviewRow>(
         INSERT_COUNTED.text,
-        [review.id, review.courseId, review.authorId, review.authorName, review.rating, review.title, review.body, eventId, ...ratingDeltaParams(delta)],
+        [
+          review.id, review.courseId, review.authorId, review.authorName, review.rating, review.title, review.body, eventId,
+          ...ratingDeltaParams(delta), options.requireEnrolment,
+        ],
         { name: INSERT_COUNTED.name },
       );
       return rows[0] ?? null;

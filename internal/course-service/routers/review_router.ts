@@ -46,8 +46,10 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
     onRequest: authn.requireUser,
     schema: {
       tags,
-      summary: 'Review a published course (verified users, not its instructor, once per course)',
-      description: 'A second review of the same course is 409 `review_exists`, whose `reviewId` names the first: edit that one instead.',
+      summary: 'Review a published course (verified active learners, not its instructor, once per course)',
+      description:
+        'With the setting `reviews.requireEnrolment` (default) only active learners of the course may review it (403 `enrolment_required`). ' +
+        'A second review of the same course is 409 `review_exists`, whose `reviewId` names the first: edit that one instead.',
       security: bearer,
       params: IdParams,
       body: ReviewCreateBody,
@@ -56,7 +58,7 @@ export function reviewRouter(app: App, reviews: ReviewController, authn: Authent
         ...problems({
           400: [],
           401: [],
-          403: ['email_not_verified', 'own_course'],
+          403: ['email_not_verified', 'own_course', 'enrolment_required'],
           404: ['course_not_found'],
           409: ['review_exists', 'course_not_published'],
           413: [],

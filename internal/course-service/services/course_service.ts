@@ -62,7 +62,7 @@ const COURSE_CURSOR_KINDS: Record<CourseListSort, CursorValueKind[]> = {
   relevance: ['float', 'uuid'],
   newest: ['timestamp', 'uuid'],
   rating: ['decimal', 'int', 'uuid'],
-  popular: ['int', 'decimal', 'uuid'],
+  popular: ['int', 'int', 'uuid'],
   title: ['text', 'uuid'],
 };
 

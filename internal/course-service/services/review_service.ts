@@ -1,5 +1,6 @@
 /**
- * Review rules: who reviews what, one review per user per course, moderation, the instructor's
+ * Review rules: who reviews what (with `reviews.requireEnrolment`, active learners of the course only;
+ * a learner who leaves keeps, edits and deletes their review), one review per user per course, moderation, the instructor's
  * response, and the course's rating aggregate, which moves in the same transaction as the review:
  *
  * - O(1): one `UPDATE courses SET rating_count = rating_count + ...` per write, never a recount.
@@ -37,7 +38,8 @@ import {
   type ReviewRow,
   type ReviewSort,
 } from '../models/review.js';
-import { courseNotFound, courseNotPublished, reviewNotFound } from '../models/errors.js';
+import { courseNotFound, courseNotPublished, enrolmentRequired, reviewNotFound } from '../models/errors.js';
+import { EnrolmentRepository } from '../repository/enrolment_repository.js';
 import { CourseRepository, type RatedCourse, type RatingDelta } from '../repository/course_repository.js';
 import { OutboxRepository } from '../repository/outbox_repository.js';
 import { ReviewRepository, reviewKeysetValues, type ReviewChanges } from '../repository/review_repository.js';
@@ -55,6 +57,8 @@ export interface ReviewServiceDeps {
   reviews?: ReviewRepository;
   outbox?: OutboxRepository;
   cache?: CacheInvalidator;
+  /** Setting `reviews.requireEnrolment`: only active learners of the course may review it (default true). */
+  requireEnrolment?: boolean;
 }
 
 const REVIEW_CURSOR_KINDS: Record<ReviewSort | 'author', CursorValueKind[]> = {
@@ -94,8 +98,12 @@ export class ReviewService {
   private readonly reviews: ReviewRepository;
   private readonly outbox: OutboxRepository;
   private readonly cache: CacheInvalidator | undefined;
+  private readonly requireEnrolment: boolean;
+  private readonly enrolments: EnrolmentRepository;
 
   constructor(deps: ReviewServiceDeps) {
+    this.requireEnrolment = deps.requireEnrolment ?? true;
+    this.enrolments = new EnrolmentRepository(deps.db);
     this.db = deps.db;
     this.courses = deps.courses ?? new CourseRepository(deps.db);
     this.reviews = deps.reviews ?? new ReviewRepository(deps.db);
@@ -124,18 +132,22 @@ export class ReviewService {
       body: optionalText(body.body) ?? null,
     };
     // A duplicate (409 review_exists) and a course unpublished meanwhile are the repository's to name.
-    const row = await retryOnConflict(() => this.reviews.insertCounted(review, ratingDelta(null, body.rating), newId()));
+    const row = await retryOnConflict(() =>
+      this.reviews.insertCounted(review, ratingDelta(null, body.rating), newId(), { requireEnrolment: this.requireEnrolment }),
+    );
     if (!row) throw await this.refusal(user, courseId);
     await this.invalidate(row, true);
     return toReviewDto(row);
   }
 
-  /** Why a create wrote nothing, in the order the rules are checked: visible, not one's own, published. */
+  /** Why a create wrote nothing, in the order the rules are checked: visible, not one's own, published, enrolled. */
   private async refusal(user: Principal, courseId: string): Promise<HttpError> {
     const course = await this.courses.findById(courseId);
     if (!course || !canSeeCourse(user, course)) return courseNotFound();
     if (course.instructor_id === user.sub) return HttpError.forbidden('own_course', 'You cannot review your own course');
-    // Published now but not when the write looked: it was published in between, and the write's view stands.
+    if (course.status !== 'published') return courseNotPublished();
+    if (this.requireEnrolment && !(await this.enrolments.isActiveLearner(course.id, user.sub))) return enrolmentRequired();
+    // Published (and enrolled) now but not when the write looked: it changed in between, and the write's view stands.
     return courseNotPublished();
   }
 

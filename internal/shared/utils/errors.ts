@@ -77,7 +77,7 @@ export const ERROR_CODES = {
   not_course_instructor: 'Only the course\'s instructor may respond to its reviews',
   review_not_found: 'No such review, or not one the caller may see',
   review_exists: 'The caller has already reviewed this course; `reviewId` names that review',
-  own_course: 'An instructor cannot review their own course',
+  own_course: 'An instructor cannot review, or enrol in, their own course',
   not_review_author: 'Only the review\'s author (or an admin, to delete) may do this',
   // course-service: curriculum
   section_not_found: 'No such section, or not one the caller may see',
@@ -87,6 +87,9 @@ export const ERROR_CODES = {
   curriculum_incomplete: 'A course needs at least one lesson and no empty section to be published',
   section_not_empty: 'A section that still has lessons cannot be deleted; delete or move its lessons first',
   last_lesson: 'The last lesson of a published course cannot be deleted',
+  // course-service: learning
+  not_enrolled: 'The caller has never enrolled in this course',
+  certificate_not_found: 'No certificate with this verification id',
 } as const satisfies Record<string, string>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -63,6 +63,8 @@ export const CacheScopes = {
     CacheScopes.allReviews,
     CacheScopes.curriculum(id),
   ],
+  /** An enrol or leave moved the course's `enrolmentCount`: the course and every list showing it (sort=popular). */
+  afterEnrolmentWrite: (courseId: string): string[] => [CacheScopes.course(courseId), CacheScopes.courses],
   /** `ratingChanged`: the course's aggregate moved, so the course and every list showing it did too. */
   afterReviewWrite: (review: { id: string; courseId: string; authorId: string }, ratingChanged: boolean): string[] => [
     CacheScopes.courseReviews(review.courseId),
