@@ -28,6 +28,10 @@ import { reviewRouter } from './routers/review_router.js';
 import { categoryRouter } from './routers/category_router.js';
 import { AuthClient } from './services/auth_client.js';
 import { NotificationRelay, registerRelayMetrics } from './services/notification_relay.js';
+import { AccountDataRepository } from './repository/account_data_repository.js';
+import { AccountEventsService } from './services/account_events.js';
+import { InternalController } from './controllers/internal_controller.js';
+import { internalRouter } from './routers/internal_router.js';
 
 export interface CourseAppOptions {
   logger?: Logger;
@@ -110,6 +114,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
       { name: 'courses', description: 'The course catalogue: search, read, create, edit, publish' },
       { name: 'reviews', description: 'Reviews, moderation and instructor responses' },
       { name: 'categories', description: 'Categories of published courses' },
+      { name: 'internal', description: 'For auth-service only (its service token): account events and the GDPR export' },
     ],
     readiness,
   });
@@ -125,6 +130,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   courseRouter(app, courseController, authn, responses);
   reviewRouter(app, new ReviewController(reviews), authn, responses);
   categoryRouter(app, courseController, responses);
+  internalRouter(app, new InternalController(new AccountEventsService({ db, data: new AccountDataRepository(db), courses: courseRepository, cache })), authn);
 
   // Review mails: the relay delivers course_outbox events to auth-service's POST /api/v1/notifications.
   const relay = new NotificationRelay(
