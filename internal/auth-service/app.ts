@@ -38,6 +38,14 @@ import { authRouter } from './routers/auth_router.js';
 import { usersRouter } from './routers/users_router.js';
 import { notificationRouter } from './routers/notification_router.js';
 import { pagesRouter } from './routers/pages_router.js';
+import { DeletionRepository } from './repository/deletion_repository.js';
+import { AccountOutboxRepository } from './repository/account_outbox_repository.js';
+import { DeletionService } from './services/deletion_service.js';
+import { ExportService } from './services/export_service.js';
+import { AUTH_SERVICE_CLIENT_ID, CourseClient } from './services/course_client.js';
+import { AccountEventRelay, registerAccountOutboxMetrics } from './services/account_event_relay.js';
+import { GdprController } from './controllers/gdpr_controller.js';
+import { gdprRouter } from './routers/gdpr_router.js';
 
 
 export interface AuthAppOptions {
@@ -58,10 +66,18 @@ export interface AuthApp {
   hasher: PasswordHasher;
   /** The account rules; `auth.settled()` waits for mail requests still running after their answer. */
   auth: AuthService;
+  /** Account deletion and its purge job. */
+  deletions: DeletionService;
+  /** Delivers account events (deletions) to course-service. */
+  accountRelay: AccountEventRelay;
 }
 
 export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions = {}): Promise<AuthApp> {
   const logger = options.logger ?? createLogger(config.log.level, 'auth-service');
+  // auth-service's own service token says `client:auth-service`; a configured client must not mint the same subject.
+  if (config.clients.some((c) => c.id === AUTH_SERVICE_CLIENT_ID)) {
+    throw new Error(`clients: the id "${AUTH_SERVICE_CLIENT_ID}" is reserved for auth-service's own service token`);
+  }
   const paths = authPaths(config);
 
   const db = await openServiceDatabase('auth-service', config.database, paths.dataDir, logger, options.db);
@@ -85,6 +101,34 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   const appLinks = new AppLinks(config.appUrl, config.links);
   const notificationService = new NotificationService({ db, notifications: outbox, users, publicUrl: config.publicUrl, unsubscribe, appLinks });
   const pagesBase = `${config.publicUrl.replace(/\/$/, '')}/api/v1/auth/pages`;
+  const deletionRepository = new DeletionRepository(db);
+  const accountOutbox = new AccountOutboxRepository(db);
+  const courseClient = new CourseClient(tokenService, { baseUrl: config.courseService.url, timeoutMs: config.courseService.timeoutMs });
+  const accountRelay = new AccountEventRelay(db, accountOutbox, courseClient, logger, {
+    pollIntervalMs: config.accountEvents.pollIntervalMs,
+    batchSize: config.accountEvents.batchSize,
+    backoffBaseMs: config.accountEvents.backoffBaseMs,
+    backoffMaxMs: config.accountEvents.backoffMaxMs,
+    leaseMs: config.accountEvents.leaseMs,
+  });
+  const deletionService = new DeletionService({
+    db,
+    users,
+    sessions,
+    tokens,
+    securityEvents,
+    notifications: notificationService,
+    deletions: deletionRepository,
+    outbox: accountOutbox,
+    rules: {
+      graceHours: config.accountDeletion.graceHours,
+      cancelLink: config.accountDeletion.cancelUrl || `${pagesBase}/cancel-deletion`,
+      purgeIntervalMs: config.accountDeletion.purgeIntervalMs,
+      purgeBatchSize: config.accountDeletion.purgeBatchSize,
+    },
+    logger,
+    onEvent: () => accountRelay.kick(),
+  });
   const authService = new AuthService({
     db,
     users,
@@ -109,6 +153,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
       clients: config.clients,
     },
     logger,
+    signInGuard: (user) => deletionService.assertNotPending(user.id),
   });
   const userService = new UserService(db, users, sessions, hasher);
   const worker = new DeliveryWorker({ notifications: outbox, mailer, logger, options: config.mail });
@@ -150,19 +195,25 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   usersRouter(app, userController, authn);
   notificationRouter(app, new NotificationController(notificationService), authn);
   pagesRouter(app, new PagesController(), keys);
+  gdprRouter(app, new GdprController(deletionService, new ExportService({ db, users, data: deletionRepository, securityEvents, courses: courseClient, logger })), authn);
+  registerAccountOutboxMetrics(app.metrics, accountOutbox);
 
   if (config.admin.email && config.admin.password) {
     const { created } = await userService.ensureAdmin(config.admin.email, config.admin.password);
     logger.info({ created }, 'admin account ensured');
   }
   if (config.mail.workerEnabled) worker.start();
+  if (config.accountDeletion.purgeEnabled) deletionService.startPurger();
+  if (config.accountEvents.relayEnabled) accountRelay.start();
 
   app.addHook('onClose', async () => {
     // Mail requests answered before the close still write their outbox rows.
     await authService.settled();
     await worker.stop();
+    await deletionService.stopPurger();
+    await accountRelay.stop();
     await Promise.allSettled([mailer.close(), store.close()]);
     if (!options.db) await db.close();
   });
-  return { app, db, store, keys, worker, users: userService, hasher, auth: authService };
+  return { app, db, store, keys, worker, users: userService, hasher, auth: authService, deletions: deletionService, accountRelay };
 }

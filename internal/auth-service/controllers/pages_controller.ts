@@ -11,7 +11,7 @@ h1{font-size:1.4rem}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-r
 input{font-size:1rem;padding:.5rem;width:100%;box-sizing:border-box;margin:.3rem 0 1rem}#result{margin-top:1rem}
 .ok{color:#047857}.err{color:#b91c1c}`;
 
-const COMMON_SCRIPT = `
+export const COMMON_SCRIPT = `
 const token = new URLSearchParams(location.search).get('token') || '';
 const out = document.getElementById('result');
 function show(ok, text) { out.className = ok ? 'ok' : 'err'; out.textContent = text; }
@@ -39,7 +39,7 @@ document.getElementById('form').addEventListener('submit', async (e) => {
   if (!err) document.getElementById('save').disabled = true;
 });`;
 
-function page(title: string, body: string, script: string): { html: string; csp: string } {
+export function page(title: string, body: string, script: string): { html: string; csp: string } {
   const hash = createHash('sha256').update(script).digest('base64');
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${title}</title><style>${STYLE}</style></head>
@@ -72,7 +72,7 @@ const UNSUBSCRIBE = page(
   UNSUBSCRIBE_SCRIPT,
 );
 
-function send(reply: FastifyReply, p: { html: string; csp: string }) {
+export function send(reply: FastifyReply, p: { html: string; csp: string }) {
   return reply
     .header('content-security-policy', p.csp)
     .header('referrer-policy', 'no-referrer')

@@ -41,7 +41,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       tags,
       summary: 'Log in with e-mail and password',
       body: LoginBody,
-      response: { 200: TokenPairSchema, ...problems({ 400: [], 401: ['invalid_credentials'], 403: ['account_disabled', 'email_not_verified'], 413: [], 415: [], 429: [] }) },
+      response: { 200: TokenPairSchema, ...problems({ 400: [], 401: ['invalid_credentials'], 403: ['account_disabled', 'email_not_verified', 'account_deletion_pending'], 413: [], 415: [], 429: [] }) },
     },
   }, auth.login);
 

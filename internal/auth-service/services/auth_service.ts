@@ -65,6 +65,8 @@ export interface AuthServiceDeps {
   limiter: RateLimiter;
   rules: AuthRules;
   logger: Logger;
+  /** Refuses a sign-in after the first factor (e.g. 403 while the account's deletion is pending). */
+  signInGuard?: (user: UserRow) => Promise<void>;
 }
 
 const invalidCredentials = () => HttpError.unauthorized('invalid_credentials', 'E-mail or password is wrong');
@@ -202,6 +204,7 @@ export class AuthService {
    * when the account has MFA on (DESIGN: the MFA gate applies to every way of signing in).
    */
   async signIn(user: UserRow, meta: RequestMeta, firstFactor: { amr: string[]; event?: SecurityEventName }): Promise<TokenPair> {
+    await this.d.signInGuard?.(user);
     return this.startSession(user, meta, { aal: 'aal1', amr: firstFactor.amr }, firstFactor.event);
   }
 

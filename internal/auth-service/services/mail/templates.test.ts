@@ -28,6 +28,7 @@ const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
     reason: 'Advertising',
     unsubscribeLink: 'https://app.test/unsubscribe?token=u',
   },
+  account_deletion_scheduled: { displayName: 'Ada', link: 'https://app.test/cancel-deletion?token=abc', purgeAt: '2025-03-26T14:05:00.000Z' },
 };
 
 // Fields whose absence must make rendering throw.
@@ -38,6 +39,7 @@ const REQUIRED: Record<MailTemplate, string[]> = {
   password_changed: ['displayName', 'changedAt'],
   review_created: ['displayName', 'courseTitle', 'rating', 'authorName', 'unsubscribeLink'],
   review_hidden: ['displayName', 'courseTitle'],
+  account_deletion_scheduled: ['displayName', 'link', 'purgeAt'],
 };
 
 const LINK_FIELDS: Record<MailTemplate, string[]> = {
@@ -47,6 +49,7 @@ const LINK_FIELDS: Record<MailTemplate, string[]> = {
   password_changed: ['resetLink'],
   review_created: ['courseLink', 'unsubscribeLink'],
   review_hidden: ['unsubscribeLink'],
+  account_deletion_scheduled: ['link'],
 };
 
 function without(data: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -57,7 +60,7 @@ function without(data: Record<string, unknown>, field: string): Record<string, u
 
 describe('renderMail', () => {
   it('knows every template', () => {
-    expect(MAIL_TEMPLATES).toHaveLength(6);
+    expect(MAIL_TEMPLATES).toHaveLength(7);
     for (const t of MAIL_TEMPLATES) expect(isMailTemplate(t)).toBe(true);
     expect(isMailTemplate('nope')).toBe(false);
   });
