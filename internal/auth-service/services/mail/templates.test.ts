@@ -88,7 +88,7 @@ describe('renderMail', () => {
       const hostile = '<script>alert("x")</script>';
       const data: Record<string, unknown> = { ...SAMPLE[template] };
       for (const [key, value] of Object.entries(data)) {
-        if (typeof value === 'string' && !LINK_FIELDS[template].includes(key) && key !== 'changedAt') {
+        if (typeof value === 'string' && !LINK_FIELDS[template].includes(key) && !['changedAt', 'purgeAt'].includes(key)) {
           data[key] = hostile;
         }
       }
