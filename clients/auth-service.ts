@@ -3362,6 +3362,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
             /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
             401: {
                 headers: {

@@ -60,9 +60,11 @@ export function gdprRouter(app: App, gdpr: GdprController, authn: Authenticator)
         "course-service's part (my reviews, enrolments, progress, certificates, own courses). When course-service cannot " +
         'answer, 503 `course_service_unavailable` and no document: never a partial export.',
       security: bearer,
+      // No parameters: an unknown one is a 400 before course-service is asked for anything.
+      querystring: Type.Object({}, { additionalProperties: false }),
       response: {
         200: ExportSchema,
-        ...problems({ 401: [], 403: ['reauthentication_required'], 503: ['course_service_unavailable'] }),
+        ...problems({ 400: [], 401: [], 403: ['reauthentication_required'], 503: ['course_service_unavailable'] }),
       },
     },
   }, gdpr.exportData);
