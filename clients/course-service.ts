@@ -252,7 +252,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/internal/v1/users/{id}/export": {
+    "/internal/v1/user-export": {
         parameters: {
             query?: never;
             header?: never;
@@ -260,7 +260,7 @@ export interface paths {
             cookie?: never;
         };
         /** A user's data held by course-service, for auth-service's GDPR export */
-        get: operations["getInternalV1UsersByIdExport"];
+        get: operations["getInternalV1UserExport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2320,13 +2320,13 @@ export interface operations {
             };
         };
     };
-    getInternalV1UsersByIdExport: {
+    getInternalV1UserExport: {
         parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
+            query: {
+                userId: string;
             };
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         requestBody?: never;

@@ -182,7 +182,7 @@ describe.skipIf(!hasPostgres)('account events (course-service)', () => {
     await seedLearning(db(), { userId: learner.id, courseId: a, lessonIds: lessons, completed: true, name: learner.displayName });
     await seedLearning(db(), { userId: other.id, courseId: a, lessonIds: [lessons[0]!] });
 
-    const res = await p.course.call('GET', `/internal/v1/users/${learner.id}/export`, { token: await p.serviceToken() });
+    const res = await p.course.call('GET', `/internal/v1/user-export?userId=${learner.id}`, { token: await p.serviceToken() });
     expect(res.status).toBe(200);
     expect(res.body.reviews.map((r: { id: string }) => r.id)).toEqual([mine]);
     expect(res.body.enrolments).toHaveLength(1);
@@ -192,15 +192,15 @@ describe.skipIf(!hasPostgres)('account events (course-service)', () => {
     expect(res.body.courses).toEqual([]);
     expect(JSON.stringify(res.body)).not.toContain(other.id);
 
-    const teacherExport = await p.course.call('GET', `/internal/v1/users/${teacher.id}/export`, { token: await p.serviceToken() });
+    const teacherExport = await p.course.call('GET', `/internal/v1/user-export?userId=${teacher.id}`, { token: await p.serviceToken() });
     expect(teacherExport.body.courses.map((c: { title: string }) => c.title)).toContain('Export A');
     // Other people's reviews of the teacher's courses are not the teacher's data.
     expect(teacherExport.body.reviews).toEqual([]);
 
-    expect((await p.course.call('GET', `/internal/v1/users/${learner.id}/export`)).status).toBe(401);
-    expect((await p.course.call('GET', `/internal/v1/users/${learner.id}/export`, { token: learner.token })).status).toBe(403);
-    expect((await p.course.call('GET', `/internal/v1/users/${learner.id}/export`, { token: admin.token })).status).toBe(403);
-    expect((await p.course.call('GET', `/internal/v1/users/${learner.id}/export`, { token: await p.serviceToken('client:course-service') })).status).toBe(403);
-    expect((await p.course.call('GET', '/internal/v1/users/nope/export', { token: await p.serviceToken() })).status).toBe(400);
+    expect((await p.course.call('GET', `/internal/v1/user-export?userId=${learner.id}`)).status).toBe(401);
+    expect((await p.course.call('GET', `/internal/v1/user-export?userId=${learner.id}`, { token: learner.token })).status).toBe(403);
+    expect((await p.course.call('GET', `/internal/v1/user-export?userId=${learner.id}`, { token: admin.token })).status).toBe(403);
+    expect((await p.course.call('GET', `/internal/v1/user-export?userId=${learner.id}`, { token: await p.serviceToken('client:course-service') })).status).toBe(403);
+    expect((await p.course.call('GET', '/internal/v1/user-export?userId=nope', { token: await p.serviceToken() })).status).toBe(400);
   });
 });

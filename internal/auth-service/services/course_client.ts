@@ -68,11 +68,11 @@ export class CourseClient {
     return { kind: 'rejected', reason: `account-events: HTTP ${res.status}` };
   }
 
-  /** GET /internal/v1/users/{id}/export; CourseServiceUnavailable on any failure (the export then fails whole). */
+  /** GET /internal/v1/user-export?userId=; CourseServiceUnavailable on any failure (the export then fails whole). */
   async exportUser(userId: string, requestId?: string): Promise<Record<string, unknown>> {
     let res: Response;
     try {
-      res = await this.request('GET', `/internal/v1/users/${encodeURIComponent(userId)}/export`, undefined, requestId);
+      res = await this.request('GET', `/internal/v1/user-export?userId=${encodeURIComponent(userId)}`, undefined, requestId);
     } catch (err) {
       throw new CourseServiceUnavailable(`export: ${(err as Error).message}`);
     }

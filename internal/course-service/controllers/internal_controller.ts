@@ -1,7 +1,6 @@
 /** HTTP side of the internal API auth-service calls: account events and a user's export. */
 import type { FastifyRequest } from 'fastify';
-import type { IdParams } from '../../shared/utils/http_schemas.js';
-import type { AccountEventInput } from '../models/account_events.js';
+import type { AccountEventInput, UserExportInput } from '../models/account_events.js';
 import type { AccountEventsService } from '../services/account_events.js';
 
 export class InternalController {
@@ -9,5 +8,5 @@ export class InternalController {
 
   accountEvent = async (request: FastifyRequest<{ Body: AccountEventInput }>) => this.events.apply(request.principal, request.body);
 
-  userExport = async (request: FastifyRequest<{ Params: IdParams }>) => this.events.exportUser(request.principal, request.params.id);
+  userExport = async (request: FastifyRequest<{ Querystring: UserExportInput }>) => this.events.exportUser(request.principal, request.query.userId);
 }

@@ -23,6 +23,9 @@ export const AccountEventResultSchema = Type.Object({
 });
 export type AccountEventResult = Static<typeof AccountEventResultSchema>;
 
+export const UserExportQuery = Type.Object({ userId: Uuid }, { additionalProperties: false });
+export type UserExportInput = Static<typeof UserExportQuery>;
+
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 /** Everything course-service holds about one user, as theirs: no other person's data (no review responses, no learners). */

@@ -4,10 +4,10 @@
  * `/internal`, so it is reachable only inside the cluster.
  */
 import type { App } from '../../shared/server.js';
-import { IdParams, problems } from '../../shared/utils/http_schemas.js';
+import { problems } from '../../shared/utils/http_schemas.js';
 import type { Authenticator } from '../../shared/middleware/authenticate.js';
 import type { InternalController } from '../controllers/internal_controller.js';
-import { AccountEventBody, AccountEventResultSchema, UserExportSchema } from '../models/account_events.js';
+import { AccountEventBody, AccountEventResultSchema, UserExportQuery, UserExportSchema } from '../models/account_events.js';
 import { bearer } from './route_schemas.js';
 
 const tags = ['internal'];
@@ -30,13 +30,15 @@ export function internalRouter(app: App, internal: InternalController, authn: Au
     },
   }, internal.accountEvent);
 
-  app.get('/internal/v1/users/:id/export', {
+  // The user is a query parameter, not a path: course-service keeps no users, so every id has an export
+  // (empty for one it knows nothing of), which a path would present as a resource that exists.
+  app.get('/internal/v1/user-export', {
     onRequest: service,
     schema: {
       tags,
       summary: "A user's data held by course-service, for auth-service's GDPR export",
       security: bearer,
-      params: IdParams,
+      querystring: UserExportQuery,
       response: { 200: UserExportSchema, ...problems({ 400: [], 401: [], 403: ['forbidden'] }) },
     },
   }, internal.userExport);
