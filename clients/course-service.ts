@@ -521,6 +521,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/v1/account-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply an account event from auth-service's outbox (idempotent by eventId)
+         * @description `account_deleted`: the user's reviews become anonymous ("Deleted user", no author id; aggregates unchanged) or, with `eraseReviews`, are deleted with the aggregates corrected exactly; enrolments, lesson completions and certificates are deleted (course counters follow); the user's courses are archived. A replayed event answers `duplicate` and changes nothing.
+         */
+        post: operations["postInternalV1AccountEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/v1/user-export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's data held by course-service, for auth-service's GDPR export */
+        get: operations["getInternalV1UserExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -568,6 +605,8 @@ export interface components {
              *     - `invalid_request`: The OAuth2 token request lacks or garbles client credentials
              *     - `invalid_client`: Unknown client or wrong client secret
              *     - `unsupported_grant_type`: Only `grant_type=client_credentials` is supported
+             *     - `account_deletion_pending`: The account is scheduled for deletion: it cannot sign in (the mailed link cancels the deletion), nor ask again
+             *     - `course_service_unavailable`: course-service did not answer (the data export needs its part); nothing partial is sent; retry after `Retry-After`
              *     - `user_not_found`: No user with this id
              *     - `session_not_found`: No live session of the caller with this id
              *     - `last_admin`: The last active admin cannot be demoted or disabled
@@ -609,7 +648,7 @@ export interface components {
              * @example validation_failed
              * @enum {string}
              */
-            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "email_unchanged" | "email_taken" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author" | "section_not_found" | "lesson_not_found" | "enrolment_required" | "curriculum_mismatch" | "curriculum_incomplete" | "section_not_empty" | "last_lesson" | "not_enrolled" | "certificate_not_found";
+            code: "bad_request" | "malformed_json" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_cursor" | "precondition_failed" | "not_found" | "rate_limited" | "service_unavailable" | "internal_error" | "unauthorized" | "forbidden" | "invalid_token" | "token_expired" | "token_outdated" | "session_revoked" | "email_not_verified" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "account_disabled" | "wrong_password" | "weak_password" | "reauthentication_required" | "invalid_mfa_code" | "invalid_mfa_token" | "mfa_factor_not_found" | "mfa_already_enabled" | "mfa_not_enabled" | "invalid_or_expired_token" | "invalid_request" | "invalid_client" | "unsupported_grant_type" | "account_deletion_pending" | "course_service_unavailable" | "user_not_found" | "session_not_found" | "last_admin" | "invalid_template" | "invalid_locale" | "invalid_recipient" | "invalid_notification_data" | "template_not_allowed" | "invalid_status" | "notification_not_found" | "notification_not_failed" | "oidc_provider_not_found" | "provider_unavailable" | "redirect_not_allowed" | "invalid_state" | "invalid_oidc_code" | "identity_not_found" | "last_sign_in_method" | "email_unchanged" | "email_taken" | "course_not_found" | "course_not_published" | "slug_taken" | "not_course_owner" | "not_course_instructor" | "review_not_found" | "review_exists" | "own_course" | "not_review_author" | "section_not_found" | "lesson_not_found" | "enrolment_required" | "curriculum_mismatch" | "curriculum_incomplete" | "section_not_empty" | "last_lesson" | "not_enrolled" | "certificate_not_found";
             requestId: string;
             errors?: {
                 path: string;
@@ -1572,8 +1611,8 @@ export interface operations {
                             id: string;
                             /** Format: uuid */
                             courseId: string;
-                            /** Format: uuid */
-                            authorId: string;
+                            /** @description Null when the author deleted their account (the review stays, anonymous) */
+                            authorId: string | null;
                             authorName: string;
                             rating: number;
                             title: string | null;
@@ -1686,8 +1725,8 @@ export interface operations {
                         id: string;
                         /** Format: uuid */
                         courseId: string;
-                        /** Format: uuid */
-                        authorId: string;
+                        /** @description Null when the author deleted their account (the review stays, anonymous) */
+                        authorId: string | null;
                         authorName: string;
                         rating: number;
                         title: string | null;
@@ -1835,8 +1874,8 @@ export interface operations {
                             id: string;
                             /** Format: uuid */
                             courseId: string;
-                            /** Format: uuid */
-                            authorId: string;
+                            /** @description Null when the author deleted their account (the review stays, anonymous) */
+                            authorId: string | null;
                             authorName: string;
                             rating: number;
                             title: string | null;
@@ -1929,8 +1968,8 @@ export interface operations {
                         id: string;
                         /** Format: uuid */
                         courseId: string;
-                        /** Format: uuid */
-                        authorId: string;
+                        /** @description Null when the author deleted their account (the review stays, anonymous) */
+                        authorId: string | null;
                         authorName: string;
                         rating: number;
                         title: string | null;
@@ -2124,8 +2163,8 @@ export interface operations {
                         id: string;
                         /** Format: uuid */
                         courseId: string;
-                        /** Format: uuid */
-                        authorId: string;
+                        /** @description Null when the author deleted their account (the review stays, anonymous) */
+                        authorId: string | null;
                         authorName: string;
                         rating: number;
                         title: string | null;
@@ -2273,8 +2312,8 @@ export interface operations {
                         id: string;
                         /** Format: uuid */
                         courseId: string;
-                        /** Format: uuid */
-                        authorId: string;
+                        /** @description Null when the author deleted their account (the review stays, anonymous) */
+                        authorId: string | null;
                         authorName: string;
                         rating: number;
                         title: string | null;
@@ -4790,6 +4829,263 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code: "course_not_found";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    postInternalV1AccountEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    eventId: string;
+                    /** @enum {string} */
+                    type: "account_deleted";
+                    /** Format: uuid */
+                    userId: string;
+                    /** @description Delete the reviews (aggregates follow) instead of keeping them anonymous */
+                    eraseReviews: boolean;
+                    /** Format: date-time */
+                    occurredAt?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `duplicate`: this event id was applied before; nothing changed
+                         * @enum {string}
+                         */
+                        status: "applied" | "duplicate";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed`, `malformed_json` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `payload_too_large` */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "payload_too_large";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unsupported_media_type` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getInternalV1UserExport: {
+        parameters: {
+            query: {
+                userId: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        reviews: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            courseId: string;
+                            courseTitle: string | null;
+                            authorName: string;
+                            rating: number;
+                            title: string | null;
+                            body: string | null;
+                            status: string;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                        enrolments: {
+                            /** Format: uuid */
+                            courseId: string;
+                            courseTitle: string | null;
+                            learnerName: string;
+                            status: string;
+                            mode: string;
+                            completedLessons: number;
+                            lastLessonId: string | null;
+                            /** Format: date-time */
+                            enrolledAt: string;
+                            leftAt: string | null;
+                            completedAt: string | null;
+                            /** Format: date-time */
+                            lastActivityAt: string;
+                        }[];
+                        lessonCompletions: {
+                            /** Format: uuid */
+                            lessonId: string;
+                            /** Format: uuid */
+                            courseId: string;
+                            /** Format: date-time */
+                            completedAt: string;
+                        }[];
+                        certificates: {
+                            verificationId: string;
+                            /** Format: uuid */
+                            courseId: string;
+                            learnerName: string;
+                            courseTitle: string;
+                            instructorName: string;
+                            durationSeconds: number;
+                            status: string;
+                            /** Format: date-time */
+                            issuedAt: string;
+                            revokedAt: string | null;
+                        }[];
+                        courses: {
+                            /** Format: uuid */
+                            id: string;
+                            slug: string;
+                            title: string;
+                            summary: string;
+                            description: string;
+                            category: string;
+                            tags: string[];
+                            level: string;
+                            language: string;
+                            durationMinutes: number;
+                            instructorName: string;
+                            status: string;
+                            publishedAt: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
                     };
                 };
             };

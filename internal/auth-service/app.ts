@@ -54,6 +54,14 @@ import { EmailChangeService } from './services/email_change_service.js';
 import { SecurityActivityService, SecurityEventRetention } from './services/security_activity_service.js';
 import { AccountController } from './controllers/account_controller.js';
 import { accountRouter } from './routers/account_router.js';
+import { DeletionRepository } from './repository/deletion_repository.js';
+import { AccountOutboxRepository } from './repository/account_outbox_repository.js';
+import { DeletionService } from './services/deletion_service.js';
+import { ExportService } from './services/export_service.js';
+import { AUTH_SERVICE_CLIENT_ID, CourseClient } from './services/course_client.js';
+import { AccountEventRelay, registerAccountOutboxMetrics } from './services/account_event_relay.js';
+import { GdprController } from './controllers/gdpr_controller.js';
+import { gdprRouter } from './routers/gdpr_router.js';
 
 
 export interface AuthAppOptions {
@@ -76,10 +84,18 @@ export interface AuthApp {
   retention: SecurityEventRetention;
   /** The account rules; `auth.settled()` waits for mail requests still running after their answer. */
   auth: AuthService;
+  /** Account deletion and its purge job. */
+  deletions: DeletionService;
+  /** Delivers account events (deletions) to course-service. */
+  accountRelay: AccountEventRelay;
 }
 
 export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions = {}): Promise<AuthApp> {
   const logger = options.logger ?? createLogger(config.log.level, 'auth-service');
+  // auth-service's own service token says `client:auth-service`; a configured client must not mint the same subject.
+  if (config.clients.some((c) => c.id === AUTH_SERVICE_CLIENT_ID)) {
+    throw new Error(`clients: the id "${AUTH_SERVICE_CLIENT_ID}" is reserved for auth-service's own service token`);
+  }
   const paths = authPaths(config);
 
   const db = await openServiceDatabase('auth-service', config.database, paths.dataDir, logger, options.db);
@@ -114,6 +130,34 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     hmacKey: secret,
     rules: { ...config.newDevice, notMeLink: `${pagesBase}/not-me` },
   });
+  const deletionRepository = new DeletionRepository(db);
+  const accountOutbox = new AccountOutboxRepository(db);
+  const courseClient = new CourseClient(tokenService, { baseUrl: config.courseService.url, timeoutMs: config.courseService.timeoutMs });
+  const accountRelay = new AccountEventRelay(db, accountOutbox, courseClient, logger, {
+    pollIntervalMs: config.accountEvents.pollIntervalMs,
+    batchSize: config.accountEvents.batchSize,
+    backoffBaseMs: config.accountEvents.backoffBaseMs,
+    backoffMaxMs: config.accountEvents.backoffMaxMs,
+    leaseMs: config.accountEvents.leaseMs,
+  });
+  const deletionService = new DeletionService({
+    db,
+    users,
+    sessions,
+    tokens,
+    securityEvents,
+    notifications: notificationService,
+    deletions: deletionRepository,
+    outbox: accountOutbox,
+    rules: {
+      graceHours: config.accountDeletion.graceHours,
+      cancelLink: config.accountDeletion.cancelUrl || `${pagesBase}/cancel-deletion`,
+      purgeIntervalMs: config.accountDeletion.purgeIntervalMs,
+      purgeBatchSize: config.accountDeletion.purgeBatchSize,
+    },
+    logger,
+    onEvent: () => accountRelay.kick(),
+  });
   const authService = new AuthService({
     db,
     users,
@@ -140,6 +184,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     logger,
     mfaGate: new MfaChallenges(mfaRepo, config.mfa.challengeTtlSec),
     devices,
+    signInGuard: (user) => deletionService.assertNotPending(user.id),
   });
   const mfaService = new MfaService({
     db,
@@ -237,6 +282,8 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   const oidcService = new OidcService({ db, users, identities: new IdentityRepository(db), securityEvents, sessions, auth: authService, store, limiter: new RateLimiter(store, config.rateLimits.enabled), settings: oidcSettings, logger });
   oidcRouter(app, new OidcController(oidcService, config.publicUrl.startsWith('https:'), config.oidc.stateTtlSec), authn);
   accountRouter(app, new AccountController(emailChange, new SecurityActivityService(activityRepository)), authn);
+  gdprRouter(app, new GdprController(deletionService, new ExportService({ db, users, data: deletionRepository, securityEvents, courses: courseClient, logger })), authn);
+  registerAccountOutboxMetrics(app.metrics, accountOutbox);
 
   if (config.admin.email && config.admin.password) {
     const { created } = await userService.ensureAdmin(config.admin.email, config.admin.password);
@@ -244,6 +291,8 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   }
   if (config.mail.workerEnabled) worker.start();
   if (config.securityEvents.purgeEnabled) retention.start();
+  if (config.accountDeletion.purgeEnabled) deletionService.startPurger();
+  if (config.accountEvents.relayEnabled) accountRelay.start();
 
   app.addHook('onClose', async () => {
     // Mail requests answered before the close still write their outbox rows.
@@ -251,8 +300,10 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     await emailChange.settled();
     await retention.stop();
     await worker.stop();
+    await deletionService.stopPurger();
+    await accountRelay.stop();
     await Promise.allSettled([mailer.close(), store.close()]);
     if (!options.db) await db.close();
   });
-  return { app, db, store, keys, worker, users: userService, hasher, auth: authService, emailChange, retention };
+  return { app, db, store, keys, worker, users: userService, hasher, auth: authService, emailChange, retention, deletions: deletionService, accountRelay };
 }

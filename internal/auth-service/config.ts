@@ -164,6 +164,25 @@ export const AuthSettings = Type.Object({
     timeoutSec: Type.Integer({ minimum: 1, maximum: 60, default: 10, description: 'Timeout of each request to a provider (discovery, token, userinfo)' }),
     startsPerIp: Window(60, 600, 'Provider sign-ins and links started per IP (each holds a state in the store until it expires)'),
   }, { default: {} }),
+  accountDeletion: Type.Object({
+    graceHours: Type.Integer({ minimum: 0, default: 336, description: 'Hours between a deletion request and the purge, during which the mailed link cancels it (0 = purge at once, no link)' }),
+    cancelUrl: Type.String({ default: '', description: 'Page for the cancel link in the deletion mail; empty = auth-service\'s own page' }),
+    purgeEnabled: Type.Boolean({ default: true, description: 'Run the purge job in this process (replicas share it: FOR UPDATE SKIP LOCKED)' }),
+    purgeIntervalMs: Type.Integer({ minimum: 10, default: 60_000, description: 'How often the purge job looks for accounts whose grace period is over' }),
+    purgeBatchSize: Type.Integer({ minimum: 1, default: 20, description: 'Accounts purged per run at most (one transaction each)' }),
+  }, { default: {} }),
+  courseService: Type.Object({
+    url: Type.String({ default: 'http://localhost:8082', description: 'Base URL of course-service inside the network (account events, the export)' }),
+    timeoutMs: Type.Integer({ minimum: 100, default: 5000, description: 'Time allowed for one call to course-service' }),
+  }, { default: {} }),
+  accountEvents: Type.Object({
+    relayEnabled: Type.Boolean({ default: true, description: 'Deliver account events (deletions) to course-service from this process' }),
+    pollIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'Relay poll interval' }),
+    batchSize: Type.Integer({ minimum: 1, default: 20, description: 'Events claimed per poll' }),
+    backoffBaseMs: Type.Integer({ minimum: 1, default: 2000, description: 'First retry delay (doubles each time)' }),
+    backoffMaxMs: Type.Integer({ minimum: 1, default: 600_000, description: 'Longest retry delay' }),
+    leaseMs: Type.Integer({ minimum: 1000, default: 30_000, description: 'How long a claimed event is held before another relay may take it' }),
+  }, { default: {} }),
   admin: Type.Object({
     email: Type.String({ default: '', description: 'Create this admin at start when absent' }),
     password: Type.String({ default: '', description: 'Password of that admin' }),
@@ -197,6 +216,8 @@ export const AUTH_ENV: EnvBinding[] = [
   { path: 'oidc.allowInsecure', vars: ['OIDC_ALLOW_INSECURE'] },
   { path: 'oidc.redirectOrigins', vars: ['OIDC_REDIRECT_ORIGINS'] },
   { path: 'securityEvents.retentionDays', vars: ['SECURITY_EVENTS_RETENTION_DAYS'] },
+  { path: 'accountDeletion.graceHours', vars: ['ACCOUNT_DELETION_GRACE_HOURS'] },
+  { path: 'courseService.url', vars: ['COURSE_SERVICE_URL'] },
 ];
 
 export function loadAuthConfig(options: LoadConfigOptions = {}): AuthConfig {

@@ -40,6 +40,10 @@ import { AnnouncementFanout, AnnouncementService } from './services/announcement
 import { AnnouncementRepository } from './repository/announcement_repository.js';
 import { AnnouncementController } from './controllers/announcement_controller.js';
 import { announcementRouter } from './routers/announcement_router.js';
+import { AccountDataRepository } from './repository/account_data_repository.js';
+import { AccountEventsService } from './services/account_events.js';
+import { InternalController } from './controllers/internal_controller.js';
+import { internalRouter } from './routers/internal_router.js';
 
 export interface CourseAppOptions {
   logger?: Logger;
@@ -136,6 +140,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
       { name: 'categories', description: 'Categories of published courses' },
       { name: 'curriculum', description: 'Sections and lessons: the outline, its order, lesson bodies' },
       { name: 'learning', description: 'Enrolment, progress, certificates and course analytics' },
+      { name: 'internal', description: 'For auth-service only (its service token): account events and the GDPR export' },
     ],
     readiness,
   });
@@ -161,6 +166,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   );
   curriculumRouter(app, new CurriculumController(new CurriculumService({ db, courses: courseRepository, cache })), authn, responses);
   learningRouter(app, new LearningController(enrolments, progress, new StatsService({ db })), authn);
+  internalRouter(app, new InternalController(new AccountEventsService({ db, data: new AccountDataRepository(db), courses: courseRepository, cache })), authn);
 
   // Review mails: the relay delivers course_outbox events to auth-service's POST /api/v1/notifications.
   const relay = new NotificationRelay(

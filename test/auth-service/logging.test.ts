@@ -101,6 +101,17 @@ describe.skipIf(!hasPostgres)('logging', () => {
     secrets.leaky = leaky;
     expect((await call('POST', '/api/v1/auth/login', { body: `{"email":"${email}","password":"${leaky}"`, headers: { 'content-type': 'application/json' } })).status).toBe(400);
 
+    // Account deletion: the request, the cancel link's page (the token in a URL) and the cancel (in a body).
+    const again = await call('POST', '/api/v1/auth/login', { body: { email, password: secrets.resetPassword! } });
+    expect(again.status).toBe(200);
+    secrets.accessToken3 = again.body.accessToken;
+    secrets.refreshToken3 = again.body.refreshToken;
+    expect((await call('POST', '/api/v1/users/me/deletion', { token: again.body.accessToken, body: {} })).status).toBe(202);
+    const cancelToken = tokenFrom(await smtp.waitFor((m) => m.to.includes(email) && /deleted/i.test(m.subject)));
+    secrets.cancelToken = cancelToken;
+    expect((await call('GET', `/api/v1/auth/pages/cancel-deletion?token=${cancelToken}`)).status).toBe(200);
+    expect((await call('POST', '/api/v1/auth/deletion/cancel', { body: { token: cancelToken } })).status).toBe(204);
+
     // Let the worker send (and log) the queued mails.
     await smtp.waitFor((m) => m.to.includes(email) && /changed/i.test(m.subject));
     await new Promise((r) => setTimeout(r, 200));
@@ -113,7 +124,7 @@ describe.skipIf(!hasPostgres)('logging', () => {
     expect(entries.some((e) => e.msg === 'mail sent')).toBe(true);
     expect(entries.filter((e) => e.msg === 'incoming request').every((e) => typeof e.reqId === 'string')).toBe(true);
     const pageUrls = entries.map((e) => e.req?.url).filter((u): u is string => !!u && u.includes('/pages/'));
-    expect(pageUrls.length).toBeGreaterThanOrEqual(2);
+    expect(pageUrls.length).toBeGreaterThanOrEqual(3);
     for (const url of pageUrls) expect(url).toContain('token=[REDACTED]');
 
     for (const [name, value] of Object.entries(secrets)) {

@@ -982,7 +982,8 @@ export interface Outcome {
 /** Text that must never reach a client: stack frames, module paths, SQL, driver messages. */
 const LEAKS: [RegExp, string][] = [
   [/\n\s+at |\bat [\w.<>]+ \(|\bat (?:file:|node:|\/)/, 'a stack frame'],
-  [/node_modules|\/internal\/|\.ts:\d+|\.js:\d+/, 'a source path'],
+  // Source folders are internal/<service or shared>/...; `/internal/v1/` is course-service's service API, whose paths a 404 names.
+  [/node_modules|\/internal\/(?:auth-service|course-service|shared)\/|\.ts:\d+|\.js:\d+/, 'a source path'],
   [/\bSELECT\s|\bINSERT\s+INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b/, 'SQL text'],
   [/syntax error|relation "|column "|violates .* constraint|invalid input syntax|duplicate key value|SQLSTATE|ECONNREFUSED|invalid byte sequence/i, 'a database message'],
   [/TypeError|ReferenceError|RangeError|SyntaxError: |Cannot read propert|undefined is not|is not a function/, 'a JavaScript error'],

@@ -12,7 +12,9 @@
  * never just "forbidden"), except the instructor-only review responses; the content probes use the
  * principal each operation is for (the course's instructor, the review's author, a fresh student).
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TokenService } from '../../internal/auth-service/services/token_service.js';
 import { startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
 import { hasPostgres } from '../helpers/services.js';
 import { addCurriculum } from '../course-service/learning_fixtures.js';
@@ -42,6 +44,7 @@ describe.skipIf(!hasPostgres)('hostile input: course-service', () => {
   let instructor: PlatformUser;
   let author: PlatformUser;
   let other: PlatformUser;
+  let authService: PlatformUser;
   const students: PlatformUser[] = [];
   const ids: Record<string, string> = {};
   const cursors = new Map<string, string[]>();
@@ -80,6 +83,8 @@ describe.skipIf(!hasPostgres)('hostile input: course-service', () => {
 
   /** The principal an operation is for: an admin may do the most, but only authors edit reviews and only the instructor answers them. */
   function principalFor(op: Operation): PlatformUser | undefined {
+    // The internal API is auth-service's alone: its own service token.
+    if (op.path.startsWith('/internal/')) return authService;
     if (op.path.endsWith('/response')) return instructor;
     if (op.method === 'PATCH' && op.path.startsWith('/api/v1/reviews/')) return author;
     return admin;
@@ -98,6 +103,13 @@ describe.skipIf(!hasPostgres)('hostile input: course-service', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
+    const serviceToken = await new TokenService(p.auth.keys, p.auth.config.jwt, randomBytes(32)).issueAccessToken({
+      sub: 'client:auth-service',
+      role: 'service',
+      name: 'auth-service',
+      emailVerified: true,
+    });
+    authService = { id: 'client:auth-service', email: '', displayName: 'auth-service', token: serviceToken };
     ops = operationsOf(p.course.app.swagger());
     admin = await p.user({ role: 'admin' });
     instructor = await p.user({ role: 'instructor' });

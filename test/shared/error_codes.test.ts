@@ -66,7 +66,7 @@ describe('the error codes in the OpenAPI documents', () => {
     expect(codesOf(course, 'get', '/api/v1/courses/{id}', 401)).toEqual(['invalid_token', 'token_expired']);
     // The auth-service's session check adds its own refusals.
     expect(codesOf(auth, 'get', '/api/v1/users/me', 401)).toEqual(['unauthorized', 'invalid_token', 'token_expired', 'session_revoked', 'token_outdated']);
-    expect(codesOf(auth, 'post', '/api/v1/auth/login', 403)).toEqual(['account_disabled', 'email_not_verified']);
+    expect(codesOf(auth, 'post', '/api/v1/auth/login', 403)).toEqual(['account_disabled', 'email_not_verified', 'account_deletion_pending']);
     expect(codesOf(auth, 'post', '/api/v1/auth/login', 429)).toEqual(['rate_limited']);
     expect(codesOf(auth, 'post', '/api/v1/admin/notifications/{id}/retry', 409)).toEqual(['notification_not_failed']);
     expect(codesOf(auth, 'get', '/api/v1/auth/sessions', 503)).toEqual(['service_unavailable']);

@@ -235,6 +235,10 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         'DELETE /api/v1/lessons/{id}/completion': { service: 'course', values: { id: course.id } },
         'GET /api/v1/courses/{id}/progress': { service: 'course', values: { id: course.id } },
         'GET /api/v1/instructor/courses/{id}/stats': { service: 'course', values: { id: course.id } },
+        'POST /api/v1/users/me/deletion': { service: 'auth', body: {} },
+        'GET /api/v1/users/me/export': { service: 'auth' },
+        'POST /internal/v1/account-events': { service: 'course', body: { eventId: randomUUID(), type: 'account_deleted', userId: someone.id, eraseReviews: true } },
+        'GET /internal/v1/user-export': { service: 'course', query: `userId=${someone.id}` },
       };
       const secured = new Map<string, 'required' | 'optional'>();
       for (const doc of [authDoc(), courseDoc()]) {

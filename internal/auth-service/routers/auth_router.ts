@@ -43,7 +43,7 @@ export function authRouter(app: App, auth: AuthController, users: UserController
       summary: 'Log in with e-mail and password',
       description: 'Answers the token pair, or, when the account uses two-factor sign-in, `{mfaRequired: true, mfaToken, methods, expiresIn}` and no token: finish with POST /api/v1/auth/mfa/verify.',
       body: LoginBody,
-      response: { 200: LoginResultSchema, ...problems({ 400: [], 401: ['invalid_credentials'], 403: ['account_disabled', 'email_not_verified'], 413: [], 415: [], 429: [] }) },
+      response: { 200: LoginResultSchema, ...problems({ 400: [], 401: ['invalid_credentials'], 403: ['account_disabled', 'email_not_verified', 'account_deletion_pending'], 413: [], 415: [], 429: [] }) },
     },
   }, auth.login);
 

@@ -58,7 +58,7 @@ export function oidcRouter(app: App, oidc: OidcController, authn: Authenticator)
       tags: ['auth'],
       summary: 'Turn the callback\'s one-time code into what a password login answers',
       body: ExchangeBody,
-      response: { 200: LoginResultSchema, ...problems({ 400: ['invalid_oidc_code'], 403: ['account_disabled'], 413: [], 415: [] }) },
+      response: { 200: LoginResultSchema, ...problems({ 400: ['invalid_oidc_code'], 403: ['account_disabled', 'account_deletion_pending'], 413: [], 415: [] }) },
     },
   }, oidc.exchange);
 

@@ -84,6 +84,8 @@ export interface AuthServiceDeps {
   logger: Logger;
   mfaGate?: MfaGate;
   devices?: DeviceTracker;
+  /** Refuses a sign-in after the first factor (e.g. 403 while the account's deletion is pending). */
+  signInGuard?: (user: UserRow) => Promise<void>;
 }
 
 const invalidCredentials = () => HttpError.unauthorized('invalid_credentials', 'E-mail or password is wrong');
@@ -229,6 +231,7 @@ export class AuthService {
    * POST /api/v1/auth/mfa/verify.
    */
   async signIn(user: UserRow, meta: RequestMeta, firstFactor: { amr: string[]; event?: SecurityEventName }): Promise<SignInResult> {
+    await this.d.signInGuard?.(user);
     const challenge = await this.d.mfaGate?.challengeFor(user, meta, firstFactor);
     if (challenge) return challenge;
     return this.startSession(user, meta, { aal: 'aal1', amr: firstFactor.amr }, firstFactor.event);

@@ -19,7 +19,7 @@ export const ReviewResponseSchema = Type.Object({ body: Type.String(), responded
 export const ReviewSchema = Type.Object({
   id: Uuid,
   courseId: Uuid,
-  authorId: Uuid,
+  authorId: Type.Union([Uuid, Type.Null()], { description: 'Null when the author deleted their account (the review stays, anonymous)' }),
   authorName: Type.String(),
   rating: Rating,
   title: Type.Union([Type.String(), Type.Null()]),
@@ -100,7 +100,8 @@ export type AuthorReviewListInput = Static<typeof AuthorReviewListQuery>;
 export interface ReviewRow {
   id: string;
   course_id: string;
-  author_id: string;
+  /** Null once the author's account is deleted (migration 0012). */
+  author_id: string | null;
   author_name: string;
   rating: number;
   title: string | null;

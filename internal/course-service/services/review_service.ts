@@ -317,6 +317,8 @@ export class ReviewService {
   }
 
   private async queueHidden(tx: Queryable, review: ReviewRow, course: RatedCourse | null): Promise<void> {
+    // An anonymous review (its author's account is deleted) has nobody to tell.
+    if (review.author_id === null) return;
     const title = course?.title ?? (await this.courses.findById(review.course_id, tx))?.title ?? '';
     await this.outbox.add(
       'review_hidden',

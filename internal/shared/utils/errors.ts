@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   invalid_request: 'The OAuth2 token request lacks or garbles client credentials',
   invalid_client: 'Unknown client or wrong client secret',
   unsupported_grant_type: 'Only `grant_type=client_credentials` is supported',
+  account_deletion_pending: 'The account is scheduled for deletion: it cannot sign in (the mailed link cancels the deletion), nor ask again',
+  course_service_unavailable: 'course-service did not answer (the data export needs its part); nothing partial is sent; retry after `Retry-After`',
   user_not_found: 'No user with this id',
   session_not_found: 'No live session of the caller with this id',
   last_admin: 'The last active admin cannot be demoted or disabled',

@@ -63,6 +63,7 @@ const SAMPLE: Record<MailTemplate, Record<string, unknown>> = {
   },
   email_change_address_in_use: { displayName: 'Ada', loginLink: 'https://app.test/login' },
   email_changed: { displayName: 'Ada', newEmail: 'ada.new@example.com', changedAt: '2025-03-12T14:05:00.000Z', loginLink: 'https://app.test/login' },
+  account_deletion_scheduled: { displayName: 'Ada', link: 'https://app.test/cancel-deletion?token=abc', purgeAt: '2025-03-26T14:05:00.000Z' },
 };
 
 // Fields whose absence must make rendering throw.
@@ -83,6 +84,7 @@ const REQUIRED: Record<MailTemplate, string[]> = {
   email_change_approve_old: ['displayName', 'newEmail', 'link', 'cancelLink'],
   email_change_address_in_use: ['displayName', 'loginLink'],
   email_changed: ['displayName', 'newEmail', 'changedAt', 'loginLink'],
+  account_deletion_scheduled: ['displayName', 'link', 'purgeAt'],
 };
 
 const LINK_FIELDS: Record<MailTemplate, string[]> = {
@@ -102,6 +104,7 @@ const LINK_FIELDS: Record<MailTemplate, string[]> = {
   email_change_approve_old: ['link', 'cancelLink'],
   email_change_address_in_use: ['loginLink'],
   email_changed: ['loginLink'],
+  account_deletion_scheduled: ['link'],
 };
 
 function without(data: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -112,7 +115,7 @@ function without(data: Record<string, unknown>, field: string): Record<string, u
 
 describe('renderMail', () => {
   it('knows every template', () => {
-    expect(MAIL_TEMPLATES).toHaveLength(Object.keys(SAMPLE).length);
+    expect([...MAIL_TEMPLATES].sort()).toEqual(Object.keys(SAMPLE).sort());
     expect(MAIL_TEMPLATES).toHaveLength(10);
     for (const t of MAIL_TEMPLATES) expect(isMailTemplate(t)).toBe(true);
     expect(isMailTemplate('nope')).toBe(false);
@@ -141,7 +144,7 @@ describe('renderMail', () => {
       const hostile = '<script>alert("x")</script>';
       const data: Record<string, unknown> = { ...SAMPLE[template] };
       for (const [key, value] of Object.entries(data)) {
-        if (typeof value === 'string' && !LINK_FIELDS[template].includes(key) && key !== 'changedAt' && key !== 'signedInAt') {
+        if (typeof value === 'string' && !LINK_FIELDS[template].includes(key) && !['changedAt', 'signedInAt', 'purgeAt'].includes(key)) {
           data[key] = hostile;
         }
       }

@@ -24,6 +24,8 @@ export const MAIL_TEMPLATES = [
   'email_change_approve_old',
   'email_change_address_in_use',
   'email_changed',
+  // Account deletion (GDPR, deletion_service.ts)
+  'account_deletion_scheduled',
 ] as const;
 
 export type MailTemplate = (typeof MAIL_TEMPLATES)[number];
@@ -594,6 +596,25 @@ const TEMPLATES: Record<MailTemplate, TemplateFn> = {
           [b('Если это были не вы'), ', немедленно обратитесь в поддержку и проверьте аккаунт:'],
         )),
         button(t('Log in', 'Войти'), loginLink),
+      ],
+    });
+  },
+
+  // ---- Account deletion (GDPR) ----
+  account_deletion_scheduled(d, locale, t) {
+    const name = d.required('displayName');
+    const link = d.required('link');
+    const purgeAt = b(formatDateTime(d.date('purgeAt'), locale));
+    return letter(locale, name, {
+      subject: t(`Your ${PRODUCT_NAME} account will be deleted`, `Ваш аккаунт в ${PRODUCT_NAME} будет удалён`),
+      blocks: [
+        p(t(`We received a request to delete your ${PRODUCT_NAME} account. It has been signed out everywhere and will be deleted for good on `, `Мы получили запрос на удаление вашего аккаунта в ${PRODUCT_NAME}. Все его сеансы завершены, а окончательно он будет удалён `), purgeAt, '.'),
+        p(t('Until then you can change your mind: this link cancels the deletion (it works once).', 'До этого момента удаление можно отменить по этой ссылке (она действует один раз).')),
+        button(t('Keep my account', 'Сохранить аккаунт'), link),
+        p(...t<Inline[]>(
+          [b('If you did not ask for this, cancel the deletion'), ' and then change your password.'],
+          [b('Если вы этого не запрашивали, отмените удаление'), ' и затем смените пароль.'],
+        )),
       ],
     });
   },

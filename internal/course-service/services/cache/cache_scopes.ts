@@ -66,11 +66,11 @@ export const CacheScopes = {
   /** An enrol or leave moved the course's `enrolmentCount`: the course and every list showing it (sort=popular). */
   afterEnrolmentWrite: (courseId: string): string[] => [CacheScopes.course(courseId), CacheScopes.courses],
   /** `ratingChanged`: the course's aggregate moved, so the course and every list showing it did too. */
-  afterReviewWrite: (review: { id: string; courseId: string; authorId: string }, ratingChanged: boolean): string[] => [
+  afterReviewWrite: (review: { id: string; courseId: string; authorId: string | null }, ratingChanged: boolean): string[] => [
     CacheScopes.courseReviews(review.courseId),
     CacheScopes.slugReviews,
     CacheScopes.review(review.id),
-    CacheScopes.authorReviews(review.authorId),
+    ...(review.authorId ? [CacheScopes.authorReviews(review.authorId)] : []),
     ...(ratingChanged ? [CacheScopes.course(review.courseId), CacheScopes.courses] : []),
   ],
   /**

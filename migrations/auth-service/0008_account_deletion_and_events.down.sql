@@ -1,0 +1,2 @@
+DROP TABLE account_outbox;
+DROP TABLE account_deletions;
