@@ -142,6 +142,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   });
   const deletionService = new DeletionService({
     db,
+    mfaEnabled: (userId) => mfaRepo.hasActiveFactor(userId),
     users,
     sessions,
     tokens,
@@ -282,7 +283,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   const oidcService = new OidcService({ db, users, identities: new IdentityRepository(db), securityEvents, sessions, auth: authService, store, limiter: new RateLimiter(store, config.rateLimits.enabled), settings: oidcSettings, logger });
   oidcRouter(app, new OidcController(oidcService, config.publicUrl.startsWith('https:'), config.oidc.stateTtlSec), authn);
   accountRouter(app, new AccountController(emailChange, new SecurityActivityService(activityRepository)), authn);
-  gdprRouter(app, new GdprController(deletionService, new ExportService({ db, users, data: deletionRepository, securityEvents, courses: courseClient, logger })), authn);
+  gdprRouter(app, new GdprController(deletionService, new ExportService({ db, mfaEnabled: (userId) => mfaRepo.hasActiveFactor(userId), users, data: deletionRepository, securityEvents, courses: courseClient, logger })), authn);
   registerAccountOutboxMetrics(app.metrics, accountOutbox);
 
   if (config.admin.email && config.admin.password) {

@@ -38,6 +38,8 @@ export interface DeletionRules {
 
 export interface DeletionServiceDeps {
   db: Database;
+  /** Whether the account has a second factor on (step-up then needs aal2); absent = never. */
+  mfaEnabled?: (userId: string) => Promise<boolean>;
   users: UserRepository;
   sessions: SessionRepository;
   tokens: TokenRepository;
@@ -63,7 +65,7 @@ export class DeletionService {
   /** Schedules the deletion of the caller's account (or purges it now with a grace of 0 hours). */
   async request(principal: Principal, input: { eraseReviews?: boolean }, meta: RequestMeta): Promise<{ purgeAt: string }> {
     // No MFA table yet: when two-factor sign-in lands, pass whether the account has it on.
-    requireRecentAuthentication(principal, { mfaEnabled: false });
+    requireRecentAuthentication(principal, { mfaEnabled: (await this.d.mfaEnabled?.(principal.sub)) ?? false });
     const eraseReviews = input.eraseReviews ?? false;
     const purgeAt = await this.d.db.transaction(async (tx) => {
       const user = await this.d.users.findForUpdate(principal.sub, tx);

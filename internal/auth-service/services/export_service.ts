@@ -20,6 +20,8 @@ import { requireRecentAuthentication } from './step_up.js';
 
 export interface ExportServiceDeps {
   db: Database;
+  /** Whether the account has a second factor on (step-up then needs aal2); absent = never. */
+  mfaEnabled?: (userId: string) => Promise<boolean>;
   users: UserRepository;
   data: DeletionRepository;
   securityEvents: SecurityEventRepository;
@@ -33,7 +35,7 @@ export class ExportService {
   constructor(private readonly d: ExportServiceDeps) {}
 
   async export(principal: Principal, meta: RequestMeta & { requestId?: string }): Promise<AccountExport> {
-    requireRecentAuthentication(principal, { mfaEnabled: false });
+    requireRecentAuthentication(principal, { mfaEnabled: (await this.d.mfaEnabled?.(principal.sub)) ?? false });
     const user = await this.d.users.findById(principal.sub);
     if (!user || user.disabled_at) throw HttpError.unauthorized('invalid_token', 'The account no longer exists');
     let courseService: Record<string, unknown>;
