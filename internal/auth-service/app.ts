@@ -38,6 +38,10 @@ import { authRouter } from './routers/auth_router.js';
 import { usersRouter } from './routers/users_router.js';
 import { notificationRouter } from './routers/notification_router.js';
 import { pagesRouter } from './routers/pages_router.js';
+import { RevocationRepository } from './repository/revocation_repository.js';
+import { RevocationFeed } from './services/revocation_feed.js';
+import { RevocationController } from './controllers/revocation_controller.js';
+import { revocationRouter } from './routers/revocation_router.js';
 
 
 export interface AuthAppOptions {
@@ -131,6 +135,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
       { name: 'notifications', description: 'Mail to users, for services' },
       { name: 'pages', description: 'Pages that mail links open' },
       { name: 'keys', description: 'Token verification keys' },
+      { name: 'internal', description: 'Service-to-service reads (service token only; not routed by the Ingress)' },
     ],
     readiness: [
       { name: 'database', critical: true, check: () => db.ping() },
@@ -150,6 +155,13 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   usersRouter(app, userController, authn);
   notificationRouter(app, new NotificationController(notificationService), authn);
   pagesRouter(app, new PagesController(), keys);
+  // Issue 18: the revocation feed course-service replicas read (services/revocation_feed.ts).
+  const revocationFeed = new RevocationFeed(new RevocationRepository(db), store, logger, {
+    ...config.revocations,
+    keepSec: config.jwt.accessTokenTtlSec + 60,
+  });
+  revocationRouter(app, new RevocationController(revocationFeed), authn);
+  revocationFeed.start();
 
   if (config.admin.email && config.admin.password) {
     const { created } = await userService.ensureAdmin(config.admin.email, config.admin.password);
@@ -160,6 +172,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   app.addHook('onClose', async () => {
     // Mail requests answered before the close still write their outbox rows.
     await authService.settled();
+    revocationFeed.stop();
     await worker.stop();
     await Promise.allSettled([mailer.close(), store.close()]);
     if (!options.db) await db.close();

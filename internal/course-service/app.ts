@@ -28,6 +28,7 @@ import { reviewRouter } from './routers/review_router.js';
 import { categoryRouter } from './routers/category_router.js';
 import { AuthClient } from './services/auth_client.js';
 import { NotificationRelay, registerRelayMetrics } from './services/notification_relay.js';
+import { RevocationSync } from './services/revocation_list.js';
 
 export interface CourseAppOptions {
   logger?: Logger;
@@ -46,6 +47,8 @@ export interface CourseApp {
   courses: CourseService;
   reviews: ReviewService;
   relay: NotificationRelay;
+  /** The revocation list and its feed reader; undefined when off (no client secret, or `revocations.enabled` false). */
+  revocations: RevocationSync | undefined;
 }
 
 /** Where the JWKS lives: `auth.jwksUrl`, else auth-service's well-known path. */
@@ -90,8 +93,21 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   const courses = new CourseService({ db, courses: courseRepository, cache });
   const reviews = new ReviewService({ db, courses: courseRepository, reviews: reviewRepository, outbox, cache });
 
+  // Issue 18: the revocation list (services/revocation_list.ts), read from auth-service with the
+  // service token; without a client secret there is no way to read it (README, "Revocation").
+  const authClient = new AuthClient({ baseUrl: config.auth.url, clientId: config.auth.clientId, clientSecret: config.auth.clientSecret });
+  const revocations =
+    config.revocations.enabled && authClient.configured
+      ? new RevocationSync(authClient, store, logger, { pollIntervalMs: config.revocations.pollIntervalMs, channel: config.revocations.channel })
+      : undefined;
+  if (!revocations) logger.warn('revocation list off (no auth.clientSecret or revocations.enabled false): revoked tokens are refused only at expiry');
+
   const readiness: ReadinessCheck[] = [
     { name: 'database', critical: true, check: () => db.ping() },
+    // Not ready until the whole unexpired feed is in; afterwards auth-service being away does not matter here.
+    ...(revocations
+      ? [{ name: 'revocations', critical: true, check: async () => { if (!revocations.ready) throw new Error('revocation feed not read yet'); } }]
+      : []),
     // Redis down: still ready (answers come from the database), reported as degraded.
     ...(store.kind === 'redis' ? [{ name: 'redis', critical: false, check: () => store.ping() }] : []),
   ];
@@ -112,13 +128,16 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
       { name: 'categories', description: 'Categories of published courses' },
     ],
     readiness,
+    // A token of an ended session or a revoked account (services/revocation_list.ts).
+    tokenRefusals: ['session_revoked'],
   });
 
-  // course-service trusts a valid token until it expires (15 minutes); it never calls auth-service per request.
+  // course-service never calls auth-service per request: a valid token is trusted until it expires
+  // unless the revocation list (kept current from auth-service's feed) names its session or account.
   const verifier =
     options.verifier ??
     remoteVerifier(jwksUrlOf(config), { issuer: config.auth.issuer, audience: config.auth.audience, cooldownMs: config.auth.jwksCooldownMs });
-  const authn = authenticator(verifier);
+  const authn = authenticator(verifier, revocations?.check);
   const responses = new ResponseCache(cache, config.cache.enabled, app.metrics);
 
   const courseController = new CourseController(courses);
@@ -130,19 +149,24 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   const relay = new NotificationRelay(
     db,
     outbox,
-    new AuthClient({ baseUrl: config.auth.url, clientId: config.auth.clientId, clientSecret: config.auth.clientSecret }),
+    authClient,
     logger,
     { ...config.relay, publicUrl: config.publicUrl },
   );
   registerRelayMetrics(app.metrics, db, outbox);
   registerNearCacheMetrics(app.metrics, cache);
   if (config.relay.enabled) relay.start();
+  if (revocations) {
+    revocations.registerMetrics(app.metrics);
+    await revocations.start(config.revocations.startWaitMs);
+  }
 
   app.addHook('onClose', async () => {
     await relay.stop();
+    await revocations?.stop();
     await cache.close();
     await store.close().catch(() => undefined);
     if (!options.db) await db.close();
   });
-  return { app, db, store, cache, verifier, courses, reviews, relay };
+  return { app, db, store, cache, verifier, courses, reviews, relay, revocations };
 }
