@@ -609,7 +609,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -617,7 +617,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -762,7 +762,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -770,7 +770,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -833,7 +833,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -841,7 +841,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -986,7 +986,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -994,7 +994,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1158,7 +1158,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1166,7 +1166,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1272,7 +1272,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1280,7 +1280,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1377,7 +1377,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1385,7 +1385,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1535,7 +1535,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1543,7 +1543,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1627,7 +1627,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1635,7 +1635,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1695,7 +1695,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1703,7 +1703,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1815,7 +1815,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1823,7 +1823,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1964,7 +1964,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1972,7 +1972,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2068,7 +2068,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2076,7 +2076,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };

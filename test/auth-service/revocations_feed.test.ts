@@ -73,8 +73,8 @@ describe.skipIf(!hasPostgres)('revocation feed (auth-service)', () => {
     for (const token of [student.accessToken, admin.accessToken]) {
       const res = await feed(undefined, token);
       expect(res.status).toBe(403);
-      expect(res.body.code).toBe('forbidden');
-      expect(res.body.items).toBeUndefined();
+      expect((res.body as unknown as { code: string }).code).toBe('forbidden');
+      expect((res.body as unknown as { items?: unknown }).items).toBeUndefined();
     }
     const ok = await feed();
     expect(ok.status).toBe(200);

@@ -88,7 +88,7 @@ function suite(mode: 'redis' | 'polling') {
     const started = Date.now();
     expect((await p.auth.call('POST', '/api/v1/auth/logout', { token: user.token, body: {} })).status).toBe(204);
     const ms = await refusedAfter(replicas, user.token, started);
-    console.log(`revocation (${mode}): logout refused by 2 replicas after ${ms} ms`);
+    console.error(`[revocation] (${mode}): logout refused by 2 replicas after ${ms} ms`);
     expect(ms).toBeLessThan(2000);
 
     for (const r of replicas) {
@@ -110,7 +110,7 @@ function suite(mode: 'redis' | 'polling') {
     const res = await p.auth.call('PATCH', `/api/v1/admin/users/${user.id}`, { token: admin.token, body: { disabled: true } });
     expect(res.status).toBe(200);
     const ms = await refusedAfter(replicas, user.token, started);
-    console.log(`revocation (${mode}): disabled account refused by 2 replicas after ${ms} ms`);
+    console.error(`[revocation] (${mode}): disabled account refused by 2 replicas after ${ms} ms`);
     expect(ms).toBeLessThan(2000);
     expect(await refusedAfter(replicas, second, started)).toBeLessThan(2000);
     for (const r of replicas) expect((await status(r, bystander.token)).status).toBe(200);
@@ -122,7 +122,7 @@ function suite(mode: 'redis' | 'polling') {
     const started = Date.now();
     await p.auth.database.db.query('DELETE FROM users WHERE id = $1', [user.id]);
     const ms = await refusedAfter(replicas, user.token, started);
-    console.log(`revocation (${mode}): deleted account refused by 2 replicas after ${ms} ms`);
+    console.error(`[revocation] (${mode}): deleted account refused by 2 replicas after ${ms} ms`);
     expect(ms).toBeLessThan(2000);
   });
 

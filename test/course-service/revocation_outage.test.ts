@@ -97,7 +97,7 @@ describe.skipIf(!hasPostgres)('revocation while auth-service is unreachable', ()
       expect(await read(replica, token)).toEqual({ status: 401, code: 'session_revoked' });
     }
     const ms = Date.now() - started;
-    console.log(`revocation after an outage: refused by both replicas ${ms} ms after auth-service came back`);
+    console.error(`[revocation] after an outage: refused by both replicas ${ms} ms after auth-service came back`);
     expect(ms).toBeLessThan(2000);
     expect((await late.call('GET', '/readyz')).status).toBe(200);
     expect(await feedAge(course)).toBeLessThan(1);
