@@ -2982,7 +2982,6 @@ export interface operations {
         parameters: {
             query?: {
                 after?: string;
-                limit?: number;
             };
             header?: never;
             path?: never;

@@ -12,6 +12,9 @@ import { REDIS_URL, hasPostgres, hasRedis } from '../helpers/services.js';
 import { SERVICE_CLIENT, startAuth, type AuthHarness } from '../helpers/auth_app.js';
 import { openDatabase } from '../../internal/shared/utils/database.js';
 import { newId } from '../../internal/shared/utils/ids.js';
+import { createLogger } from '../../internal/shared/utils/logging.js';
+import { RevocationRepository } from '../../internal/auth-service/repository/revocation_repository.js';
+import { RevocationFeed } from '../../internal/auth-service/services/revocation_feed.js';
 
 interface Entry {
   kind: 'session' | 'user';
@@ -48,11 +51,10 @@ describe.skipIf(!hasPostgres)('revocation feed (auth-service)', () => {
    * The feed after `after` once its cursor has moved: the cursor waits for every transaction older than
    * the newest entry, and other tests' transactions on the same server count too (xmin is server-wide).
    */
-  async function settledFeed(after: string, limit?: number) {
-    const url = `/api/v1/internal/revocations?after=${after}${limit ? `&limit=${limit}` : ''}`;
+  async function settledFeed(after: string) {
     const end = Date.now() + 5000;
     for (;;) {
-      const res = await h.call<Page>('GET', url, { token: serviceToken });
+      const res = await feed(after);
       if (res.body.cursor !== after || Date.now() > end) return res;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -81,11 +83,15 @@ describe.skipIf(!hasPostgres)('revocation feed (auth-service)', () => {
   });
 
   it('refuses a malformed cursor or limit with 400 validation_failed', async () => {
-    for (const query of ['after=12', 'after=a.b', 'after=1.2.3', 'after=-1.0', 'limit=0', 'limit=5001', 'other=1']) {
+    for (const query of ['after=12', 'after=a.b', 'after=1.2.3', 'after=-1.0', `after=1.${'9'.repeat(19)}`, `after=${'9'.repeat(20)}.1`, 'limit=10', 'other=1']) {
       const res = await h.call('GET', `/api/v1/internal/revocations?${query}`, { token: serviceToken });
       expect(res.status, query).toBe(400);
       expect(res.body.code, query).toBe('validation_failed');
     }
+    // The largest cursor the pattern allows is a valid, empty page (never a 500).
+    const largest = await feed(`${'9'.repeat(19)}.${'9'.repeat(18)}`);
+    expect(largest.status).toBe(200);
+    expect(largest.body.items).toEqual([]);
   });
 
   it('has an entry for a logout, an admin disabling an account, and a deleted account; a live session has none', async () => {
@@ -162,11 +168,19 @@ describe.skipIf(!hasPostgres)('revocation feed (auth-service)', () => {
     const start = (await feed()).body.cursor;
     const users = await Promise.all([signedIn(), signedIn(), signedIn()]);
     for (const u of users) await h.database.db.query("UPDATE sessions SET revoked_at = now() WHERE id = $1", [u.sid]);
-    const first = await settledFeed(start, 2);
-    expect(first.body.items).toHaveLength(2);
-    expect(first.body.more).toBe(true);
-    const second = await h.call<Page>('GET', `/api/v1/internal/revocations?after=${first.body.cursor}&limit=2`, { token: serviceToken });
-    expect([...first.body.items, ...second.body.items].map((e) => e.subject)).toEqual(users.map((u) => u.sid));
+    // Pages of 2 (1,000 over HTTP), through the service the route calls.
+    const service = new RevocationFeed(new RevocationRepository(h.database.db), h.store, createLogger('silent', 'test'), {
+      keepSec: 960,
+      pruneIntervalMs: 60_000,
+      publishIntervalMs: 60_000,
+      channel,
+    });
+    await settledFeed(start);
+    const first = await service.page(start, 2);
+    expect(first.items).toHaveLength(2);
+    expect(first.more).toBe(true);
+    const second = await service.page(first.cursor, 2);
+    expect([...first.items, ...second.items].map((e) => e.subject)).toEqual(users.map((u) => u.sid));
 
     await h.database.db.query("UPDATE revocations SET expires_at = now() - interval '1 second' WHERE subject = $1", [users[0]!.sid]);
     const page = await feed(start);

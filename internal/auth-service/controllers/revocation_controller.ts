@@ -6,5 +6,5 @@ import type { RevocationFeed } from '../services/revocation_feed.js';
 export class RevocationController {
   constructor(private readonly feed: RevocationFeed) {}
 
-  list = async (request: FastifyRequest<{ Querystring: RevocationQuery }>) => this.feed.page(request.query.after, request.query.limit ?? 1000);
+  list = async (request: FastifyRequest<{ Querystring: RevocationQuery }>) => this.feed.page(request.query.after);
 }

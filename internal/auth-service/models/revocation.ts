@@ -19,13 +19,13 @@ export interface RevocationRow {
   expires_at: Date;
 }
 
-/** `<xid>.<seq>` of the last entry read; `0.0` (or none) reads from the start. */
-export const RevocationCursor = Type.String({ pattern: '^[0-9]{1,20}\\.[0-9]{1,20}$', maxLength: 41, example: '7421.118' });
+/** `<xid>.<seq>` of the last entry read; `0.0` (or none) reads from the start. Pages hold up to 1,000 entries. */
+// At most 19 and 18 digits: within xid8 and bigint, so no cursor a client can send makes the query fail.
+export const RevocationCursor = Type.String({ pattern: '^[0-9]{1,19}\\.[0-9]{1,18}$', maxLength: 38, example: '7421.118' });
 
 export const RevocationQuery = Type.Object(
   {
     after: Type.Optional(RevocationCursor),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, default: 1000 })),
   },
   { additionalProperties: false },
 );

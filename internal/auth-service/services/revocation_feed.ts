@@ -39,7 +39,8 @@ export class RevocationFeed {
     private readonly options: RevocationFeedOptions,
   ) {}
 
-  async page(after: string | undefined, limit: number): Promise<RevocationPage> {
+  /** A page of up to `limit` entries (1,000 over HTTP: a feed, not a list a client pages through). */
+  async page(after: string | undefined, limit = 1000): Promise<RevocationPage> {
     const [xid, seq] = (after ?? '0.0').split('.') as [string, string];
     const rows = await this.repository.after(xid, seq, limit);
     let cursor = after ?? '0.0';
