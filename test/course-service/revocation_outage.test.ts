@@ -73,6 +73,7 @@ describe.skipIf(!hasPostgres)('revocation while auth-service is unreachable', ()
     expect(await read(course, token)).toEqual({ status: 200, code: undefined });
     expect(await feedAge(course)).toBeLessThan(1);
 
+    const linesBefore = lines.length;
     await proxy.cut('refuse');
     expect((await auth.call('POST', '/api/v1/auth/logout', { token, body: {} })).status).toBe(204);
     await sleep(1500);
@@ -80,9 +81,14 @@ describe.skipIf(!hasPostgres)('revocation while auth-service is unreachable', ()
     expect(await read(course, token)).toEqual({ status: 200, code: undefined });
     expect(await feedAge(course)).toBeGreaterThan(1);
     expect((await course.call('GET', '/readyz')).body).toMatchObject({ status: 'ok', checks: { revocations: 'ok' } });
-    const warnings = lines.filter((l) => l.msg.startsWith('revocation feed: cannot read'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.level).toBe('warn');
+    // One warning for the outage, however many polls fail.
+    const feedLines = lines.slice(linesBefore).filter((l) => l.msg.startsWith('revocation feed'));
+    const warnings = feedLines.filter((l) => l.msg.startsWith('revocation feed: cannot read'));
+    // (None here only when a poll had already failed before the cut on a busy machine and warned then.)
+    expect(warnings.length, JSON.stringify(feedLines)).toBeLessThanOrEqual(1);
+    const everWarned = lines.filter((l) => l.msg.startsWith('revocation feed: cannot read'));
+    expect(everWarned.length).toBeGreaterThanOrEqual(1);
+    expect(everWarned.every((l) => l.level === 'warn')).toBe(true);
 
     // A replica that starts now cannot read the feed: it says it is not ready, and why.
     late = await startCourse({ jwksUrl: course.config.auth.jwksUrl, database: course.database, overrides: { ...overrides, revocations: { channel, pollIntervalMs: 200, startWaitMs: 0 } } });
