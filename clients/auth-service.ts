@@ -956,6 +956,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/internal/revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ended sessions and disabled or deleted accounts whose access tokens may still be unexpired (service token)
+         * @description Entries after the cursor `after`, oldest first, until they expire (access-token lifetime plus skew). Entries past the returned `cursor` may come again: apply them idempotently.
+         */
+        get: operations["getInternalRevocations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -5801,6 +5821,100 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code: "service_unavailable" | "course_service_unavailable";
+                    };
+                };
+            };
+        };
+    };
+    getInternalRevocations: {
+        parameters: {
+            query?: {
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /**
+                             * @description `session`: the token's `sid`; `user`: every token of the account
+                             * @enum {string}
+                             */
+                            kind: "session" | "user";
+                            /** Format: uuid */
+                            subject: string;
+                            /**
+                             * Format: date-time
+                             * @description `user`: tokens issued (`iat`) at or before this are refused
+                             */
+                            notBefore: string;
+                            /**
+                             * Format: date-time
+                             * @description After this no token it names can be valid: forget the entry
+                             */
+                            expiresAt: string;
+                        }[];
+                        /** @description Pass as `after` next time. Entries past it may come again (apply them idempotently). */
+                        cursor: string;
+                        /** @description True when the page was full: ask again at once */
+                        more: boolean;
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `bad_request`, `validation_failed` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "bad_request" | "validation_failed";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked`, `token_outdated` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked" | "token_outdated";
+                    };
+                };
+            };
+            /** @description Problem details; `code`: `forbidden` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "forbidden";
+                    };
+                };
+            };
+            /** @description A dependency is unavailable; retry after Retry-After seconds; `code`: `service_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code: "service_unavailable";
                     };
                 };
             };

@@ -972,7 +972,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -980,7 +980,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1131,7 +1131,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1139,7 +1139,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1202,7 +1202,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1210,7 +1210,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1361,7 +1361,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1369,7 +1369,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1539,7 +1539,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1547,7 +1547,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1653,7 +1653,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1661,7 +1661,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1758,7 +1758,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1766,7 +1766,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -1916,7 +1916,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1924,7 +1924,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2008,7 +2008,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2016,7 +2016,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2076,7 +2076,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2084,7 +2084,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2196,7 +2196,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2204,7 +2204,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2345,7 +2345,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2353,7 +2353,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2449,7 +2449,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2457,7 +2457,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2600,7 +2600,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2608,7 +2608,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2706,7 +2706,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2714,7 +2714,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2870,7 +2870,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2878,7 +2878,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -2978,7 +2978,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -2986,7 +2986,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -3118,7 +3118,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3126,7 +3126,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -3225,7 +3225,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3233,7 +3233,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -3354,7 +3354,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3362,7 +3362,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -3508,7 +3508,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3516,7 +3516,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -3632,7 +3632,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3640,7 +3640,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "invalid_token" | "token_expired";
+                        code: "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -3715,7 +3715,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3723,7 +3723,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -3858,7 +3858,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -3866,7 +3866,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -4021,7 +4021,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4029,7 +4029,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -4113,7 +4113,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4121,7 +4121,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -4221,7 +4221,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4229,7 +4229,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -4315,7 +4315,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4323,7 +4323,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -4410,7 +4410,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4418,7 +4418,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -4505,7 +4505,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4513,7 +4513,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -4600,7 +4600,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4608,7 +4608,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -4796,7 +4796,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4804,7 +4804,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -4897,7 +4897,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -4905,7 +4905,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };
@@ -5065,7 +5065,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired` */
+            /** @description Problem details; `code`: `unauthorized`, `invalid_token`, `token_expired`, `session_revoked` */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -5073,7 +5073,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "unauthorized" | "invalid_token" | "token_expired";
+                        code: "unauthorized" | "invalid_token" | "token_expired" | "session_revoked";
                     };
                 };
             };

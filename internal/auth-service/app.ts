@@ -62,6 +62,10 @@ import { AUTH_SERVICE_CLIENT_ID, CourseClient } from './services/course_client.j
 import { AccountEventRelay, registerAccountOutboxMetrics } from './services/account_event_relay.js';
 import { GdprController } from './controllers/gdpr_controller.js';
 import { gdprRouter } from './routers/gdpr_router.js';
+import { RevocationRepository } from './repository/revocation_repository.js';
+import { RevocationFeed } from './services/revocation_feed.js';
+import { RevocationController } from './controllers/revocation_controller.js';
+import { revocationRouter } from './routers/revocation_router.js';
 
 
 export interface AuthAppOptions {
@@ -258,6 +262,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
       { name: 'notifications', description: 'Mail to users, for services' },
       { name: 'pages', description: 'Pages that mail links open' },
       { name: 'keys', description: 'Token verification keys' },
+      { name: 'internal', description: 'Service-to-service reads (service token only; not routed by the Ingress)' },
     ],
     readiness: [
       { name: 'database', critical: true, check: () => db.ping() },
@@ -285,6 +290,13 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
   accountRouter(app, new AccountController(emailChange, new SecurityActivityService(activityRepository)), authn);
   gdprRouter(app, new GdprController(deletionService, new ExportService({ db, mfaEnabled: (userId) => mfaRepo.hasActiveFactor(userId), users, data: deletionRepository, securityEvents, courses: courseClient, logger })), authn);
   registerAccountOutboxMetrics(app.metrics, accountOutbox);
+  // Issue 18: the revocation feed course-service replicas read (services/revocation_feed.ts).
+  const revocationFeed = new RevocationFeed(new RevocationRepository(db), store, logger, {
+    ...config.revocations,
+    keepSec: config.jwt.accessTokenTtlSec + 60,
+  });
+  revocationRouter(app, new RevocationController(revocationFeed), authn);
+  revocationFeed.start();
 
   if (config.admin.email && config.admin.password) {
     const { created } = await userService.ensureAdmin(config.admin.email, config.admin.password);
@@ -300,6 +312,7 @@ export async function buildAuthApp(config: AuthConfig, options: AuthAppOptions =
     await authService.settled();
     await emailChange.settled();
     await retention.stop();
+    revocationFeed.stop();
     await worker.stop();
     await deletionService.stopPurger();
     await accountRelay.stop();

@@ -183,6 +183,19 @@ export const AuthSettings = Type.Object({
     backoffMaxMs: Type.Integer({ minimum: 1, default: 600_000, description: 'Longest retry delay' }),
     leaseMs: Type.Integer({ minimum: 1000, default: 30_000, description: 'How long a claimed event is held before another relay may take it' }),
   }, { default: {} }),
+  revocations: Type.Object({
+    pruneIntervalMs: Type.Integer({ minimum: 1000, default: 60_000, description: 'How often expired entries of the revocation feed are deleted' }),
+    publishIntervalMs: Type.Integer({
+      minimum: 10,
+      default: 250,
+      description: 'With Redis: how often the feed is checked for new entries, to tell course-service replicas at once',
+    }),
+    channel: Type.String({
+      minLength: 1,
+      default: 'course-platform:revocations',
+      description: 'With Redis: pub/sub channel that tells course-service of new revocations (the same in both services)',
+    }),
+  }, { default: {} }),
   admin: Type.Object({
     email: Type.String({ default: '', description: 'Create this admin at start when absent' }),
     password: Type.String({ default: '', description: 'Password of that admin' }),

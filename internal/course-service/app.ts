@@ -44,6 +44,7 @@ import { AccountDataRepository } from './repository/account_data_repository.js';
 import { AccountEventsService } from './services/account_events.js';
 import { InternalController } from './controllers/internal_controller.js';
 import { internalRouter } from './routers/internal_router.js';
+import { RevocationSync } from './services/revocation_list.js';
 
 export interface CourseAppOptions {
   logger?: Logger;
@@ -65,6 +66,8 @@ export interface CourseApp {
   progress: ProgressService;
   relay: NotificationRelay;
   fanout: AnnouncementFanout;
+  /** The revocation list and its feed reader; undefined when off (no client secret, or `revocations.enabled` false). */
+  revocations: RevocationSync | undefined;
 }
 
 /** Where the JWKS lives: `auth.jwksUrl`, else auth-service's well-known path. */
@@ -118,8 +121,21 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   const enrolments = new EnrolmentService({ db, courses: courseRepository, outbox, cache });
   const progress = new ProgressService({ db, courses: courseRepository, outbox });
 
+  // Issue 18: the revocation list (services/revocation_list.ts), read from auth-service with the
+  // service token; without a client secret there is no way to read it (README, "Revocation").
+  const authClient = new AuthClient({ baseUrl: config.auth.url, clientId: config.auth.clientId, clientSecret: config.auth.clientSecret });
+  const revocations =
+    config.revocations.enabled && authClient.configured
+      ? new RevocationSync(authClient, store, logger, { pollIntervalMs: config.revocations.pollIntervalMs, channel: config.revocations.channel })
+      : undefined;
+  if (!revocations) logger.warn('revocation list off (no auth.clientSecret or revocations.enabled false): revoked tokens are refused only at expiry');
+
   const readiness: ReadinessCheck[] = [
     { name: 'database', critical: true, check: () => db.ping() },
+    // Not ready until the whole unexpired feed is in; afterwards auth-service being away does not matter here.
+    ...(revocations
+      ? [{ name: 'revocations', critical: true, check: async () => { if (!revocations.ready) throw new Error('revocation feed not read yet'); } }]
+      : []),
     // Redis down: still ready (answers come from the database), reported as degraded.
     ...(store.kind === 'redis' ? [{ name: 'redis', critical: false, check: () => store.ping() }] : []),
   ];
@@ -143,13 +159,16 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
       { name: 'internal', description: 'For auth-service only (its service token): account events and the GDPR export' },
     ],
     readiness,
+    // A token of an ended session or a revoked account (services/revocation_list.ts).
+    tokenRefusals: ['session_revoked'],
   });
 
-  // course-service trusts a valid token until it expires (15 minutes); it never calls auth-service per request.
+  // course-service never calls auth-service per request: a valid token is trusted until it expires
+  // unless the revocation list (kept current from auth-service's feed) names its session or account.
   const verifier =
     options.verifier ??
     remoteVerifier(jwksUrlOf(config), { issuer: config.auth.issuer, audience: config.auth.audience, cooldownMs: config.auth.jwksCooldownMs });
-  const authn = authenticator(verifier);
+  const authn = authenticator(verifier, revocations?.check);
   const responses = new ResponseCache(cache, config.cache.enabled, app.metrics);
   // Before the routers: each cached route gets its hit path when it is registered.
   responses.attach(app);
@@ -172,7 +191,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   const relay = new NotificationRelay(
     db,
     outbox,
-    new AuthClient({ baseUrl: config.auth.url, clientId: config.auth.clientId, clientSecret: config.auth.clientSecret }),
+    authClient,
     logger,
     { ...config.relay, publicUrl: config.publicUrl },
   );
@@ -184,13 +203,18 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     relay.start();
     fanout.start();
   }
+  if (revocations) {
+    revocations.registerMetrics(app.metrics);
+    await revocations.start(config.revocations.startWaitMs);
+  }
 
   app.addHook('onClose', async () => {
     await fanout.stop();
     await relay.stop();
+    await revocations?.stop();
     await cache.close();
     await store.close().catch(() => undefined);
     if (!options.db) await db.close();
   });
-  return { app, db, store, cache, verifier, courses, reviews, enrolments, progress, relay, fanout };
+  return { app, db, store, cache, verifier, courses, reviews, enrolments, progress, relay, fanout, revocations };
 }

@@ -48,6 +48,23 @@ export const CourseSettings = Type.Object({
       description: 'Only active learners of a course may review it (403 `enrolment_required`); a learner who left keeps their review',
     }),
   }, { default: {} }),
+  revocations: Type.Object({
+    enabled: Type.Boolean({
+      default: true,
+      description: 'Refuse tokens of ended sessions and disabled or deleted accounts (needs auth.clientSecret; README "Revocation")',
+    }),
+    pollIntervalMs: Type.Integer({
+      minimum: 50,
+      default: 500,
+      description: 'How often the revocation feed is read from auth-service (both modes; with Redis new entries come at once anyway)',
+    }),
+    channel: Type.String({
+      minLength: 1,
+      default: 'course-platform:revocations',
+      description: 'With Redis: pub/sub channel on which auth-service announces new revocations (the same in both services)',
+    }),
+    startWaitMs: Type.Integer({ minimum: 0, default: 3000, description: 'At start, how long to wait for the first read of the feed before listening' }),
+  }, { default: {} }),
   relay: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'Deliver outbox events to auth-service from this process' }),
     pollIntervalMs: Type.Integer({ minimum: 10, default: 1000, description: 'Relay poll interval' }),

@@ -62,8 +62,9 @@ describe('the error codes in the OpenAPI documents', () => {
     expect(codesOf(course, 'patch', '/api/v1/courses/{id}', 400)).toContain('malformed_json');
     expect(codesOf(course, 'patch', '/api/v1/courses/{id}', 412)).toEqual(['precondition_failed']);
     // A required token: every refusal of it; an optional one cannot be missing.
-    expect(codesOf(course, 'post', '/api/v1/courses', 401)).toEqual(['unauthorized', 'invalid_token', 'token_expired']);
-    expect(codesOf(course, 'get', '/api/v1/courses/{id}', 401)).toEqual(['invalid_token', 'token_expired']);
+    // course-service's revocation list (issue 18) refuses tokens of ended sessions and revoked accounts.
+    expect(codesOf(course, 'post', '/api/v1/courses', 401)).toEqual(['unauthorized', 'invalid_token', 'token_expired', 'session_revoked']);
+    expect(codesOf(course, 'get', '/api/v1/courses/{id}', 401)).toEqual(['invalid_token', 'token_expired', 'session_revoked']);
     // The auth-service's session check adds its own refusals.
     expect(codesOf(auth, 'get', '/api/v1/users/me', 401)).toEqual(['unauthorized', 'invalid_token', 'token_expired', 'session_revoked', 'token_outdated']);
     expect(codesOf(auth, 'post', '/api/v1/auth/login', 403)).toEqual(['account_disabled', 'email_not_verified', 'account_deletion_pending']);

@@ -199,6 +199,7 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         'POST /api/v1/notifications': { service: 'auth', body: { userId: someone.id, template: 'review_created', data: {}, idempotencyKey: `api2-${randomUUID()}` } },
         'GET /api/v1/admin/notifications': { service: 'auth' },
         'POST /api/v1/admin/notifications/{id}/retry': { service: 'auth' },
+        'GET /api/v1/internal/revocations': { service: 'auth' },
         'POST /api/v1/courses': { service: 'course', body: newCourseInput() },
         'GET /api/v1/courses/{id}': { service: 'course', values: { id: course.id } },
         'PATCH /api/v1/courses/{id}': { service: 'course', body: { title: 'Renamed' }, values: { id: course.id } },

@@ -1,8 +1,8 @@
 /**
  * The check auth-service makes of each access token beyond its signature: its session and account.
  * auth-service can afford it (one indexed read), so logout, password change, disabling and a role change
- * take effect here at once (course-service relies on the 15-minute token lifetime). A token whose role
- * is no longer the account's gets 401 `token_outdated`, so the client refreshes and receives the
+ * take effect here at once (course-service learns of all but the role change from the revocation feed
+ * within 2 s: services/revocation_feed.ts). A token whose role is no longer the account's gets 401 `token_outdated`, so the client refreshes and receives the
  * current role.
  */
 import { HttpError } from '../../shared/utils/errors.js';

@@ -20,6 +20,13 @@ export interface NotificationRequest {
   idempotencyKey: string;
 }
 
+/** One page of auth-service's revocation feed (`GET /api/v1/internal/revocations`). */
+export interface RevocationFeedPage {
+  items: { kind: 'session' | 'user'; subject: string; notBefore: string; expiresAt: string }[];
+  cursor: string;
+  more: boolean;
+}
+
 export class AuthClient {
   private cached: { token: string; expiresAt: number } | undefined;
   private inflight: Promise<string> | undefined;
@@ -60,6 +67,29 @@ export class AuthClient {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /** A page of the revocation feed after `after`; throws when auth-service cannot answer it. */
+  async revocations(after: string): Promise<RevocationFeedPage> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.token();
+      const res = await fetch(this.url(`/api/v1/internal/revocations?after=${encodeURIComponent(after)}`), {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+        redirect: 'error',
+      });
+      if (res.status === 401 && attempt === 0) {
+        // The cached token may be signed by a key rotated out since: fetch a new one once.
+        await res.arrayBuffer().catch(() => undefined);
+        this.cached = undefined;
+        continue;
+      }
+      if (!res.ok) {
+        await res.arrayBuffer().catch(() => undefined);
+        throw new Error(`revocations: HTTP ${res.status}`);
+      }
+      return (await res.json()) as RevocationFeedPage;
+    }
   }
 
   async notify(request: NotificationRequest, requestId?: string): Promise<NotifyOutcome> {

@@ -14,8 +14,11 @@ declare module 'fastify' {
   }
 }
 
-/** Called after a token verifies, e.g. to refuse a session that has been revoked. */
-export type PrincipalCheck = (principal: Principal) => Promise<void>;
+/**
+ * Called after a token verifies, e.g. to refuse a session that has been revoked. It may answer at once
+ * (return nothing, or throw): course-service's revocation list is a lookup in memory, and costs no promise.
+ */
+export type PrincipalCheck = (principal: Principal) => Promise<void> | void;
 
 /**
  * A pre-handler that does not pin the route's generics (Fastify's own hook type would make every route
@@ -33,7 +36,10 @@ export function authenticator(verifier: TokenVerifier, check?: PrincipalCheck) {
     const token = bearerToken(request.headers.authorization);
     if (!token) return undefined;
     const principal = await verifier.verify(token);
-    if (check) await check(principal);
+    if (check) {
+      const pending = check(principal);
+      if (pending) await pending;
+    }
     request.principal = principal;
     return principal;
   }

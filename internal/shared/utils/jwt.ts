@@ -24,6 +24,8 @@ export interface Principal {
   sid: string | undefined;
   jti: string;
   exp: number;
+  /** When the token was issued (seconds since the epoch): course-service refuses tokens of an account revoked after it. */
+  iat?: number;
   /** When the holder last authenticated (seconds since the epoch); absent on service tokens and old tokens. */
   authTime?: number;
   /** Assurance of that authentication; `aal1` when the token does not say. */
@@ -90,6 +92,7 @@ export class TokenVerifier {
       sid: typeof p.sid === 'string' ? p.sid : undefined,
       jti: String(p.jti),
       exp: Number(p.exp),
+      iat: Number(p.iat),
       authTime: typeof p.auth_time === 'number' ? p.auth_time : undefined,
       aal: p.aal === 'aal2' ? 'aal2' : 'aal1',
       amr: Array.isArray(p.amr) ? p.amr.filter((m): m is string => typeof m === 'string') : [],
