@@ -38,8 +38,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       expect(Object.keys(c)).toEqual([
         'id', 'slug', 'title', 'summary', 'description', 'category', 'tags', 'level', 'language', 'durationMinutes',
         'instructorId', 'instructorName', 'status', 'publishedAt', 'createdAt', 'updatedAt', 'rating',
-        'lessonCount', 'totalDurationSeconds',
-        'instructorId', 'instructorName', 'status', 'publishedAt', 'createdAt', 'updatedAt', 'rating', 'enrolmentCount',
+        'lessonCount', 'totalDurationSeconds', 'enrolmentCount',
       ]);
     });
 

@@ -97,6 +97,9 @@ describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, wit
     const reviews = `/api/v1/courses/${course.id}/reviews`;
     await p.course.call('GET', reviews);
     expect((await p.course.call('GET', reviews)).headers['x-cache']).toBe('HIT');
+    // Only learners review: the student enrols first.
+    expect((await p.course.call('PUT', `/api/v1/courses/${course.id}/enrolment`, { token: student.token })).status).toBe(201);
+    expect((await p.course.call('GET', reviews)).headers['x-cache']).toBe('HIT');
     const created = await p.course.call('POST', reviews, { token: student.token, body: { rating: 4 } });
     expect(created.status).toBe(201);
     const after = await p.course.call('GET', reviews);

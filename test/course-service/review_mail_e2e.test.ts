@@ -47,12 +47,16 @@ describe.skipIf(!hasPostgres)('review mails end to end', () => {
     // Every event delivered and every mail sent: no further mail can come, so the counts are final.
     await outboxesSettled({ course: p.course.database.db, auth: p.auth.database.db });
     expect(p.auth.smtp.to(teacher.email)).toHaveLength(1);
-    expect(p.auth.smtp.to(student.email)).toHaveLength(1);
+    // The student's mails: the enrolment confirmation and the hidden-review notice, one each.
+    expect(p.auth.smtp.to(student.email).map((m) => m.subject).sort()).toEqual([
+      'You are enrolled in “Mail-worthy Databases”',
+      'Your review of “Mail-worthy Databases” was hidden',
+    ]);
     const { rows } = await p.auth.database.db.query<{ template: string; n: number }>(
       'SELECT template, count(*)::int AS n FROM notifications WHERE recipient = ANY($1) GROUP BY template ORDER BY template',
       [[teacher.email, student.email]],
     );
-    expect(rows).toEqual([{ template: 'review_created', n: 1 }, { template: 'review_hidden', n: 1 }]);
+    expect(rows).toEqual([{ template: 'enrolment_created', n: 1 }, { template: 'review_created', n: 1 }, { template: 'review_hidden', n: 1 }]);
   });
 });
 

@@ -573,11 +573,13 @@ describe('Kubernetes manifests', () => {
     it('sends every API path of both OpenAPI documents to its own service', () => {
       for (const service of SERVICES) {
         const doc = parseYaml(read(`swagger/${service}-swagger.yml`)) as { paths: Record<string, unknown> };
-        const api = Object.keys(doc.paths).filter((p) => !/^\/(healthz|readyz|metrics|docs|openapi|internal\/)/.test(p));
+        // Service-to-service paths (/internal/..., /api/v1/internal/...) answer service tokens only.
+        const internal = (p: string) => /^\/(api\/v1\/)?internal\//.test(p);
+        const api = Object.keys(doc.paths).filter((p) => !/^\/(healthz|readyz|metrics|docs|openapi)/.test(p) && !internal(p));
         expect(api.length).toBeGreaterThan(0);
         for (const path of api) expect(route(ingress, path.replace(/\{[^}]+\}/g, 'id'))?.service, path).toBe(service);
         // The service-to-service API (auth-service's service token only) is not reachable from outside.
-        for (const path of Object.keys(doc.paths).filter((p) => p.startsWith('/internal/'))) {
+        for (const path of Object.keys(doc.paths).filter(internal)) {
           expect(route(ingress, path.replace(/\{[^}]+\}/g, 'id')), path).toBeUndefined();
         }
       }

@@ -53,7 +53,9 @@ export async function startGdprPlatform(options: { auth?: Record<string, unknown
     ...options.auth,
   });
   const authUrl = await auth.app.listen({ port: 0, host: '127.0.0.1' });
-  const course = await startCourse({ jwksUrl: `${authUrl}/.well-known/jwks.json` });
+  // These suites are about what deletion and export do to reviews; who may write one (only learners)
+  // is tested in learning_http.test.ts, so reviews here need no enrolment first.
+  const course = await startCourse({ jwksUrl: `${authUrl}/.well-known/jwks.json`, overrides: { reviews: { requireEnrolment: false } } });
   const tokens = new TokenService(auth.keys, auth.config.jwt, randomBytes(32));
   let listening = false;
   return {

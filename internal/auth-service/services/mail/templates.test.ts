@@ -116,7 +116,6 @@ function without(data: Record<string, unknown>, field: string): Record<string, u
 describe('renderMail', () => {
   it('knows every template', () => {
     expect([...MAIL_TEMPLATES].sort()).toEqual(Object.keys(SAMPLE).sort());
-    expect(MAIL_TEMPLATES).toHaveLength(10);
     for (const t of MAIL_TEMPLATES) expect(isMailTemplate(t)).toBe(true);
     expect(isMailTemplate('nope')).toBe(false);
   });
