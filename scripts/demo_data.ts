@@ -1,9 +1,11 @@
 /**
  * Demo data for a first run: an admin, an instructor and a student (their passwords are made here and
  * kept in var/demo-credentials.json so every start can print them), a few more reviewers, and about 50
- * published courses across categories with reviews. Written through the services' own classes, so the
- * rating aggregates are exactly what real writes would make. The review events are marked delivered:
- * demo data sends no mail.
+ * published courses across categories, each with a curriculum (sections and lessons, the first lesson a
+ * free preview), learners and reviews from them (only learners review). The demo student is enrolled in
+ * three courses: one finished (with its certificate), one half done, one just started. Written through
+ * the services' own classes, so every counter is exactly what real writes would make. The outbox events
+ * are marked delivered: demo data sends no mail.
  */
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../internal/shared/utils/database.js';
@@ -13,6 +15,23 @@ import { UserRepository } from '../internal/auth-service/repository/user_reposit
 import { PasswordHasher, type HashParams } from '../internal/auth-service/services/password_hasher.js';
 import { CourseService } from '../internal/course-service/services/course_service.js';
 import { ReviewService } from '../internal/course-service/services/review_service.js';
+import { CurriculumService } from '../internal/course-service/services/curriculum_service.js';
+import { EnrolmentService } from '../internal/course-service/services/enrolment_service.js';
+import { ProgressService } from '../internal/course-service/services/progress_service.js';
+
+/** What `npm start` prints about the demo beside the accounts. */
+export interface DemoFacts {
+  accounts: DemoAccount[];
+  /** The demo student's certificate (public: GET /api/v1/certificates/{id}). */
+  certificateId: string | null;
+  studentCourses: { title: string; percent: number }[];
+}
+
+const SECTIONS = [
+  { title: 'Getting started', lessons: [['Welcome and course map', 'video', 240], ['Setting up your tools', 'article', 600]] },
+  { title: 'Core ideas', lessons: [['The first principle', 'video', 900], ['Worked example', 'video', 1200], ['Check yourself', 'quiz', 300]] },
+  { title: 'Putting it into practice', lessons: [['A small project', 'article', 1800], ['Review and next steps', 'video', 420]] },
+] as const;
 
 export interface DemoAccount {
   role: 'admin' | 'instructor' | 'student';
@@ -79,7 +98,7 @@ function rng(seed: number): () => number {
 
 const password = () => randomBytes(9).toString('base64url');
 
-export async function seedDemo(authDb: Database, courseDb: Database, hashParams: HashParams): Promise<DemoAccount[]> {
+export async function seedDemo(authDb: Database, courseDb: Database, hashParams: HashParams): Promise<DemoFacts> {
   const users = new UserRepository(authDb);
   const hasher = new PasswordHasher(hashParams);
   const make = async (role: DemoAccount['role'], email: string, displayName: string, pass = password()) => {
@@ -99,6 +118,10 @@ export async function seedDemo(authDb: Database, courseDb: Database, hashParams:
 
   const courses = new CourseService({ db: courseDb });
   const reviews = new ReviewService({ db: courseDb });
+  const curriculum = new CurriculumService({ db: courseDb });
+  const enrolments = new EnrolmentService({ db: courseDb });
+  const progress = new ProgressService({ db: courseDb });
+  const created: { id: string; title: string; lessons: string[] }[] = [];
   const random = rng(42);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   for (const [category, { titles, tags }] of Object.entries(CATALOG)) {
@@ -112,16 +135,46 @@ export async function seedDemo(authDb: Database, courseDb: Database, hashParams:
         level: pick(LEVELS),
         language: /[а-я]/i.test(title) ? 'ru' : 'en',
         durationMinutes: 30 + Math.floor(random() * 20) * 30,
-        status: 'published',
       });
+      // A curriculum first: a course is published only with lessons and no empty section.
+      const lessons: string[] = [];
+      for (const section of SECTIONS) {
+        const { id: sectionId } = await curriculum.createSection(teacher.principal, course.id, { title: section.title });
+        for (const [lessonTitle, kind, durationSeconds] of section.lessons) {
+          const lesson = await curriculum.createLesson(teacher.principal, sectionId, {
+            title: lessonTitle,
+            kind,
+            durationSeconds,
+            preview: lessons.length === 0,
+            body: `${lessonTitle}: the text of this lesson of "${title}", with an example and an exercise.`,
+          });
+          lessons.push(lesson.id);
+        }
+      }
+      await courses.update(teacher.principal, course.id, { status: 'published' });
+      created.push({ id: course.id, title, lessons });
+      // Only learners review: each reviewer enrols, then rates.
       const count = Math.floor(random() * reviewers.length);
       for (const reviewer of reviewers.slice(0, count)) {
+        await enrolments.enrol(reviewer, course.id);
         const r = random();
         const rating = r < 0.45 ? 5 : r < 0.75 ? 4 : r < 0.88 ? 3 : r < 0.95 ? 2 : 1;
         await reviews.create(reviewer, course.id, { rating, title: pick(REVIEW_LINES[rating]!).split(',')[0]!, body: pick(REVIEW_LINES[rating]!) });
       }
     }
   }
+  // The demo student: one course finished (certificate), one half done, one just started.
+  const studentCourses: DemoFacts['studentCourses'] = [];
+  let certificateId: string | null = null;
+  for (const [course, done] of [[created[0]!, 1], [created[7]!, 0.5], [created[13]!, 0]] as const) {
+    await enrolments.enrol(student.principal, course.id);
+    let answer = await progress.get(student.principal, course.id);
+    for (const lessonId of course.lessons.slice(0, Math.round(course.lessons.length * done))) {
+      answer = await progress.setCompletion(student.principal, lessonId, true);
+    }
+    if (answer.certificateId) certificateId = answer.certificateId;
+    studentCourses.push({ title: course.title, percent: answer.percent });
+  }
   await courseDb.query('UPDATE course_outbox SET delivered_at = now() WHERE delivered_at IS NULL');
-  return [admin.account, teacher.account, student.account];
+  return { accounts: [admin.account, teacher.account, student.account], certificateId, studentCourses };
 }

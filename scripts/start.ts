@@ -16,7 +16,7 @@ import { openDatabase } from '../internal/shared/utils/database.js';
 import { Migrator } from '../internal/shared/utils/migrations.js';
 import { authPaths, loadAuthConfig, type AuthConfig } from '../internal/auth-service/config.js';
 import { coursePaths, loadCourseConfig, type CourseConfig } from '../internal/course-service/config.js';
-import { seedDemo, type DemoAccount } from './demo_data.js';
+import { seedDemo, type DemoFacts } from './demo_data.js';
 import { imageEnv } from './image_env.js';
 
 const varDir = resolve(process.env.VAR_DIR ?? join(PROJECT_ROOT, 'var'));
@@ -71,11 +71,14 @@ if (process.env.CORS_ORIGINS === undefined && authConfig.http.corsOrigins.length
  * Embedded mode on an empty var/: migrate both databases and load the demo data now, in this process,
  * before the services open them (PGlite is one process per database).
  */
-async function prepareDemo(): Promise<DemoAccount[] | undefined> {
+async function prepareDemo(): Promise<DemoFacts | undefined> {
   const file = join(varDir, 'demo-credentials.json');
   if (authConfig.database.url || courseConfig.database.url) return undefined;
   if (existsSync(authPaths(authConfig).dataDir)) {
-    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as DemoAccount[]) : undefined;
+    if (!existsSync(file)) return undefined;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as DemoFacts | DemoFacts['accounts'];
+    // A var/ made before the demo had learning facts holds the accounts alone.
+    return Array.isArray(saved) ? { accounts: saved, certificateId: null, studentCourses: [] } : saved;
   }
   console.log('First start: creating the embedded databases and loading demo data ...');
   const authDb = await openDatabase({ url: '', dataDir: authPaths(authConfig).dataDir });
@@ -83,13 +86,13 @@ async function prepareDemo(): Promise<DemoAccount[] | undefined> {
   try {
     await new Migrator(authDb, 'auth-service', migrationsDir('auth-service')).up();
     await new Migrator(courseDb, 'course-service', migrationsDir('course-service')).up();
-    const accounts = await seedDemo(authDb, courseDb, authConfig.passwords);
-    writeFileSync(file, JSON.stringify(accounts, null, 2), { mode: 0o600 });
+    const facts = await seedDemo(authDb, courseDb, authConfig.passwords);
+    writeFileSync(file, JSON.stringify(facts, null, 2), { mode: 0o600 });
     const { rows } = await courseDb.query<{ courses: number; reviews: number }>(
       'SELECT (SELECT count(*) FROM courses)::int AS courses, (SELECT count(*) FROM reviews)::int AS reviews',
     );
     console.log(`  demo data: ${rows[0]!.courses} courses, ${rows[0]!.reviews} reviews, 3 accounts (below)`);
-    return accounts;
+    return facts;
   } finally {
     await authDb.close();
     await courseDb.close();
@@ -139,7 +142,7 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 const started = Date.now();
-const accounts = await prepareDemo();
+const demo = await prepareDemo();
 console.log(`Starting auth-service (:${authPort}) ...`);
 run('auth-service');
 if (await waitReady(`http://127.0.0.1:${authPort}/readyz`, 60_000)) {
@@ -155,8 +158,18 @@ if (await waitReady(`http://127.0.0.1:${authPort}/readyz`, 60_000)) {
         `  CORS: ${(env as Record<string, string | undefined>).CORS_ORIGINS || authConfig.http.corsOrigins.join(',') || 'closed'} (CORS_ORIGINS)`,
         `  mail (one .eml per message): ${join(varDir, 'mail')}`,
         `  data, keys and secrets: ${varDir} (delete it to start afresh)`,
-        ...(accounts
-          ? ['', 'Demo accounts (also in var/demo-credentials.json):', ...accounts.map((a) => `  ${a.role.padEnd(10)} ${a.email.padEnd(24)} ${a.password}`)]
+        ...(demo
+          ? [
+              '',
+              'Demo accounts (also in var/demo-credentials.json):',
+              ...demo.accounts.map((a) => `  ${a.role.padEnd(10)} ${a.email.padEnd(24)} ${a.password}`),
+              ...(demo.studentCourses.length
+                ? ['', 'The demo student is learning:', ...demo.studentCourses.map((c) => `  ${String(c.percent).padStart(3)}%  ${c.title}`)]
+                : []),
+              ...(demo.certificateId
+                ? [`  certificate: http://localhost:${coursePort}/api/v1/certificates/${demo.certificateId}`]
+                : []),
+            ]
           : []),
         '',
         'Press Ctrl+C to stop.',
