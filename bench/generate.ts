@@ -2,10 +2,12 @@
  * Loads a synthetic catalogue into a course-service PostgreSQL database with COPY:
  *
  *   node dist/bench/generate.js --database-url postgres://postgres@127.0.0.1:5432/bench_catalog \
- *     [--users 10000] [--courses 100000] [--reviews 1000000] [--seed 42] [--reset]
+ *     [--users 10000] [--courses 100000] [--reviews 1000000] [--completions 5000000] [--heavy-enrolments 500]
+ *     [--seed 42] [--reset]
  *
  * Creates the database if it is missing (`--reset` drops and recreates it first), runs the
- * course-service migrations, loads (see catalog_loader.ts) and prints the time of each step.
+ * course-service migrations, loads (see catalog_loader.ts), then the learning side (curricula, one
+ * enrolment per review, completions, certificates: catalog_learning.ts) and prints the time of each step.
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -13,6 +15,7 @@ import { openDatabase } from '../internal/shared/utils/database.js';
 import { Migrator } from '../internal/shared/utils/migrations.js';
 import { migrationsDir } from '../internal/shared/utils/paths.js';
 import { loadCatalog } from './catalog_loader.js';
+import { loadLearning } from './catalog_learning.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,6 +23,8 @@ const { values } = parseArgs({
     users: { type: 'string', default: '10000' },
     courses: { type: 'string', default: '100000' },
     reviews: { type: 'string', default: '1000000' },
+    completions: { type: 'string', default: '5000000' },
+    'heavy-enrolments': { type: 'string', default: '500' },
     seed: { type: 'string', default: '42' },
     reset: { type: 'boolean', default: false },
   },
@@ -88,6 +93,15 @@ try {
     ...options,
     onStep: (step, ms, detail) => console.log(`  ${step.padEnd(46)} ${fmt(ms).padStart(9)}${detail ? `  (${detail})` : ''}`),
   });
+  const learning = await loadLearning(client, {
+    completions: count('completions', values.completions),
+    heavyEnrolments: count('heavy-enrolments', values['heavy-enrolments']),
+    onStep: (step, ms, detail) => console.log(`  ${step.padEnd(46)} ${fmt(ms).padStart(9)}${detail ? `  (${detail})` : ''}`),
+  });
+  console.log(
+    `learning: ${learning.sections} sections, ${learning.lessons} lessons, ${learning.enrolments} enrolments, ` +
+      `${learning.completions} completions, ${learning.certificates} certificates; heavy learner ${learning.heavyLearnerId ?? 'none'}`,
+  );
   const { rows } = await client.query<{ courses: number; published: number; reviews: number; max: number; none: number; big: number; size: string }>(
     `SELECT (SELECT count(*)::int FROM courses) AS courses,
             (SELECT count(*)::int FROM courses WHERE status = 'published') AS published,
