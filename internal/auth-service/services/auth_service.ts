@@ -20,6 +20,7 @@ import type { UserRepository } from '../repository/user_repository.js';
 import type { NotificationService } from './notification_service.js';
 import { passwordProblem, type PasswordHasher } from './password_hasher.js';
 import type { RateLimiter, Window } from './rate_limiter.js';
+import { AfterAnswer } from './after_answer.js';
 import { hashOneTimeToken, newOneTimeToken, secretsEqual, type TokenService } from './token_service.js';
 
 export interface RequestMeta {
@@ -99,28 +100,20 @@ function passwordError(field: string, password: string, context: string[]): Http
 }
 
 export class AuthService {
-  /** Work started after its request was answered (see `afterAnswer`), until it is done. */
-  private readonly pending = new Set<Promise<void>>();
+  /** Forgot and resend answer in the same time whether or not the address has an account: see AfterAnswer. */
+  private readonly later: AfterAnswer;
 
-  constructor(private readonly d: AuthServiceDeps) {}
+  constructor(private readonly d: AuthServiceDeps) {
+    this.later = new AfterAnswer(d.logger, 'mail request failed after its answer');
+  }
 
-  /**
-   * Runs `work` after the current request has been answered: forgot and resend answer in the same
-   * time whether or not the address has an account, because the per-account work (reads, token, the
-   * outbox row) happens after the answer. Its errors are logged (the client was told 202 either way);
-   * `settled()` waits for it at shutdown, so a queued mail is not lost to a restart.
-   */
   private afterAnswer(what: string, work: () => Promise<void>): void {
-    const run: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(work)
-      .catch((err: unknown) => this.d.logger.error({ err, what }, 'mail request failed after its answer'))
-      .finally(() => this.pending.delete(run));
-    this.pending.add(run);
+    this.later.run(what, work);
   }
 
   /** Resolves once the work started after earlier answers is done (shutdown; tests). */
-  async settled(): Promise<void> {
-    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  settled(): Promise<void> {
+    return this.later.settled();
   }
 
   private link(base: string, token: string): string {

@@ -24,6 +24,7 @@ import type { UserRepository } from '../repository/user_repository.js';
 import type { RequestMeta } from './auth_service.js';
 import type { NotificationService } from './notification_service.js';
 import type { RateLimiter, Window } from './rate_limiter.js';
+import { AfterAnswer } from './after_answer.js';
 import { requireRecentAuthentication } from './step_up.js';
 import { hashOneTimeToken, newOneTimeToken } from './token_service.js';
 
@@ -54,23 +55,20 @@ const emailTaken = () => HttpError.conflict('email_taken', 'The new address now 
 type ConfirmOutcome = { state: 'awaiting_other' } | { state: 'completed' } | { state: 'taken' };
 
 export class EmailChangeService {
-  /** Work started after its request was answered, until it is done (see `afterAnswer`). */
-  private readonly pending = new Set<Promise<void>>();
+  /** The per-account work runs after the 202 (see AfterAnswer), so a taken address is not revealed by time. */
+  private readonly later: AfterAnswer;
 
-  constructor(private readonly d: EmailChangeDeps) {}
+  constructor(private readonly d: EmailChangeDeps) {
+    this.later = new AfterAnswer(d.logger, 'e-mail change request failed after its answer');
+  }
 
-  /** As AuthService.afterAnswer: the per-account work runs after the 202, its errors are logged. */
   private afterAnswer(what: string, work: () => Promise<void>): void {
-    const run: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(work)
-      .catch((err: unknown) => this.d.logger.error({ err, what }, 'e-mail change request failed after its answer'))
-      .finally(() => this.pending.delete(run));
-    this.pending.add(run);
+    this.later.run(what, work);
   }
 
   /** Resolves once the work started after earlier answers is done (shutdown; tests). */
-  async settled(): Promise<void> {
-    while (this.pending.size) await Promise.allSettled([...this.pending]);
+  settled(): Promise<void> {
+    return this.later.settled();
   }
 
   private link(base: string, token: string): string {
