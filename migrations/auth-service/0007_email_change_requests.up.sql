@@ -1,4 +1,4 @@
--- E-mail change (DESIGN 10): one row per request. Both addresses confirm, in either order: the new one
+-- E-mail change: one row per request. Both addresses confirm, in either order: the new one
 -- proves it is reachable and owned, the old one approves (or cancels with "this was not me"). A newer
 -- request supersedes the pending one; the address moves only when both sides have confirmed.
 CREATE TABLE email_change_requests (

@@ -1,4 +1,4 @@
-/** Two-factor sign-in: rows of the MFA tables and the wire schemas of the MFA endpoints (DESIGN 10). */
+/** Two-factor sign-in: rows of the MFA tables and the wire schemas of the MFA endpoints. */
 import { Type, type Static } from '@sinclair/typebox';
 import { StringEnum, Timestamp, Uuid } from '../../shared/utils/http_schemas.js';
 import { TokenPairSchema } from './auth_schemas.js';

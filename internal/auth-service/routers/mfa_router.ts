@@ -1,4 +1,4 @@
-/** Two-factor sign-in (DESIGN 10): the MFA step of a sign-in, re-authentication, my MFA factors, and the "this was not me" link. */
+/** Two-factor sign-in: the MFA step of a sign-in, re-authentication, my MFA factors, and the "this was not me" link. */
 import { Type } from '@sinclair/typebox';
 import type { App } from '../../shared/server.js';
 import { IdParams, problems } from '../../shared/utils/http_schemas.js';

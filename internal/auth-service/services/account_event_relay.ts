@@ -6,6 +6,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { Database } from '../../shared/utils/database.js';
+import { Poller } from '../../shared/utils/poller.js';
 import type { Logger } from '../../shared/utils/logging.js';
 import type { AccountOutboxRepository } from '../repository/account_outbox_repository.js';
 import type { CourseClient } from './course_client.js';
@@ -19,9 +20,7 @@ export interface AccountRelayOptions {
 }
 
 export class AccountEventRelay {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
+  private readonly loop: Poller;
 
   constructor(
     private readonly db: Database,
@@ -29,7 +28,9 @@ export class AccountEventRelay {
     private readonly client: Pick<CourseClient, 'deliver'>,
     private readonly logger: Logger,
     private readonly options: AccountRelayOptions,
-  ) {}
+  ) {
+    this.loop = new Poller(() => this.runOnce(), { intervalMs: options.pollIntervalMs, logger, failure: 'account event relay run failed' });
+  }
 
   private backoff(attempts: number): number {
     const step = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
@@ -62,35 +63,17 @@ export class AccountEventRelay {
   }
 
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.loop.start();
   }
 
   /** Runs soon instead of at the next poll (after a purge wrote an event). */
   kick(): void {
-    if (this.stopped || this.running) return;
-    this.schedule(0);
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), delayMs);
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    if (this.stopped || this.running) return;
-    this.running = this.runOnce().catch((err: unknown) => this.logger.warn({ err }, 'account event relay run failed'));
-    await this.running;
-    this.running = undefined;
-    if (!this.stopped) this.schedule(this.options.pollIntervalMs);
+    this.loop.kick();
   }
 
   /** Stops polling and waits for the batch in flight (graceful shutdown). */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
 

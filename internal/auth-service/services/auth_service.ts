@@ -220,7 +220,7 @@ export class AuthService {
   /**
    * What follows a successful first factor (a password, an identity provider): the one gate every
    * sign-in passes. It opens the session, or answers a challenge instead when the account has MFA on
-   * (DESIGN: the MFA gate applies to every way of signing in): then no token is issued until
+   * (the MFA gate applies to every way of signing in): then no token is issued until
    * POST /api/v1/auth/mfa/verify.
    */
   async signIn(user: UserRow, meta: RequestMeta, firstFactor: { amr: string[]; event?: SecurityEventName }): Promise<SignInResult> {

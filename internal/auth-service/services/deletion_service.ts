@@ -1,5 +1,5 @@
 /**
- * Account deletion (GDPR art. 17, DESIGN section 10).
+ * Account deletion (GDPR art. 17).
  *
  * - Request (`POST /api/v1/users/me/deletion`, step-up): every session ends at once, the purge is
  *   scheduled `graceHours` ahead and a mail carries a one-time cancel link (purpose `deletion_cancel`,
@@ -12,6 +12,7 @@
  *   the `account_deleted` event into account_outbox, which the relay delivers to course-service.
  * Every step records its security event in its own transaction (the purge's go with the account).
  */
+import { Poller } from '../../shared/utils/poller.js';
 import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import type { Principal } from '../../shared/utils/jwt.js';
@@ -56,11 +57,12 @@ export interface DeletionServiceDeps {
 const invalidLink = () => HttpError.badRequest('invalid_or_expired_token', 'The link is not valid or has expired');
 
 export class DeletionService {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
+  /** The purge job: due accounts every `purgeIntervalMs`, on every replica (SKIP LOCKED shares them). */
+  private readonly purger: Poller;
 
-  constructor(private readonly d: DeletionServiceDeps) {}
+  constructor(private readonly d: DeletionServiceDeps) {
+    this.purger = new Poller(() => this.purgeDue(), { intervalMs: d.rules.purgeIntervalMs, logger: d.logger, failure: 'account purge run failed' });
+  }
 
   /** Schedules the deletion of the caller's account (or purges it now with a grace of 0 hours). */
   async request(principal: Principal, input: { eraseReviews?: boolean }, meta: RequestMeta): Promise<{ purgeAt: string }> {
@@ -165,24 +167,10 @@ export class DeletionService {
   }
 
   startPurger(): void {
-    this.stopped = false;
-    const tick = async () => {
-      if (this.stopped) return;
-      this.running = this.purgeDue().catch((err: unknown) => this.d.logger.warn({ err }, 'account purge run failed'));
-      await this.running;
-      this.running = undefined;
-      if (!this.stopped) {
-        this.timer = setTimeout(() => void tick(), this.d.rules.purgeIntervalMs);
-        this.timer.unref();
-      }
-    };
-    this.timer = setTimeout(() => void tick(), 0);
-    this.timer.unref();
+    this.purger.start();
   }
 
-  async stopPurger(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stopPurger(): Promise<void> {
+    return this.purger.stop();
   }
 }

@@ -1,5 +1,5 @@
 /**
- * E-mail change (DESIGN 10). A signed-in user with a recent authentication asks for a new address;
+ * E-mail change. A signed-in user with a recent authentication asks for a new address;
  * the answer is 202 whether or not the address is taken (no enumeration): the per-account work runs
  * after the answer, so a taken address costs the same time as a free one, and the security event is
  * the same in both cases. A free address gets a confirm link; the current address an approve link and

@@ -1,5 +1,5 @@
 /**
- * Two-factor sign-in (DESIGN 10): TOTP enrolment and removal, recovery codes, the second step of a
+ * Two-factor sign-in: TOTP enrolment and removal, recovery codes, the second step of a
  * sign-in (`verify`) and re-authentication (step-up). Codes and secrets never leave this module except
  * in the one answer that shows them (enrolment, a new set of recovery codes); they are never logged
  * and never put in a security event.
@@ -29,7 +29,7 @@ import { matchStep, newTotpSecret, otpauthUri, type SecretBox } from './totp.js'
 
 export const MFA_METHODS_OFFERED: MfaChallenge['methods'] = ['totp', 'recovery_code'];
 
-// One answer for a wrong, replayed or expired code (DESIGN 10): nothing tells a guesser which.
+// One answer for a wrong, replayed or expired code: nothing tells a guesser which.
 const invalidCode = (status: 401 | 403 = 401) =>
   new HttpError(status, 'invalid_mfa_code', { detail: 'The code is not valid; use a new code from your app, or a recovery code' });
 const invalidMfaToken = () => HttpError.unauthorized('invalid_mfa_token', 'This sign-in attempt has expired or was already completed; sign in again');

@@ -1,5 +1,5 @@
 /**
- * New-device mail (DESIGN 10). A device is what an API can see without a cookie: the user agent with
+ * New-device mail. A device is what an API can see without a cookie: the user agent with
  * its version numbers taken out (a browser update is not a new device) and the network the request
  * came from (IPv4 /24, IPv6 /48). Only an HMAC of that pair (keyed with the server secret and bound
  * to the user) is stored. A sign-in from a device not seen for `rememberDays` mails the owner, with a

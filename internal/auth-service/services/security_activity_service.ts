@@ -1,5 +1,5 @@
 /**
- * Security activity (DESIGN 10): the owner reads their own events of the last 90 days, an admin reads
+ * Security activity: the owner reads their own events of the last 90 days, an admin reads
  * anyone's, filtered by user and event; both newest first in keyset pages. Rows older than
  * `securityEvents.retentionDays` are deleted by SecurityEventRetention on a timer.
  */

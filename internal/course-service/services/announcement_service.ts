@@ -19,6 +19,7 @@ import { HttpError } from '../../shared/utils/errors.js';
 import { isUuid, newId } from '../../shared/utils/ids.js';
 import type { Principal } from '../../shared/utils/jwt.js';
 import type { Logger } from '../../shared/utils/logging.js';
+import { Poller } from '../../shared/utils/poller.js';
 import {
   ANNOUNCEMENTS_PER_DAY,
   AnnouncementCreateBody,
@@ -94,9 +95,8 @@ export class AnnouncementService {
  * all in one transaction.
  */
 export class AnnouncementFanout {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
+  /** Runs batches until there is nothing to send, then waits `pollIntervalMs`. */
+  private readonly loop: Poller;
 
   constructor(
     private readonly db: Database,
@@ -104,7 +104,14 @@ export class AnnouncementFanout {
     private readonly outbox: OutboxRepository,
     private readonly logger: Logger,
     private readonly options: { batchSize: number; pollIntervalMs: number },
-  ) {}
+  ) {
+    this.loop = new Poller(
+      async () => {
+        while ((await this.runOnce()) > 0);
+      },
+      { intervalMs: options.pollIntervalMs, logger, failure: 'announcement fan-out failed; will retry' },
+    );
+  }
 
   /** One batch of one announcement; returns how many learners it queued (0: nothing to do). */
   async runOnce(): Promise<number> {
@@ -136,28 +143,11 @@ export class AnnouncementFanout {
     return Math.max(learners.length, done ? 1 : 0);
   }
 
-  /** Runs batches until there is nothing to send, then polls. */
   start(): void {
-    this.stopped = false;
-    const tick = async () => {
-      if (this.stopped) return;
-      this.running = (async () => {
-        while (!this.stopped && (await this.runOnce()) > 0);
-      })().catch((err: unknown) => this.logger.warn({ err }, 'announcement fan-out failed; will retry'));
-      await this.running;
-      this.running = undefined;
-      if (!this.stopped) {
-        this.timer = setTimeout(() => void tick(), this.options.pollIntervalMs);
-        this.timer.unref();
-      }
-    };
-    this.timer = setTimeout(() => void tick(), 0);
-    this.timer.unref();
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }

@@ -4,6 +4,7 @@
  * retried with backoff until accepted), and a retry after a lost answer makes no second mail.
  */
 import type { Logger } from '../../shared/utils/logging.js';
+import { Poller } from '../../shared/utils/poller.js';
 import type { Database } from '../../shared/utils/database.js';
 import { Gauge, type Registry } from 'prom-client';
 import type { OutboxRepository, OutboxRow } from '../repository/outbox_repository.js';
@@ -98,9 +99,7 @@ export function toNotification(row: OutboxRow, publicUrl: string): NotificationR
 }
 
 export class NotificationRelay {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
-  private stopped = true;
+  private readonly loop: Poller;
 
   constructor(
     private readonly db: Database,
@@ -108,7 +107,9 @@ export class NotificationRelay {
     private readonly client: AuthClient,
     private readonly logger: Logger,
     private readonly options: RelayOptions,
-  ) {}
+  ) {
+    this.loop = new Poller(() => this.runOnce(), { intervalMs: options.pollIntervalMs, logger, failure: 'outbox relay run failed' });
+  }
 
   private backoff(attempts: number): number {
     const step = Math.min(this.options.backoffMaxMs, this.options.backoffBaseMs * 2 ** Math.max(0, attempts - 1));
@@ -147,26 +148,12 @@ export class NotificationRelay {
       this.logger.warn('auth.clientSecret is not set: review mails stay in the outbox until it is');
       return;
     }
-    this.stopped = false;
-    const tick = async () => {
-      if (this.stopped) return;
-      this.running = this.runOnce().catch((err: unknown) => this.logger.warn({ err }, 'outbox relay run failed'));
-      await this.running;
-      this.running = undefined;
-      if (!this.stopped) {
-        this.timer = setTimeout(() => void tick(), this.options.pollIntervalMs);
-        this.timer.unref();
-      }
-    };
-    this.timer = setTimeout(() => void tick(), 0);
-    this.timer.unref();
+    this.loop.start();
   }
 
   /** Stops polling and waits for the batch in flight (graceful shutdown). */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 }
 
