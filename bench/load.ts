@@ -353,7 +353,7 @@ export function metricSum(samples: Map<string, number>, name: string, labelFilte
 // Load.
 
 export interface RequestSpec {
-  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   body?: string;
   headers?: Record<string, string>;
@@ -577,11 +577,18 @@ export interface BenchUser {
  * password and so one argon2id hash made with production parameters: checking it costs exactly what a
  * real login costs, and the set-up does not spend a minute hashing the same work again.
  */
-export async function insertVerifiedUsers(url: string, prefix: string, count: number, role: BenchUser['role'] = 'student'): Promise<BenchUser[]> {
+export async function insertVerifiedUsers(
+  url: string,
+  prefix: string,
+  count: number,
+  role: BenchUser['role'] = 'student',
+  /** Ids to give the users (e.g. a learner the course database already holds); new ids when absent. */
+  ids: readonly string[] = [],
+): Promise<BenchUser[]> {
   const password = `bench-${prefix}-Pa55word!`;
   const hash = await new PasswordHasher(PRODUCTION_HASH).hash(password);
   const users: BenchUser[] = Array.from({ length: count }, (_, i) => ({
-    id: newId(),
+    id: ids[i] ?? newId(),
     email: `${prefix}-${i}@bench.example.com`,
     password,
     displayName: `${prefix[0]!.toUpperCase()}${prefix.slice(1)} ${i}`,

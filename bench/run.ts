@@ -7,7 +7,7 @@
  *   npm run bench                        # = npm run -s build && node dist/bench/run.js
  *   node dist/bench/run.js [--duration 10] [--warmup 3] [--connections 50] [--db-connections 8]
  *     [--writers 20] [--write-rate 200] [--flood-connections 16] [--read-rate 1000]
- *     [--only baseline,detail,list,flood,uncached,search,writes] [--rounds 3]
+ *     [--only baseline,detail,list,flood,uncached,search,writes,learning] [--rounds 3] [--learning-rate 500]
  *     [--course-db postgres://postgres@127.0.0.1:5432/bench_catalog]
  *     [--auth-db postgres://postgres@127.0.0.1:5432/bench_auth] [--redis-url redis://127.0.0.1:6379]  # '' = no Redis
  *     [--cpu-prof <dir>]                 # run the services under node --cpu-prof, profiles into <dir>
@@ -37,6 +37,10 @@
  *    - review writes from `--writers` users, each request a new (course, author) pair: first at a steady
  *      `--write-rate` (the latency target) and 2.5 times that, then in a closed loop without pauses
  *      (the capacity);
+ *    - learning (issue 17): enrolments and lesson completions from `--writers` new learners at
+ *      `--learning-rate` writes/s (open loop), "my learning" of the learner with the most enrolments one
+ *      request at a time, and the cached curriculum outline against the floor like the cached detail;
+ *      what the writers wrote is deleted at the end and the counters they moved are put back.
  * 4. Memory: RSS of each child sampled every 250 ms; the peak under load is the largest sample.
  *
  * Rate limits stay on: auth-service counts only failed logins (per e-mail+IP and per IP), and every
@@ -96,6 +100,8 @@ const { values } = parseArgs({
     'flood-connections': { type: 'string', default: '16' },
     'read-rate': { type: 'string', default: '1000' },
     'write-rate': { type: 'string', default: '200' },
+    // Issue 17: enrolments and lesson completions per second (20 writers).
+    'learning-rate': { type: 'string', default: '500' },
     only: { type: 'string', default: '' },
     rounds: { type: 'string', default: '3' },
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results') },
@@ -120,6 +126,7 @@ const WRITERS = num('writers');
 const FLOOD_CONNECTIONS = num('flood-connections');
 const READ_RATE = num('read-rate');
 const WRITE_RATE = num('write-rate');
+const LEARNING_RATE = num('learning-rate');
 const ROUNDS = Math.max(1, Math.round(num('rounds')));
 const ONLY = new Set(values.only.split(',').map((s) => s.trim()).filter(Boolean));
 const wanted = (group: string) => ONLY.size === 0 || ONLY.has(group);
@@ -158,7 +165,19 @@ await ensureDatabase(values['auth-db'], true);
 await migrate(values['auth-db'], 'auth-service');
 const reviewers = await insertVerifiedUsers(values['auth-db'], 'reviewer', WRITERS);
 const flooders = await insertVerifiedUsers(values['auth-db'], 'flood', 500);
-console.log(`${reviewers.length + flooders.length} users`);
+// Issue 17: new learners who enrol and complete lessons, and the catalogue's learner with the most
+// enrolments (the my-learning figure), inserted into bench_auth with the id the course database has.
+const learners = wanted('learning') ? await insertVerifiedUsers(values['auth-db'], 'learner', WRITERS) : [];
+let heavyLearner: { user: Awaited<ReturnType<typeof insertVerifiedUsers>>[number]; enrolments: number } | undefined;
+if (wanted('learning')) {
+  const { rows } = await courseDb.query<{ user_id: string; n: number }>(
+    `SELECT user_id, count(*)::int AS n FROM enrolments WHERE status = 'active' GROUP BY user_id ORDER BY n DESC LIMIT 1`,
+  );
+  if (!rows[0]) throw new Error(`No enrolments in ${values['course-db']}: generate the catalogue again (generate.ts loads the learning side)`);
+  const [user] = await insertVerifiedUsers(values['auth-db'], 'heavy-learner', 1, 'student', [rows[0].user_id]);
+  heavyLearner = { user: user!, enrolments: rows[0].n };
+}
+console.log(`${reviewers.length + flooders.length + learners.length + (heavyLearner ? 1 : 0)} users`);
 
 // ---------------------------------------------------------------------------------------------------
 // 2. Children.
@@ -230,6 +249,8 @@ const startToReady: Record<string, number> = {
 const qs = (params: Record<string, string | number>) => new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, String(v)])).toString();
 const { categories, tags, instructorIds, detailIds } = await sampleCatalogue((sql) => courseDb.query(sql).then((r) => r.rows), 3);
 const detailPaths = detailIds.map((id) => `/api/v1/courses/${id}`);
+// Issue 17: the public outline of the same courses (read anonymously, cached like the detail).
+const outlinePaths = wanted('learning') ? detailIds.map((id) => `/api/v1/courses/${id}/curriculum`) : [];
 const cat = (i: number) => categories[i % categories.length]!;
 const tag = (i: number) => tags[i % Math.max(1, tags.length)] ?? 'python';
 const LEVELS = ['beginner', 'intermediate', 'advanced'];
@@ -282,7 +303,7 @@ const get = (paths: string[]) => {
 // so that the second answer is the cached one), already serialised, with its content-type.
 const floorBodies: Record<string, string> = {};
 let floorContentType = 'application/json; charset=utf-8';
-for (const path of [...detailPaths, ...cachedListPaths]) {
+for (const path of [...detailPaths, ...cachedListPaths, ...outlinePaths]) {
   await fetch(course.origin + path).then((r) => r.arrayBuffer());
   const res = await fetch(course.origin + path);
   if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
@@ -296,7 +317,7 @@ const sizeText = (paths: string[]) => {
   const s = sizes(paths);
   return `${s[0]}-${s[s.length - 1]} B, median ${s[Math.floor(s.length / 2)]}`;
 };
-console.log(`floor bodies: detail ${sizeText(detailPaths)}; list ${sizeText(cachedListPaths)}`);
+console.log(`floor bodies: detail ${sizeText(detailPaths)}; list ${sizeText(cachedListPaths)}${outlinePaths.length ? `; outline ${sizeText(outlinePaths)}` : ''}`);
 const baseline = await start('baseline', 'bench/baseline-server.js', { ...common }, basePort, '/', ['--port', String(basePort), '--bodies', bodiesFile]);
 startToReady.baseline = round(baseline.readyMs, 0);
 console.log(`start to ready: ${Object.entries(startToReady).map(([k, v]) => `${k} ${v} ms`).join(', ')}`);
@@ -462,6 +483,10 @@ function combineRounds(rounds: ScenarioResult[]): ScenarioResult {
 }
 
 const reviewIds: string[] = [];
+/** Each cached read's ratios to the floor (medians of the rounds), by group. */
+const floorRatios: Record<string, { rps: number; p99: number }> = {};
+/** Set once the learning writes begin: what the clean-up puts back. */
+let learningWrites: { courseIds: string[]; since: Date; enrolmentsBefore: number } | undefined;
 let ratingChecksum: { count: string; sum: string } | undefined;
 let uncached: Child | undefined;
 
@@ -494,6 +519,7 @@ try {
     const r = combineRounds(pairs.map((p) => p.measured));
     const rpsRatio = median(pairs.map((p) => p.measured.rps / p.base.rps));
     const p99Ratio = median(pairs.map((p) => p.measured.latencyMs.p99 / p.base.latencyMs.p99));
+    floorRatios[group] = { rps: rpsRatio, p99: p99Ratio };
     r.note =
       `${(rpsRatio * 100).toFixed(0)}% of the floor's req/s, p99 ${p99Ratio.toFixed(2)}x the floor's (medians of ${ROUNDS} alternating rounds: ` +
       pairs.map((p) => `${((p.measured.rps / p.base.rps) * 100).toFixed(0)}%/${(p.measured.latencyMs.p99 / p.base.latencyMs.p99).toFixed(2)}x`).join(', ') +
@@ -671,7 +697,109 @@ try {
     r.note = `capacity: ${WRITERS} writers, each posts again as soon as answered (Little: mean latency = ${WRITERS} / ${r.rps} per s)`;
     show(r);
   }
+  // --- learning (issue 17) -------------------------------------------------------------------------
+  if (wanted('learning')) {
+    // The cached outline against the floor, like the cached detail (same courses, bytes, connections).
+    await againstFloor('learning', 'cached outline', outlinePaths);
+    const o = floorRatios.learning;
+    const d = floorRatios.detail;
+    if (o) {
+      console.log(
+        `      outline: ${(o.rps * 100).toFixed(0)}% of the floor's req/s, p99 ${o.p99.toFixed(2)}x` +
+          (d ? `; cached detail in this run: ${(d.rps * 100).toFixed(0)}%, p99 ${d.p99.toFixed(2)}x` : ' (run with baseline for the detail beside it)'),
+      );
+    }
+
+    const tokens = await pool(learners, 4, (u) => login(authOrigin, u));
+    const { rows } = await courseDb.query<{ id: string }>(`SELECT id FROM courses WHERE status = 'published' ORDER BY random() LIMIT 40000`);
+    const courseIds = rows.map((r) => r.id);
+    // Snapshot what the writers move (course and lesson counters, the daily analytics of these
+    // courses), so that the clean-up puts back exactly what the generator loaded.
+    await courseDb.query('DROP TABLE IF EXISTS bench_courses_before, bench_lessons_before, bench_daily_before');
+    await courseDb.query(`CREATE TEMP TABLE bench_courses_before AS SELECT id, enrolment_count, learner_total, completion_count FROM courses WHERE id = ANY($1::uuid[])`, [courseIds]);
+    await courseDb.query(`CREATE TEMP TABLE bench_lessons_before AS SELECT id, completion_count FROM lessons WHERE course_id = ANY($1::uuid[])`, [courseIds]);
+    await courseDb.query(`CREATE TEMP TABLE bench_daily_before AS SELECT * FROM course_daily_stats WHERE course_id = ANY($1::uuid[])`, [courseIds]);
+    const enrolmentsBefore = Number((await courseDb.query<{ n: string }>('SELECT count(*) AS n FROM enrolments WHERE course_id = ANY($1::uuid[])', [courseIds])).rows[0]!.n);
+    learningWrites = { courseIds, since: new Date(Date.now() - 1000), enrolmentsBefore };
+    const paced = async (name: string, next: () => RequestSpec) => {
+      const r = await scenario('learning', `${name} @${LEARNING_RATE}/s (${WRITERS} writers)`, course, { connections: 0, rate: LEARNING_RATE, maxSockets: WRITERS, next, warmupS: 1 });
+      r.target = { text: 'p95 <= 15 ms', pass: r.latencyMs.p95 <= 15 && r.errors + r.timeouts + r.non2xx === 0 };
+      r.note = `open loop: ${LEARNING_RATE} writes/s from ${WRITERS} writers (at most ${WRITERS} in flight)`;
+      show(r);
+    };
+
+    // Enrolments: request n enrols writer (n + n div C) mod W in course n mod C (random published
+    // courses the new writers are not enrolled in): every request a new enrolment (201).
+    await quietDisk();
+    let n = 0;
+    await paced('enrol', () => {
+      const i = n++;
+      const w = (i + Math.floor(i / courseIds.length)) % tokens.length;
+      return { method: 'PUT', path: `/api/v1/courses/${courseIds[i % courseIds.length]}/enrolment`, headers: { authorization: `Bearer ${tokens[w]!.accessToken}` } };
+    });
+
+    // Completions: lessons of the courses each writer enrolled in above, shuffled, each (writer,
+    // lesson) once while the list lasts (then again: idempotent, 200 all the same).
+    const { rows: pairs } = await courseDb.query<{ user_id: string; lesson_id: string }>(
+      `SELECT e.user_id, l.id AS lesson_id FROM enrolments e JOIN lessons l ON l.course_id = e.course_id
+        WHERE e.user_id = ANY($1::uuid[]) AND e.status = 'active' ORDER BY random()`,
+      [learners.map((u) => u.id)],
+    );
+    const tokenOf = new Map(learners.map((u, i) => [u.id, tokens[i]!.accessToken]));
+    await quietDisk();
+    const nextPair = cycle(pairs);
+    await paced('lesson completion', () => {
+      const p = nextPair();
+      return { method: 'PUT', path: `/api/v1/lessons/${p.lesson_id}/completion`, headers: { authorization: `Bearer ${tokenOf.get(p.user_id)}` } };
+    });
+    console.log(`      (${pairs.length} distinct (writer, lesson) pairs to complete)`);
+
+    // My learning of the catalogue's learner with the most enrolments, one request at a time.
+    if (heavyLearner) {
+      const token = (await login(authOrigin, heavyLearner.user)).accessToken;
+      const r = await scenario('learning', `my learning (${heavyLearner.enrolments} enrolments), 1 conn.`, course, {
+        connections: 1,
+        next: () => ({ path: '/api/v1/enrolments', headers: { authorization: `Bearer ${token}` } }),
+        warmupS: 1,
+      }, { cache: true });
+      r.target = { text: 'p95 <= 20 ms (1 at a time)', pass: r.latencyMs.p95 <= 20 && r.errors + r.timeouts + r.non2xx === 0 };
+      show(r);
+    }
+  }
 } finally {
+  // --- clean up the learning writes: delete the writers' rows, put the counters back ---------------
+  if (learningWrites) {
+    const ids = learners.map((u) => u.id);
+    const { courseIds, since, enrolmentsBefore } = learningWrites;
+    process.stdout.write('\ncleaning up: deleting the learning writers\' enrolments and completions ... ');
+    await courseDb.query('BEGIN');
+    try {
+      const done = await courseDb.query('DELETE FROM lesson_completions WHERE user_id = ANY($1::uuid[])', [ids]);
+      await courseDb.query('DELETE FROM certificates WHERE user_id = ANY($1::uuid[])', [ids]);
+      const left = await courseDb.query('DELETE FROM enrolments WHERE user_id = ANY($1::uuid[])', [ids]);
+      await courseDb.query(
+        `UPDATE courses c SET enrolment_count = b.enrolment_count, learner_total = b.learner_total, completion_count = b.completion_count
+           FROM bench_courses_before b WHERE c.id = b.id`,
+      );
+      await courseDb.query('UPDATE lessons l SET completion_count = b.completion_count FROM bench_lessons_before b WHERE l.id = b.id');
+      await courseDb.query('DELETE FROM course_daily_stats WHERE course_id = ANY($1::uuid[])', [courseIds]);
+      await courseDb.query('INSERT INTO course_daily_stats SELECT * FROM bench_daily_before');
+      const mails = await courseDb.query(
+        `DELETE FROM course_outbox o WHERE o.created_at >= $2
+            AND EXISTS (SELECT 1 FROM unnest($1::text[]) AS u WHERE position(u IN o.payload::text) > 0)`,
+        [ids, since],
+      );
+      await courseDb.query('COMMIT');
+      const after = Number((await courseDb.query<{ n: string }>('SELECT count(*) AS n FROM enrolments WHERE course_id = ANY($1::uuid[])', [courseIds])).rows[0]!.n);
+      console.log(
+        `${left.rowCount} enrolments, ${done.rowCount} completions, ${mails.rowCount} outbox events; ` +
+          `enrolments of those courses ${after === enrolmentsBefore ? 'back to what they were' : `DIFFER (before ${enrolmentsBefore}, after ${after})`}`,
+      );
+    } catch (err) {
+      await courseDb.query('ROLLBACK');
+      console.log(`FAILED: ${(err as Error).message}`);
+    }
+  }
   // --- clean up the review writes (through the API, so the aggregates are kept exact) --------------
   if (ratingChecksum) {
     const tokens = new Map<string, string>();
