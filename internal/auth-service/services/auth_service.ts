@@ -21,7 +21,7 @@ import type { NotificationService } from './notification_service.js';
 import { passwordProblem, type PasswordHasher } from './password_hasher.js';
 import type { RateLimiter, Window } from './rate_limiter.js';
 import { AfterAnswer } from './after_answer.js';
-import { hashOneTimeToken, newOneTimeToken, secretsEqual, type TokenService } from './token_service.js';
+import { hashOneTimeToken, newOneTimeToken, tokenLink, secretsEqual, type TokenService } from './token_service.js';
 
 export interface RequestMeta {
   ip: string;
@@ -116,12 +116,6 @@ export class AuthService {
     return this.later.settled();
   }
 
-  private link(base: string, token: string): string {
-    const url = new URL(base);
-    url.searchParams.set('token', token);
-    return url.toString();
-  }
-
   /**
    * Makes a one-time token for `purpose` and queues `template` with its link, inside `tx`, so the token
    * and its mail exist together or not at all.
@@ -137,7 +131,7 @@ export class AuthService {
     const verify = purpose === 'verify_email';
     const ttlSec = verify ? this.d.rules.verifyTokenTtlHours * 3600 : this.d.rules.resetTokenTtlMinutes * 60;
     await this.d.tokens.create(hash, user.id, purpose, ttlSec, tx);
-    const link = this.link(verify ? this.d.rules.links.verifyEmail : this.d.rules.links.resetPassword, token);
+    const link = tokenLink(verify ? this.d.rules.links.verifyEmail : this.d.rules.links.resetPassword, token);
     await this.d.notifications.enqueue(tx, {
       userId: user.id,
       recipient: user.email,

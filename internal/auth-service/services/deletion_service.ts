@@ -27,7 +27,7 @@ import type { UserRepository } from '../repository/user_repository.js';
 import type { RequestMeta } from './auth_service.js';
 import type { NotificationService } from './notification_service.js';
 import { requireRecentAuthentication } from './step_up.js';
-import { hashOneTimeToken, newOneTimeToken } from './token_service.js';
+import { hashOneTimeToken, newOneTimeToken, tokenLink } from './token_service.js';
 
 export interface DeletionRules {
   graceHours: number;
@@ -104,14 +104,12 @@ export class DeletionService {
     const { token, hash } = newOneTimeToken();
     const ttlSec = Math.max(1, Math.ceil((purgeAt.getTime() - Date.now()) / 1000));
     await this.d.tokens.create(hash, user.id, 'deletion_cancel', ttlSec, tx);
-    const url = new URL(this.d.rules.cancelLink);
-    url.searchParams.set('token', token);
     await this.d.notifications.enqueue(tx, {
       userId: user.id,
       recipient: user.email,
       template: 'account_deletion_scheduled',
       locale: user.locale,
-      data: { displayName: user.display_name, link: url.toString(), purgeAt: purgeAt.toISOString() },
+      data: { displayName: user.display_name, link: tokenLink(this.d.rules.cancelLink, token), purgeAt: purgeAt.toISOString() },
     });
   }
 

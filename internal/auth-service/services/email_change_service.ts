@@ -26,7 +26,7 @@ import type { NotificationService } from './notification_service.js';
 import type { RateLimiter, Window } from './rate_limiter.js';
 import { AfterAnswer } from './after_answer.js';
 import { requireRecentAuthentication } from './step_up.js';
-import { hashOneTimeToken, newOneTimeToken } from './token_service.js';
+import { hashOneTimeToken, newOneTimeToken, tokenLink } from './token_service.js';
 
 export interface EmailChangeRules {
   tokenTtlHours: number;
@@ -69,12 +69,6 @@ export class EmailChangeService {
   /** Resolves once the work started after earlier answers is done (shutdown; tests). */
   settled(): Promise<void> {
     return this.later.settled();
-  }
-
-  private link(base: string, token: string): string {
-    const url = new URL(base);
-    url.searchParams.set('token', token);
-    return url.toString();
   }
 
   /**
@@ -132,14 +126,14 @@ export class EmailChangeService {
       recipient: newEmail,
       template: 'email_change_confirm_new',
       locale: user.locale,
-      data: { ...common, link: this.link(this.d.rules.links.confirm, confirmNew) },
+      data: { ...common, link: tokenLink(this.d.rules.links.confirm, confirmNew) },
     });
     await this.d.notifications.enqueue(tx, {
       userId: user.id,
       recipient: user.email,
       template: 'email_change_approve_old',
       locale: user.locale,
-      data: { ...common, newEmail, link: this.link(this.d.rules.links.confirm, approveOld), cancelLink: this.link(this.d.rules.links.cancel, cancel) },
+      data: { ...common, newEmail, link: tokenLink(this.d.rules.links.confirm, approveOld), cancelLink: tokenLink(this.d.rules.links.cancel, cancel) },
     });
   }
 

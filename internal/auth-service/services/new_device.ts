@@ -20,7 +20,7 @@ import type { TokenRepository } from '../repository/token_repository.js';
 import type { UserRepository } from '../repository/user_repository.js';
 import type { AuthService, DeviceTracker, RequestMeta } from './auth_service.js';
 import type { NotificationService } from './notification_service.js';
-import { hashOneTimeToken, newOneTimeToken } from './token_service.js';
+import { hashOneTimeToken, newOneTimeToken, tokenLink } from './token_service.js';
 
 /** The network part of an address: IPv4 /24, IPv6 /48 (an IPv4-mapped IPv6 address counts as IPv4). */
 export function networkOf(ip: string): string {
@@ -89,14 +89,12 @@ export class NewDevices implements DeviceTracker {
       { userId: user.id, event: 'new_device_login', ip: meta.ip, userAgent: meta.userAgent, sessionId, details: { device } },
       tx,
     );
-    const url = new URL(this.d.rules.notMeLink);
-    url.searchParams.set('token', token);
     await this.d.notifications.enqueue(tx, {
       userId: user.id,
       recipient: user.email,
       template: 'new_device_login',
       locale: user.locale,
-      data: { displayName: user.display_name, signedInAt: new Date().toISOString(), ip: meta.ip, device, notMeLink: url.toString(), validMinutes: ttlSec / 60 },
+      data: { displayName: user.display_name, signedInAt: new Date().toISOString(), ip: meta.ip, device, notMeLink: tokenLink(this.d.rules.notMeLink, token), validMinutes: ttlSec / 60 },
     });
   }
 }

@@ -82,6 +82,13 @@ export class TokenService {
   }
 }
 
+/** A mail link: the page `base` with the one-time token as its `token` parameter. */
+export function tokenLink(base: string, token: string): string {
+  const url = new URL(base);
+  url.searchParams.set('token', token);
+  return url.toString();
+}
+
 /** One-time tokens (e-mail links): 32 random bytes out, only their SHA-256 stored. */
 export function newOneTimeToken(): { token: string; hash: Buffer } {
   const token = randomBytes(32).toString('base64url');
