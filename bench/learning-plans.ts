@@ -460,7 +460,8 @@ interface Row {
 const walk = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(walk)];
 /** `Index Scan enrolments (enrolments_course_user_key)`; a Bitmap Heap Scan names the indexes of its Bitmap Index Scans. */
 function describe(n: PlanNode): string {
-  const indexes = n['Index Name'] ? [n['Index Name']] : walk(n).filter((c) => c['Node Type'] === 'Bitmap Index Scan').map((c) => c['Index Name']!);
+  const bitmap = n['Node Type'] === 'Bitmap Heap Scan' ? walk(n).filter((c) => c['Node Type'] === 'Bitmap Index Scan').map((c) => c['Index Name']!) : [];
+  const indexes = n['Index Name'] ? [n['Index Name']] : bitmap;
   return `${n['Node Type']} ${n['Relation Name']}${indexes.length ? ` (${[...new Set(indexes)].join(', ')})` : ''}`;
 }
 const firstLine = (sql: string) => sql.trim().split('\n')[0]!.replace(/\s+/g, ' ').slice(0, 90);
