@@ -17,7 +17,7 @@
  * operation has a savepoint of its own, so an expected refusal (403, 409) does not abort the rest.
  * `lock_timeout` is 5 s: another benchmark holding a row we touch makes the script fail, not hang.
  * The transaction does hold the row locks of its writes (the popular course's row among them) until
- * it ends, about a minute: run it when nothing else writes to bench_catalog.
+ * it ends (about 12 s on the bench catalogue): run it when nothing else writes to bench_catalog.
  *
  * Decision: each distinct statement (per operation, by SQL text) gets `EXPLAIN (ANALYZE, BUFFERS,
  * FORMAT JSON)` just BEFORE its first run, with the same parameters, inside a savepoint rolled back
