@@ -45,8 +45,64 @@ const SET_COMPLETION = {
            FROM learning_set_completion($1::uuid, $2::uuid, $3::boolean, $4::boolean, $5::text, $6::uuid, $7::text, $8::uuid)`,
 };
 
+/** A learner who has just completed the course without a completion of their own (see completeFinished). */
+export interface FinishedLearner {
+  user_id: string;
+  learner_name: string;
+  course_title: string;
+  course_slug: string;
+  instructor_name: string;
+  total_duration_seconds: number;
+}
+
+export interface NewCertificate {
+  id: string;
+  verificationId: string;
+  userId: string;
+  learnerName: string;
+}
+
 export class ProgressRepository {
   constructor(private readonly db: Queryable) {}
+
+  /**
+   * Stamps completed_at on every active learner of the course who has now done every lesson but had not
+   * completed it: a lesson they had not done was deleted. Runs in the lesson delete's transaction, after
+   * the course's counters moved (the course row is locked). A range of enrolments_course_roster_idx.
+   */
+  async completeFinished(courseId: string, tx: Queryable): Promise<FinishedLearner[]> {
+    const { rows } = await tx.query<FinishedLearner>(
+      `UPDATE enrolments e SET completed_at = now()
+         FROM courses c
+        WHERE c.id = $1 AND e.course_id = $1 AND e.status = 'active' AND e.completed_at IS NULL
+          AND c.lesson_count > 0 AND e.completed_lessons >= c.lesson_count
+       RETURNING e.user_id, e.learner_name, c.title AS course_title, c.slug AS course_slug, c.instructor_name, c.total_duration_seconds`,
+      [courseId],
+    );
+    return rows;
+  }
+
+  /** Issues certificates of one course in one statement (names copied now); answers the ones issued. */
+  async insertCertificates(
+    courseId: string,
+    course: { title: string; instructorName: string; durationSeconds: number },
+    certificates: NewCertificate[],
+    tx: Queryable,
+  ): Promise<{ user_id: string; verification_id: string }[]> {
+    if (certificates.length === 0) return [];
+    const { rows } = await tx.query<{ user_id: string; verification_id: string }>(
+      `INSERT INTO certificates (id, verification_id, course_id, user_id, learner_name, course_title, instructor_name, duration_seconds)
+       SELECT n.id, n.verification_id, $1, n.user_id, n.learner_name, $2, $3, $4
+         FROM unnest($5::uuid[], $6::text[], $7::uuid[], $8::text[]) AS n(id, verification_id, user_id, learner_name)
+       ON CONFLICT (course_id, user_id) DO NOTHING
+       RETURNING user_id, verification_id`,
+      [
+        courseId, course.title, course.instructorName, course.durationSeconds,
+        certificates.map((c) => c.id), certificates.map((c) => c.verificationId), certificates.map((c) => c.userId), certificates.map((c) => c.learnerName),
+      ],
+    );
+    return rows;
+  }
 
   /** See SET_COMPLETION. `q` must not be a transaction the caller keeps using after a failure. */
   async setCompletionCounted(w: CompletionWrite, q: Queryable = this.db): Promise<CompletionResultRow> {

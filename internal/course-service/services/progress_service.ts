@@ -9,7 +9,7 @@
  * and queues `course_completed`. Un-completing after that revokes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../../shared/utils/database.js';
+import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { isUuid, newId } from '../../shared/utils/ids.js';
 import type { Principal } from '../../shared/utils/jwt.js';
@@ -99,6 +99,38 @@ export class ProgressService {
       completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
       certificateId: row.certificate_id,
     };
+  }
+
+  /**
+   * In a lesson delete's transaction (the course row locked, its counters moved): completes every active
+   * learner who has now done every remaining lesson, as their own last completion would have (completed_at,
+   * certificate, the course's completion_count and today's `completed`, the `course_completed` mail).
+   * Returns how many learners completed.
+   */
+  async completeFinished(courseId: string, tx: Queryable): Promise<number> {
+    const finished = await this.progress.completeFinished(courseId, tx);
+    const first = finished[0];
+    if (!first) return 0;
+    const issued = await this.progress.insertCertificates(
+      courseId,
+      { title: first.course_title, instructorName: first.instructor_name, durationSeconds: Number(first.total_duration_seconds) },
+      finished.map((f) => ({ id: newId(), verificationId: newVerificationId(), userId: f.user_id, learnerName: f.learner_name })),
+      tx,
+    );
+    await this.enrolments.moveCourseCounters(courseId, { active: 0, total: 0, completed: finished.length }, false, tx);
+    await this.enrolments.addDailyStats(courseId, { completed: finished.length }, tx);
+    await this.outbox.addMany(
+      'course_completed',
+      issued.map((c) => ({
+        courseId,
+        courseTitle: first.course_title,
+        courseSlug: first.course_slug,
+        userId: c.user_id,
+        certificateVerificationId: c.verification_id,
+      })),
+      tx,
+    );
+    return finished.length;
   }
 
   /** Public: anyone may check a certificate by its verification id. */
