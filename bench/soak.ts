@@ -9,8 +9,8 @@
  *     [--course-db postgres://postgres@127.0.0.1:5432/bench_soak_course] [--redis-url redis://127.0.0.1:6379]
  *
  * Set-up: both databases are recreated and migrated; verified students and instructors are inserted
- * with a production argon2id hash (load.ts); the instructors log in and create published courses
- * through the API. The two services share a client_credentials secret, so every new review goes
+ * with a production argon2id hash (load.ts); the instructors log in and publish courses through the
+ * API (each a draft, a section with one lesson, then PATCH `{status: "published"}`). The two services share a client_credentials secret, so every new review goes
  * through course-service's outbox and relay to auth-service, which mails the instructor (.eml files
  * under a temporary VAR_DIR): the whole review-mail path runs under load too.
  *
@@ -144,8 +144,14 @@ await pool(
   8,
   async (i) => {
     const topic = TOPICS[i % TOPICS.length]!;
-    const res = await call('POST', '/api/v1/courses', {
-      token: instructorTokens[i % instructorTokens.length]!.accessToken,
+    const token = instructorTokens[i % instructorTokens.length]!.accessToken;
+    // A create cannot publish (409 curriculum_incomplete): a draft, a section with one lesson, then PATCH.
+    const must = async (what: string, res: { status: number; text: string }, want: number): Promise<{ id: string }> => {
+      if (res.status !== want) throw new Error(`course ${what}: ${res.status} ${res.text}`);
+      return JSON.parse(res.text) as { id: string };
+    };
+    const created = await must('create', await call('POST', '/api/v1/courses', {
+      token,
       body: {
         title: `${ADJECTIVES[i % ADJECTIVES.length]} ${topic} ${i}`,
         summary: `Learn ${topic} by building real projects, step by step.`,
@@ -155,11 +161,12 @@ await pool(
         level: LEVELS[i % LEVELS.length],
         language: LANGUAGES[i % LANGUAGES.length],
         durationMinutes: 60 + (i % 40) * 15,
-        status: 'published',
       },
-    });
-    if (res.status !== 201) throw new Error(`course create: ${res.status} ${res.text}`);
-    courseIds.push((JSON.parse(res.text) as { id: string }).id);
+    }), 201);
+    const section = await must('section', await call('POST', `/api/v1/courses/${created.id}/sections`, { token, body: { title: `${topic} basics` } }), 201);
+    await must('lesson', await call('POST', `/api/v1/sections/${section.id}/lessons`, { token, body: { title: `Welcome to ${topic}`, kind: 'video', durationSeconds: 300 } }), 201);
+    await must('publish', await call('PATCH', `/api/v1/courses/${created.id}`, { token, body: { status: 'published' } }), 200);
+    courseIds.push(created.id);
   },
 );
 console.log('done');

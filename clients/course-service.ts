@@ -74,7 +74,7 @@ export interface paths {
         put?: never;
         /**
          * Create a course (instructors and admins with a verified e-mail)
-         * @description A draft unless `status` says otherwise; the slug comes from the title when not given.
+         * @description A draft unless `status` says `archived`; the slug comes from the title when not given. `status: "published"` is always 409 `curriculum_incomplete` (nothing is created): publishing needs at least one lesson and a new course has none. Create a draft, add a section and a lesson, then publish with `PATCH /api/v1/courses/{id}` `{"status":"published"}`.
          */
         post: operations["postCourses"];
         delete?: never;
@@ -996,7 +996,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem details; `code`: `slug_taken` */
+            /** @description Problem details; `code`: `slug_taken`, `curriculum_incomplete` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1004,7 +1004,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code: "slug_taken";
+                        code: "slug_taken" | "curriculum_incomplete";
                     };
                 };
             };

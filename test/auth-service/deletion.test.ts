@@ -6,11 +6,13 @@
  * aggregates equal to a recount afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishedCourseOverHttp } from '../course-service/factories.js';
 import { hasPostgres } from '../helpers/services.js';
 import { tokenFrom } from '../helpers/smtp.js';
 import { counterMismatches, seedLearning, seedLessons, startGdprPlatform, type GdprPlatform, type GdprUser } from '../helpers/gdpr_platform.js';
 
-const COURSE = { summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60, status: 'published' };
+/** Published through `publishedCourseOverHttp` (draft, section, lesson, PATCH): a create cannot publish. */
+const COURSE = { summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60 };
 
 async function waitUntil<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -117,9 +119,8 @@ describe.skipIf(!hasPostgres)('account deletion', () => {
     const leaver = await p.user({ role: 'instructor' });
     const other = await p.user();
     const cdb = p.course.database.db;
-    const created = await p.course.call('POST', '/api/v1/courses', { token: teacher.token, body: { title: 'Deletion story', ...COURSE } });
-    const courseId = created.body.id as string;
-    const own = await p.course.call('POST', '/api/v1/courses', { token: leaver.token, body: { title: 'Leaver teaches', ...COURSE } });
+    const courseId = (await publishedCourseOverHttp(p.course.call, teacher.token, { title: 'Deletion story', ...COURSE })).id;
+    const own = await publishedCourseOverHttp(p.course.call, leaver.token, { title: 'Leaver teaches', ...COURSE });
     for (const [who, rating] of [[leaver, 5], [other, 3]] as const) {
       expect((await p.course.call('POST', `/api/v1/courses/${courseId}/reviews`, { token: who.token, body: { rating } })).status).toBe(201);
     }
@@ -153,7 +154,7 @@ describe.skipIf(!hasPostgres)('account deletion', () => {
     expect((await cdb.query('SELECT 1 FROM reviews WHERE author_id = $1 OR (author_id IS NULL AND course_id = $2)', [leaver.id, courseId])).rowCount).toBe(0);
     expect((await cdb.query<{ rating_count: number; rating_sum: number; enrolment_count: number; learner_total: number }>(
       'SELECT rating_count, rating_sum, enrolment_count, learner_total FROM courses WHERE id = $1', [courseId])).rows[0]).toEqual({ rating_count: 1, rating_sum: 3, enrolment_count: 1, learner_total: 1 });
-    expect((await cdb.query<{ status: string }>('SELECT status FROM courses WHERE id = $1', [own.body.id])).rows[0]!.status).toBe('archived');
+    expect((await cdb.query<{ status: string }>('SELECT status FROM courses WHERE id = $1', [own.id])).rows[0]!.status).toBe('archived');
     expect(await counterMismatches(cdb)).toEqual([]);
 
     // Delivered twice (an answer lost on the way back): the relay sends it again; nothing moves.
@@ -181,8 +182,8 @@ describe.skipIf(!hasPostgres)('account deletion with a grace period of 0 hours',
   it('purges during the request (no cancel mail) and course-service anonymises the reviews', async () => {
     const teacher = await p.user({ role: 'instructor' });
     const leaver: GdprUser = await p.user();
-    const created = await p.course.call('POST', '/api/v1/courses', { token: teacher.token, body: { title: 'Zero grace', ...COURSE } });
-    const review = await p.course.call('POST', `/api/v1/courses/${created.body.id}/reviews`, { token: leaver.token, body: { rating: 4 } });
+    const created = await publishedCourseOverHttp(p.course.call, teacher.token, { title: 'Zero grace', ...COURSE });
+    const review = await p.course.call('POST', `/api/v1/courses/${created.id}/reviews`, { token: leaver.token, body: { rating: 4 } });
     expect(review.status).toBe(201);
 
     const res = await p.auth.call('POST', '/api/v1/users/me/deletion', { token: leaver.token, body: {} });
@@ -191,7 +192,7 @@ describe.skipIf(!hasPostgres)('account deletion with a grace period of 0 hours',
     expect((await p.auth.database.db.query('SELECT 1 FROM users WHERE id = $1', [leaver.id])).rowCount).toBe(0);
     await waitUntil('anonymous review', async () => (await p.course.database.db.query<{ author_name: string }>(
       'SELECT author_name FROM reviews WHERE id = $1 AND author_id IS NULL', [review.body.id])).rows[0]);
-    const course = await p.course.call('GET', `/api/v1/courses/${created.body.id}`);
+    const course = await p.course.call('GET', `/api/v1/courses/${created.id}`);
     expect(course.body.rating).toMatchObject({ count: 1, average: 4 });
     expect(p.auth.smtp.to(leaver.email).filter((m) => m.subject.includes('deleted'))).toHaveLength(0);
   });

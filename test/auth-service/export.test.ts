@@ -4,11 +4,13 @@
  * is required; course-service down gives 503 and no document (never a partial one).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishedCourseOverHttp } from '../course-service/factories.js';
 import { hasPostgres } from '../helpers/services.js';
 import { tokenFrom } from '../helpers/smtp.js';
 import { startGdprPlatform, type GdprPlatform } from '../helpers/gdpr_platform.js';
 
-const COURSE = { summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60, status: 'published' };
+/** Published through `publishedCourseOverHttp` (draft, section, lesson, PATCH): a create cannot publish. */
+const COURSE = { summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60 };
 
 describe.skipIf(!hasPostgres)('data export', () => {
   let p: GdprPlatform;
@@ -48,10 +50,10 @@ describe.skipIf(!hasPostgres)('data export', () => {
     const teacher = await p.user({ role: 'instructor' });
     const user = await p.user();
     const other = await p.user();
-    const created = await p.course.call('POST', '/api/v1/courses', { token: teacher.token, body: { title: 'Exported course', ...COURSE } });
-    const mine = await p.course.call('POST', `/api/v1/courses/${created.body.id}/reviews`, { token: user.token, body: { rating: 4, title: 'Mine', body: 'My words' } });
+    const created = await publishedCourseOverHttp(p.course.call, teacher.token, { title: 'Exported course', ...COURSE });
+    const mine = await p.course.call('POST', `/api/v1/courses/${created.id}/reviews`, { token: user.token, body: { rating: 4, title: 'Mine', body: 'My words' } });
     expect(mine.status).toBe(201);
-    expect((await p.course.call('POST', `/api/v1/courses/${created.body.id}/reviews`, { token: other.token, body: { rating: 1, title: 'Theirs' } })).status).toBe(201);
+    expect((await p.course.call('POST', `/api/v1/courses/${created.id}/reviews`, { token: other.token, body: { rating: 1, title: 'Theirs' } })).status).toBe(201);
     // A mail with a one-time link: the export lists the mail, never its link.
     expect((await p.auth.call('POST', '/api/v1/auth/password/forgot', { body: { email: user.email } })).status).toBe(202);
     const resetMail = await p.auth.smtp.waitFor((m) => m.to.includes(user.email));

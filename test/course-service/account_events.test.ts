@@ -10,6 +10,7 @@ import { newId } from '../../internal/shared/utils/ids.js';
 import { hasPostgres } from '../helpers/services.js';
 import { SERVICE_CLIENT } from '../helpers/auth_app.js';
 import { counterMismatches, seedLearning, seedLessons, startGdprPlatform, type GdprPlatform, type GdprUser } from '../helpers/gdpr_platform.js';
+import { publishedCourseOverHttp } from './factories.js';
 
 const COURSE = { summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60 };
 
@@ -30,7 +31,8 @@ describe.skipIf(!hasPostgres)('account events (course-service)', () => {
   const db = () => p.course.database.db;
 
   async function course(owner: GdprUser, title: string, status: 'published' | 'draft' = 'published'): Promise<string> {
-    const res = await p.course.call('POST', '/api/v1/courses', { token: owner.token, body: { title, ...COURSE, status } });
+    if (status === 'published') return (await publishedCourseOverHttp(p.course.call, owner.token, { title, ...COURSE })).id;
+    const res = await p.course.call('POST', '/api/v1/courses', { token: owner.token, body: { title, ...COURSE } });
     expect(res.status).toBe(201);
     return res.body.id;
   }

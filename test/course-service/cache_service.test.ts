@@ -224,7 +224,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('services invalidate the cache after 
     const a = services(t.db, cacheA);
     const b = services(t.db, cacheB);
     const owner = instructor();
-    const course = await publishedCourse(a.courses, owner, { title: 'Before', category: 'Cached' });
+    const course = await publishedCourse(t.db, a.courses, owner, { title: 'Before', category: 'Cached' });
 
     const readCourse = () => cacheB.getOrLoad(CacheScopes.courseRead(course.id, true), `GET /courses/${course.id}`, TTL.courseTtlMs, () => b.courses.get(undefined, course.id));
     const readSlug = () => cacheB.getOrLoad(CacheScopes.courseRead(course.slug, false), `GET /courses/${course.slug}`, TTL.courseTtlMs, () => b.courses.get(undefined, course.slug));

@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
 import type { CourseListInput } from '../../internal/course-service/models/course.js';
 import type { CourseService } from '../../internal/course-service/services/course_service.js';
-import { instructor, newCourseInput, services, walk } from './factories.js';
+import { instructor, newCourseInput, publishedCourse, services, walk } from './factories.js';
 
 const ORDER: Record<string, string> = {
   newest: 'published_at DESC, id DESC',
@@ -38,17 +38,18 @@ describe.skipIf(!hasPostgres)('course list pagination', () => {
     owners = [instructor(), instructor()];
     published = [];
     for (let i = 0; i < 60; i++) {
-      const c = await courses.create(
+      const c = await publishedCourse(
+        t.db,
+        courses,
         owners[i % 2]!,
-        newCourseInput({
+        {
           title: `Paging course ${['alpha', 'beta', 'gamma'][i % 3]}`,
           description: i % 4 === 0 ? 'paging paging paging' : 'nothing special',
           category: i % 2 ? 'Odd' : 'Even',
           level: (['beginner', 'intermediate', 'advanced'] as const)[i % 3],
           language: i % 5 ? 'en' : 'de',
           tags: i % 4 === 1 ? ['paging', 'extra'] : ['paging'],
-          status: 'published',
-        }),
+        },
       );
       published.push(c.id);
       const b = RATINGS[i % RATINGS.length]!;
@@ -64,8 +65,8 @@ describe.skipIf(!hasPostgres)('course list pagination', () => {
     }
     // Drafts and archived courses share titles and dates but never appear.
     for (let i = 0; i < 5; i++) {
-      const d = await courses.create(owners[0]!, newCourseInput({ title: 'Paging course alpha', status: i % 2 ? 'draft' : 'published' }));
-      if (!(i % 2)) await courses.update(owners[0]!, d.id, { status: 'archived' });
+      if (i % 2) await courses.create(owners[0]!, newCourseInput({ title: 'Paging course alpha' }));
+      else await courses.update(owners[0]!, (await publishedCourse(t.db, courses, owners[0]!, { title: 'Paging course alpha' })).id, { status: 'archived' });
     }
   });
   afterAll(async () => {

@@ -72,6 +72,29 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       await expect(courses.create(admin(), newCourseInput())).resolves.toMatchObject({ status: 'draft' });
     });
 
+    it('refuses to create a published course (409 curriculum_incomplete, nothing written), for instructors and admins alike', async () => {
+      const ownRows = async (sub: string) => (await t.db.query('SELECT 1 FROM courses WHERE instructor_id = $1', [sub])).rowCount;
+      for (const who of [instructor(), admin()]) {
+        const title = `Published at birth ${who.sub.slice(-6)}`;
+        const refused = await refusal(courses.create(who, newCourseInput({ title, status: 'published' })));
+        expect(refused).toMatchObject({ status: 409, code: 'curriculum_incomplete' });
+        expect(refused.detail).toMatch(/draft/);
+        expect(await ownRows(who.sub)).toBe(0);
+        expect((await t.db.query('SELECT 1 FROM courses WHERE title = $1', [title])).rowCount).toBe(0);
+        // The input's 400 comes first; a draft and an archived course are still created as asked.
+        expect(await refusal(courses.create(who, newCourseInput({ title: ' ', status: 'published' })))).toMatchObject({ status: 400, code: 'validation_failed' });
+        await expect(courses.create(who, newCourseInput({ title }))).resolves.toMatchObject({ status: 'draft', publishedAt: null });
+        await expect(courses.create(who, newCourseInput({ status: 'archived' }))).resolves.toMatchObject({ status: 'archived' });
+        expect(await ownRows(who.sub)).toBe(2);
+      }
+    });
+
+    it('publishes what publishedCourse makes: one section, one lesson, then PATCH', async () => {
+      const c = await publishedCourse(t.db, courses, instructor(), { title: 'Helper made' });
+      expect(c).toMatchObject({ status: 'published', title: 'Helper made', lessonCount: 1, totalDurationSeconds: 60 });
+      expect(c.publishedAt).not.toBeNull();
+    });
+
     it('rejects invalid and unknown fields (no mass assignment)', async () => {
       const owner = instructor();
       const bad = await refusal(courses.create(owner, { ...newCourseInput(), instructorId: owner.sub } as never));
@@ -111,7 +134,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
   describe('update and delete', () => {
     it('lets only the owner or an admin edit; others get 403 not_course_owner (404 when they cannot see it)', async () => {
       const owner = instructor();
-      const c = await publishedCourse(courses, owner);
+      const c = await publishedCourse(t.db, courses, owner);
       const other = instructor();
       expect(await refusal(courses.update(other, c.id, { title: 'Mine now' }))).toMatchObject({ status: 403, code: 'not_course_owner' });
       expect(await refusal(courses.update(student(), c.id, { title: 'Mine now' }))).toMatchObject({ status: 403, code: 'not_course_owner' });
@@ -142,7 +165,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
 
     it('honours If-Match: a stale ETag is 412, the current one passes; a no-op keeps the ETag', async () => {
       const owner = instructor();
-      const c = await publishedCourse(courses, owner);
+      const c = await publishedCourse(t.db, courses, owner);
       const tag = etagOf(await courses.get(undefined, c.id));
       expect(tag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
       expect(etagOf(c)).toBe(tag);
@@ -175,8 +198,8 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
     it('filters published courses by category, level, language, tag, instructor and rating', async () => {
       const owner = instructor();
       const cat = `Cat-${Date.now()}`;
-      const a = await publishedCourse(courses, owner, { category: cat, level: 'advanced', language: 'ru', tags: ['Kotlin'] });
-      const b = await publishedCourse(courses, owner, { category: cat, level: 'beginner', language: 'en', tags: ['go'] });
+      const a = await publishedCourse(t.db, courses, owner, { category: cat, level: 'advanced', language: 'ru', tags: ['Kotlin'] });
+      const b = await publishedCourse(t.db, courses, owner, { category: cat, level: 'beginner', language: 'en', tags: ['go'] });
       await courses.create(owner, newCourseInput({ category: cat })); // a draft never shows
       await t.db.query(`UPDATE courses SET rating_count = 2, rating_sum = 9, rating_4 = 1, rating_5 = 1 WHERE id = $1`, [a.id]);
 
@@ -196,13 +219,13 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
 
     it('finds by title, tag and description words (stemmed), ranking a title match above a description match', async () => {
       const owner = instructor();
-      const inDescription = await publishedCourse(courses, owner, { title: 'Cloud basics', description: 'We deploy with Zanzibarkube every day.' });
-      const inTag = await publishedCourse(courses, owner, { title: 'Operations', tags: ['zanzibarkube'] });
-      const inTitle = await publishedCourse(courses, owner, { title: 'Zanzibarkube in depth' });
+      const inDescription = await publishedCourse(t.db, courses, owner, { title: 'Cloud basics', description: 'We deploy with Zanzibarkube every day.' });
+      const inTag = await publishedCourse(t.db, courses, owner, { title: 'Operations', tags: ['zanzibarkube'] });
+      const inTitle = await publishedCourse(t.db, courses, owner, { title: 'Zanzibarkube in depth' });
       const page = await courses.list({ q: 'zanzibarkube' });
       expect(page.items.map((c) => c.id)).toEqual([inTitle.id, inTag.id, inDescription.id]);
 
-      const stemmed = await publishedCourse(courses, owner, { title: 'Quuxifying things', description: 'Learn about quuxification pipelines.' });
+      const stemmed = await publishedCourse(t.db, courses, owner, { title: 'Quuxifying things', description: 'Learn about quuxification pipelines.' });
       expect((await courses.list({ q: 'quuxify' })).items.map((c) => c.id)).toContain(stemmed.id);
       expect((await courses.list({ q: 'pipeline' })).items.map((c) => c.id)).toContain(stemmed.id);
       expect((await courses.list({ q: '"deploy with zanzibarkube"' })).items.map((c) => c.id)).toEqual([inDescription.id]);
@@ -212,7 +235,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
 
     it('matches the last word as a prefix while people type, the other words as written', async () => {
       const owner = instructor();
-      const c = await publishedCourse(courses, owner, { title: 'Zymurgy for home brewers', description: 'Fermentation, yeast and patience.' });
+      const c = await publishedCourse(t.db, courses, owner, { title: 'Zymurgy for home brewers', description: 'Fermentation, yeast and patience.' });
       const ids = async (q: string) => (await courses.list({ q })).items.map((x) => x.id);
       for (const q of ['zymur', 'Zymurg', 'zymurgy', 'zymurgy brew', 'home brewer zymurg', 'ferment yea', '  zymur  ']) {
         expect(await ids(q), q).toEqual([c.id]);
@@ -232,7 +255,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
 
     it('answers odd search text (tsquery syntax, quotes, operators, nothing left after stripping) without an error', async () => {
       const owner = instructor();
-      const c = await publishedCourse(courses, owner, { title: 'Quasiquoting pipelines' });
+      const c = await publishedCourse(t.db, courses, owner, { title: 'Quasiquoting pipelines' });
       const odd = ["'", "''", '"', '""', '-', '--', '|', '&', '!', ':*', '*', '\\', '(', ')', '<->', "quasi'", 'quasi:*', 'quasi:*A',
         "quasi' | '1", "quasi & !x", "x' OR '1'='1", 'quasi\\', '"quasi', 'quasi"', '-quasi', 'quasi -', 'quasi |', 'or', 'the',
         'ƒøø', 'курс', '😀', 'quasi\u0301', 'a'.repeat(200),
@@ -250,8 +273,8 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
 
     it("stems Russian courses' words in Russian (another form of a word finds the course), English ones in English", async () => {
       const owner = instructor();
-      const ru = await publishedCourse(courses, owner, { title: 'Основы программирования', description: 'Практический курс для начинающих разработчиков.', language: 'ru', tags: ['python'] });
-      const en = await publishedCourse(courses, owner, { title: 'Гиперпрограммирования intro', description: 'Mentions курсы verbatim.', language: 'en' });
+      const ru = await publishedCourse(t.db, courses, owner, { title: 'Основы программирования', description: 'Практический курс для начинающих разработчиков.', language: 'ru', tags: ['python'] });
+      const en = await publishedCourse(t.db, courses, owner, { title: 'Гиперпрограммирования intro', description: 'Mentions курсы verbatim.', language: 'en' });
       const ids = async (q: string, extra: Partial<CourseListInput> = {}) => (await courses.list({ q, ...extra })).items.map((x) => x.id);
       for (const q of ['программирование', 'программированию', 'Программировании', 'курсов', 'разработчик', 'начинающий', 'начина']) {
         expect(await ids(q), q).toEqual([ru.id]);
@@ -269,7 +292,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       // Keyset pages of a bilingual query (each row ranked with its own language's parse) lose and repeat nothing.
       const more = [];
       for (const title of ['Программирование игр', 'Программист и программирование', 'Программы', 'Programmirovanie']) {
-        more.push(await publishedCourse(courses, owner, { title, language: title.startsWith('Programm') ? 'en' : 'ru' }));
+        more.push(await publishedCourse(t.db, courses, owner, { title, language: title.startsWith('Programm') ? 'en' : 'ru' }));
       }
       const walked = await walk((cursor) => courses.list({ q: 'программирование программ', limit: 1, cursor }));
       const all = (await courses.list({ q: 'программирование программ', limit: 100 })).items.map((x) => x.id);
@@ -285,8 +308,8 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
     it('filters by category ignoring letter case, on every list path', async () => {
       const owner = instructor();
       const cat = `Mixed-Case-${Date.now()}`;
-      const a = await publishedCourse(courses, owner, { category: cat, title: 'Ocarinology one' });
-      const b = await publishedCourse(courses, owner, { category: cat.toLowerCase(), title: 'Ocarinology two' });
+      const a = await publishedCourse(t.db, courses, owner, { category: cat, title: 'Ocarinology one' });
+      const b = await publishedCourse(t.db, courses, owner, { category: cat.toLowerCase(), title: 'Ocarinology two' });
       for (const category of [cat, cat.toLowerCase(), cat.toUpperCase()]) {
         for (const query of [{ sort: 'newest' as const }, { sort: 'title' as const }, { q: 'ocarinology' }, { q: 'ocarinology', minRating: 0 }]) {
           const found = (await courses.list({ category, ...query })).items.map((x) => x.id);
@@ -305,7 +328,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       expect(await searchRow(draft.id)).toBe(0);
       expect(await ids('xylophonix')).toEqual([]);
 
-      const c = await publishedCourse(courses, owner, { title: 'Xylophonix basics' });
+      const c = await publishedCourse(t.db, courses, owner, { title: 'Xylophonix basics' });
       expect(await ids('xylophonix')).toEqual([c.id]);
       await courses.update(owner, c.id, { title: 'Marimbaquest basics' });
       expect(await ids('xylophonix')).toEqual([]);
@@ -316,7 +339,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
       expect(await searchRow(c.id)).toBe(0);
       expect(await ids('marimbaquest')).toEqual([]);
 
-      const gone = await publishedCourse(courses, owner, { title: 'Marimbaquest advanced' });
+      const gone = await publishedCourse(t.db, courses, owner, { title: 'Marimbaquest advanced' });
       expect(await ids('marimbaquest')).toEqual([gone.id]);
       await courses.delete(admin(), gone.id);
       expect(await searchRow(gone.id)).toBe(0);
@@ -326,7 +349,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
     it('keeps the search facets in step with edits to category, level, language and tags', async () => {
       const owner = instructor();
       const found = async (filter: Partial<CourseListInput>) => (await courses.list({ q: 'glockenspieler', ...filter })).items.map((c) => c.id);
-      const c = await publishedCourse(courses, owner, { title: 'Glockenspieler', category: 'Music', level: 'beginner', language: 'en', tags: ['percussion'] });
+      const c = await publishedCourse(t.db, courses, owner, { title: 'Glockenspieler', category: 'Music', level: 'beginner', language: 'en', tags: ['percussion'] });
       expect(await found({ category: 'Music', level: 'beginner', language: 'en', tag: 'percussion' })).toEqual([c.id]);
       await courses.update(owner, c.id, { category: 'Art', level: 'advanced', language: 'de', tags: ['mallets'] });
       for (const stale of [{ category: 'Music' }, { level: 'beginner' as const }, { language: 'en' }, { tag: 'percussion' }]) {
@@ -340,7 +363,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
 
     it('refuses garbage cursors and cursors from another sort with 400 invalid_cursor', async () => {
       const owner = instructor();
-      for (let i = 0; i < 3; i++) await publishedCourse(courses, owner);
+      for (let i = 0; i < 3; i++) await publishedCourse(t.db, courses, owner);
       const first = await courses.list({ sort: 'newest', limit: 1 });
       expect(first.nextCursor).toBeTypeOf('string');
       const cursor = first.nextCursor!;
@@ -376,7 +399,7 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
     it("walks an instructor's courses of every status newest first, with ties on created_at broken by id", async () => {
       const owner = instructor();
       const made = [];
-      for (let i = 0; i < 5; i++) made.push(await courses.create(owner, newCourseInput({ status: i % 2 ? 'published' : 'draft' })));
+      for (let i = 0; i < 5; i++) made.push(i % 2 ? await publishedCourse(t.db, courses, owner) : await courses.create(owner, newCourseInput()));
       // Two courses created in the same millisecond: the id decides, and no page loses or repeats one.
       await t.db.query('UPDATE courses SET created_at = $1 WHERE id = ANY($2::uuid[])', [made[1]!.createdAt, [made[2]!.id, made[3]!.id]]);
       await courses.create(instructor(), newCourseInput()); // someone else's
@@ -405,8 +428,8 @@ describe.skipIf(!hasPostgres)('CourseService', () => {
   it('lists categories with counts of published courses only', async () => {
     const owner = instructor();
     const cat = `Zeta-${Date.now()}`;
-    await publishedCourse(courses, owner, { category: cat });
-    await publishedCourse(courses, owner, { category: cat });
+    await publishedCourse(t.db, courses, owner, { category: cat });
+    await publishedCourse(t.db, courses, owner, { category: cat });
     await courses.create(owner, newCourseInput({ category: `${cat}-drafts-only` }));
     const { items, nextCursor } = await courses.listCategories();
     expect(nextCursor).toBeNull();

@@ -1,4 +1,8 @@
-/** Small builders for course-service tests: inputs, callers, services over one test database. */
+/**
+ * Small builders for course-service tests: inputs, callers, services over one test database. Every
+ * published course a test needs comes from `publishedCourse` (services) or `publishedCourseOverHttp`
+ * (any harness's `call`): create draft → section → lesson → PATCH publish.
+ */
 import type { Database } from '../../internal/shared/utils/database.js';
 import { HttpError } from '../../internal/shared/utils/errors.js';
 import { newId } from '../../internal/shared/utils/ids.js';
@@ -11,6 +15,7 @@ import { CurriculumService } from '../../internal/course-service/services/curric
 import type { LessonDto } from '../../internal/course-service/models/curriculum.js';
 import { EnrolmentService } from '../../internal/course-service/services/enrolment_service.js';
 import type { ReviewCreateInput, ReviewDto } from '../../internal/course-service/models/review.js';
+import type { CallOptions, CallResult } from '../helpers/openapi.js';
 
 let seq = 0;
 
@@ -71,8 +76,49 @@ export function reviewAsLearner(db: Database, reviews: ReviewService, cache?: Ca
   };
 }
 
-export async function publishedCourse(courses: CourseService, owner: Principal, overrides: Partial<CourseCreateInput> = {}): Promise<CourseDto> {
-  return courses.create(owner, newCourseInput({ status: 'published', ...overrides }));
+/**
+ * A published course made the only way there is (`POST` with `status: "published"` is 409
+ * `curriculum_incomplete`): create a draft, add a section with one lesson (60 s, `addLesson`), PATCH
+ * `{status: "published"}`. So it has `lessonCount` 1 and `totalDurationSeconds` 60. `owner` may be an
+ * admin. `courses` is the caller's service (its cache, if any, is made stale by the publish).
+ */
+export async function publishedCourse(db: Database, courses: CourseService, owner: Principal, overrides: Omit<Partial<CourseCreateInput>, 'status'> = {}): Promise<CourseDto> {
+  const draft = await courses.create(owner, newCourseInput(overrides));
+  await addLesson(db, owner, draft.id);
+  return courses.update(owner, draft.id, { status: 'published' });
+}
+
+/** What the HTTP flavour needs of a harness: `p.course.call` / `h.call`. */
+export type CourseCall = (method: string, url: string, options?: CallOptions) => Promise<CallResult>;
+
+/** One call over HTTP that must answer `want`; throws with the answer otherwise. */
+async function step(call: CourseCall, token: string, what: string, method: string, url: string, body: unknown, want: number): Promise<any> {
+  const res = await call(method, url, { token, body });
+  if (res.status !== want) throw new Error(`${what}: ${method} ${url} answered ${res.status} ${res.text}`);
+  return res.body;
+}
+
+/**
+ * Publishes the draft (or archived) course `courseId` over HTTP as its owner or an admin (`token`):
+ * POST a section, POST one lesson (article, 60 s), PATCH `{status: "published"}`. Returns the PATCH
+ * answer. For a course made some other way (e.g. Swagger UI's Try it out); else `publishedCourseOverHttp`.
+ */
+export async function publishOverHttp(call: CourseCall, token: string, courseId: string): Promise<CourseDto> {
+  const section = await step(call, token, 'section', 'POST', `/api/v1/courses/${courseId}/sections`, { title: 'Getting started' }, 201);
+  await step(call, token, 'lesson', 'POST', `/api/v1/sections/${section.id}/lessons`, { title: 'Welcome', kind: 'article', durationSeconds: 60 }, 201);
+  return step(call, token, 'publish', 'PATCH', `/api/v1/courses/${courseId}`, { status: 'published' }, 200);
+}
+
+/**
+ * `publishedCourse` over HTTP with `token` (an instructor's or an admin's): POST a draft (the body is
+ * `newCourseInput()` with `overrides` on top, any `status` dropped), then `publishOverHttp`. Throws with
+ * the answer when a step is refused. Returns the published course (`lessonCount` 1).
+ */
+export async function publishedCourseOverHttp(call: CourseCall, token: string, overrides: Record<string, unknown> = {}): Promise<CourseDto> {
+  const body: Record<string, unknown> = { ...newCourseInput(), ...overrides };
+  delete body.status;
+  const draft = await step(call, token, 'create', 'POST', '/api/v1/courses', body, 201);
+  return publishOverHttp(call, token, draft.id);
 }
 
 /** A new section with one lesson in the course (what publishing needs), by its owner or an admin. */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
 import { startCourse, startPlatform, type CourseHarness, type Platform, type PlatformUser } from '../helpers/course_app.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
-import { newCourseInput } from './factories.js';
+import { newCourseInput, publishOverHttp, publishedCourseOverHttp } from './factories.js';
 
 interface LogLine {
   level: string;
@@ -87,11 +87,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('course-service HTTP: response cache'
     await p?.close();
   });
 
-  async function publishedCourse(overrides: Record<string, unknown> = {}) {
-    const res = await p.course.call('POST', '/api/v1/courses', { token: instructor.token, body: newCourseInput({ status: 'published', ...overrides }) });
-    expect(res.status, res.text).toBe(201);
-    return res.body as { id: string; slug: string; title: string; category: string };
-  }
+  const publishedCourse = (overrides: Record<string, unknown> = {}) => publishedCourseOverHttp(p.course.call, instructor.token, overrides);
 
   it('answers a second anonymous GET from the cache, with the same bytes and ETag, and 304 on If-None-Match', async () => {
     const course = await publishedCourse();
@@ -168,10 +164,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('course-service HTTP: response cache'
     const path = `/api/v1/courses/${draft.body.slug}`;
     expect((await p.course.call('GET', path)).status).toBe(404);
     expect((await p.course.call('GET', path)).status).toBe(404);
-    const section = await p.course.call('POST', `/api/v1/courses/${draft.body.id}/sections`, { token: instructor.token, body: { title: 'Basics' } });
-    await p.course.call('POST', `/api/v1/sections/${section.body.id}/lessons`, { token: instructor.token, body: { title: 'Hello', kind: 'video', durationSeconds: 30 } });
-    const publish = await p.course.call('PATCH', `/api/v1/courses/${draft.body.id}`, { token: instructor.token, body: { status: 'published' } });
-    expect(publish.status, publish.text).toBe(200);
+    expect(await publishOverHttp(p.course.call, instructor.token, draft.body.id)).toMatchObject({ status: 'published' });
     const visible = await p.course.call('GET', path);
     expect(visible.status).toBe(200);
     expect(visible.headers['x-cache']).toBe('MISS');

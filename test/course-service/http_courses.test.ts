@@ -8,7 +8,7 @@ import { hasPostgres } from '../helpers/services.js';
 import { startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
 import { etagOf } from '../../internal/shared/utils/etag.js';
 import { newId } from '../../internal/shared/utils/ids.js';
-import { newCourseInput } from './factories.js';
+import { newCourseInput, publishedCourseOverHttp } from './factories.js';
 
 /** The base server's tag of an answer's bytes. */
 function bytesTag(text: string): string {
@@ -43,6 +43,8 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
     expect(res.status, res.text).toBe(201);
     return res;
   }
+
+  const publishedCourse = (by: PlatformUser, overrides: Record<string, unknown> = {}) => publishedCourseOverHttp(call, by.token, { category, ...overrides });
 
   it('lets a verified instructor create a draft: 201, Location, ETag, names from the token', async () => {
     const res = await createCourse(owner, { title: 'Rust for Backend Engineers' });
@@ -109,7 +111,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
   });
 
   it('lets only the owner or an admin edit and delete (403 not_course_owner otherwise)', async () => {
-    const { body: course } = await createCourse(owner, { status: 'published' });
+    const course = await publishedCourse(owner);
     const path = `/api/v1/courses/${course.id}`;
     const byOther = await call('PATCH', path, { token: otherInstructor.token, body: { title: 'Taken over' } });
     expect(byOther.status).toBe(403);
@@ -130,6 +132,27 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
     expect((await call('DELETE', path, { token: owner.token })).status).toBe(404);
   });
 
+  it('refuses POST with status published (409 curriculum_incomplete problem+json, nothing written), for an instructor and an admin', async () => {
+    // Their own users: the admin's draft made below must not show in another test's list of the shared admin's courses.
+    for (const who of await Promise.all([p.user({ role: 'instructor' }), p.user({ role: 'admin' })])) {
+      const title = `Born published ${newId().slice(-8)}`;
+      const countRows = async () => (await p.course.db.query('SELECT 1 FROM courses WHERE instructor_id = $1', [who.id])).rowCount;
+      const own = async () => (await call('GET', '/api/v1/instructor/courses?limit=100', { token: who.token })).body.items.length as number;
+      const [rowsBefore, ownBefore] = [await countRows(), await own()];
+      const res = await call('POST', '/api/v1/courses', { token: who.token, body: newCourseInput({ category, title, status: 'published' }) });
+      expect([res.status, res.body.code]).toEqual([409, 'curriculum_incomplete']);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.headers.location).toBeUndefined();
+      expect(await countRows()).toBe(rowsBefore);
+      expect(await own()).toBe(ownBefore);
+      expect((await p.course.db.query('SELECT 1 FROM courses WHERE title = $1', [title])).rowCount).toBe(0);
+      expect((await call('GET', `/api/v1/courses?q=${encodeURIComponent(title)}`)).body.items).toEqual([]);
+      // The same body as a draft is created; publishing then goes through the curriculum and PATCH.
+      const draft = await createCourse(who, { title });
+      expect(draft.body).toMatchObject({ title, status: 'draft', instructorId: who.id });
+    }
+  });
+
   it('publishes with PATCH {status: published}: then visible to everyone', async () => {
     const { body: draft } = await createCourse(owner);
     // Publishing needs a lesson (and no empty section): 409 curriculum_incomplete until then.
@@ -147,7 +170,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
   });
 
   it("serves the ETag that etagOf(dto) computes, and honours If-Match on PATCH (412 when stale) and DELETE", async () => {
-    const { body: course } = await createCourse(owner, { status: 'published' });
+    const course = await publishedCourse(owner);
     const path = `/api/v1/courses/${course.id}`;
     const read = await call('GET', path);
     expect(read.status).toBe(200);
@@ -178,7 +201,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
 
   it('searches and filters published courses in keyset pages; bad cursor and limits are 400', async () => {
     const tag = `t${newId().slice(-8)}`;
-    for (let i = 0; i < 3; i++) await createCourse(owner, { status: 'published', tags: [tag], title: `Paged Course ${i} ${tag}` });
+    for (let i = 0; i < 3; i++) await publishedCourse(owner, { tags: [tag], title: `Paged Course ${i} ${tag}` });
     await createCourse(owner, { tags: [tag] }); // a draft: never listed
 
     const seen: string[] = [];
@@ -220,8 +243,8 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
   it("searches while people type (last word as a prefix), stems Russian courses in Russian, ignores the category's case; odd text is never a 500", async () => {
     const word = `zymurgy${newId().slice(-6).replace(/[^a-z]/g, 'q')}`;
     const cat = `Brewing-${newId().slice(-6)}`;
-    const en = (await createCourse(owner, { status: 'published', title: `${word} for brewers`, category: cat })).body;
-    const ru = (await createCourse(owner, { status: 'published', title: `Пивоварение и ${word}`, language: 'ru', category: cat })).body;
+    const en = await publishedCourse(owner, { title: `${word} for brewers`, category: cat });
+    const ru = await publishedCourse(owner, { title: `Пивоварение и ${word}`, language: 'ru', category: cat });
     const ids = async (query: Record<string, string>) => {
       const res = await call('GET', `/api/v1/courses?${new URLSearchParams(query)}`);
       expect(res.status, res.text).toBe(200);
@@ -240,8 +263,8 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
 
   it('lists categories with counts of published courses', async () => {
     const own = `Solo-${newId().slice(-6)}`;
-    await createCourse(owner, { status: 'published', category: own });
-    await createCourse(owner, { status: 'published', category: own });
+    await publishedCourse(owner, { category: own });
+    await publishedCourse(owner, { category: own });
     await createCourse(owner, { category: own }); // draft: not counted
     const res = await call('GET', '/api/v1/categories');
     expect(res.status).toBe(200);
@@ -252,8 +275,8 @@ describe.skipIf(!hasPostgres)('course-service HTTP: courses', () => {
   it("lists an instructor's own courses of every status, newest first in keyset pages; students 403; never another's", async () => {
     const [a, b] = await Promise.all([p.user({ role: 'instructor' }), p.user({ role: 'instructor' })]);
     const draft = (await createCourse(a)).body;
-    const published = (await createCourse(a, { status: 'published' })).body;
-    const archived = (await createCourse(a, { status: 'published' })).body;
+    const published = await publishedCourse(a);
+    const archived = await publishedCourse(a);
     expect((await call('PATCH', `/api/v1/courses/${archived.id}`, { token: a.token, body: { status: 'archived' } })).status).toBe(200);
     const theirs = (await createCourse(b)).body;
     const ids = (res: { body: { items: { id: string }[] } }) => res.body.items.map((c) => c.id);

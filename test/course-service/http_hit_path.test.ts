@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
-import { newCourseInput } from './factories.js';
+import { publishedCourseOverHttp } from './factories.js';
 
 describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, without Redis', () => {
   let p: Platform;
@@ -22,11 +22,7 @@ describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, wit
     await p?.close();
   });
 
-  async function publishedCourse(overrides: Record<string, unknown> = {}) {
-    const res = await p.course.call('POST', '/api/v1/courses', { token: instructor.token, body: newCourseInput({ status: 'published', ...overrides }) });
-    expect(res.status, res.text).toBe(201);
-    return res.body as { id: string; slug: string; category: string };
-  }
+  const publishedCourse = (overrides: Record<string, unknown> = {}) => publishedCourseOverHttp(p.course.call, instructor.token, overrides);
 
   it('runs over the memory store with a live near cache', () => {
     expect(p.course.store.kind).toBe('memory');

@@ -8,7 +8,7 @@ import { hasPostgres } from '../helpers/services.js';
 import { startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
 import { etagOf } from '../../internal/shared/utils/etag.js';
 import { newId } from '../../internal/shared/utils/ids.js';
-import { newCourseInput } from './factories.js';
+import { newCourseInput, publishedCourseOverHttp } from './factories.js';
 
 describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
   let p: Platform;
@@ -32,11 +32,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
 
   const call = (...args: Parameters<Platform['course']['call']>) => p.course.call(...args);
 
-  async function publishedCourse(): Promise<{ id: string; slug: string }> {
-    const res = await call('POST', '/api/v1/courses', { token: instructor.token, body: newCourseInput({ status: 'published' }) });
-    expect(res.status, res.text).toBe(201);
-    return res.body;
-  }
+  const publishedCourse = (overrides: Record<string, unknown> = {}) => publishedCourseOverHttp(call, instructor.token, overrides);
 
   /** Reviews come from active learners (`reviews.requireEnrolment`): enrols `by` in the course (201 new, 200 already). */
   async function enrol(courseId: string, by: PlatformUser) {
@@ -306,8 +302,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: reviews', () => {
     // The slug moves to another course: the old slug now lists that course's reviews (none).
     const moved = `moved-${newId().slice(-8)}`;
     expect((await call('PATCH', `/api/v1/courses/${course.id}`, { token: instructor.token, body: { slug: moved } })).status).toBe(200);
-    const other = await call('POST', '/api/v1/courses', { token: instructor.token, body: newCourseInput({ status: 'published', slug: course.slug }) });
-    expect(other.status, other.text).toBe(201);
+    expect(await publishedCourse({ slug: course.slug })).toMatchObject({ slug: course.slug, status: 'published' });
     expect((await call('GET', `/api/v1/courses/${course.slug}/reviews`)).body.items).toEqual([]);
     expect((await call('GET', `/api/v1/courses/${moved}/reviews`)).body.items).toHaveLength(2);
 

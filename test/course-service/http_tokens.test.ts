@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startCourse, startPlatform, type CourseHarness, type Platform, type PlatformUser } from '../helpers/course_app.js';
 import { newId } from '../../internal/shared/utils/ids.js';
-import { newCourseInput } from './factories.js';
+import { newCourseInput, publishedCourseOverHttp } from './factories.js';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
@@ -25,8 +25,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: access tokens', () => {
   beforeAll(async () => {
     p = await startPlatform();
     instructor = await p.user({ role: 'instructor' });
-    const created = await p.course.call('POST', '/api/v1/courses', { token: instructor.token, body: newCourseInput({ status: 'published' }) });
-    courseId = created.body.id;
+    courseId = (await publishedCourseOverHttp(p.course.call, instructor.token)).id;
   });
   afterAll(async () => {
     await p?.close();

@@ -41,7 +41,7 @@ describe.skipIf(!hasPostgres)('learning under concurrency', () => {
   }
 
   it('30 concurrent enrolments with repeats (same users twice, leave/enrol interleaved) give exact counters', async () => {
-    const course = await publishedCourse(courses, instructor());
+    const course = await publishedCourse(t.db, courses, instructor());
     const users: Principal[] = Array.from({ length: 10 }, () => student());
     // Every user enrols twice at once; users 0..4 also leave once in the middle of it, and enrol once more.
     const ops: (() => Promise<unknown>)[] = [];
@@ -72,8 +72,11 @@ describe.skipIf(!hasPostgres)('learning under concurrency', () => {
   });
 
   it('concurrent completions of every lesson by one learner issue exactly one certificate; percent never above 100', async () => {
-    const course = await publishedCourse(courses, instructor());
-    const lessons = await addCurriculum(t.db, course.id, [3, 3]);
+    const course = await publishedCourse(t.db, courses, instructor());
+    // Six lessons: the one publishing needed (publishedCourse) and five more in two sections.
+    await addCurriculum(t.db, course.id, [3, 2]);
+    const { rows: lessons } = await t.db.query<{ id: string }>('SELECT id FROM lessons WHERE course_id = $1', [course.id]);
+    expect(lessons).toHaveLength(6);
     const learner = student();
     await enrolments.enrol(learner, course.id);
 

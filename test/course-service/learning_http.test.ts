@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
 import { newId } from '../../internal/shared/utils/ids.js';
-import { newCourseInput } from './factories.js';
+import { newCourseInput, publishedCourseOverHttp } from './factories.js';
 import { addCurriculum, recount, type LessonFixture } from './learning_fixtures.js';
 
 describe.skipIf(!hasPostgres)('course-service HTTP: learning', () => {
@@ -35,15 +35,21 @@ describe.skipIf(!hasPostgres)('course-service HTTP: learning', () => {
   const call = (...args: Parameters<Platform['course']['call']>) => p.course.call(...args);
   const db = () => p.course.db;
 
+  /** A published course (one lesson: `publishedCourseOverHttp`) or a draft. */
   async function course(status: 'published' | 'draft' = 'published', by: PlatformUser = owner): Promise<{ id: string; slug: string; title: string }> {
-    const res = await call('POST', '/api/v1/courses', { token: by.token, body: newCourseInput({ status }) });
+    if (status === 'published') return publishedCourseOverHttp(call, by.token);
+    const res = await call('POST', '/api/v1/courses', { token: by.token, body: newCourseInput() });
     expect(res.status, res.text).toBe(201);
     return res.body;
   }
 
+  /** A draft given exactly these lessons (`perSection` per section), then published with PATCH. */
   async function courseWithLessons(perSection = [2, 1]): Promise<{ id: string; slug: string; title: string; lessons: LessonFixture[] }> {
-    const c = await course();
-    return { ...c, lessons: await addCurriculum(db(), c.id, perSection) };
+    const c = await course('draft');
+    const lessons = await addCurriculum(db(), c.id, perSection);
+    const published = await call('PATCH', `/api/v1/courses/${c.id}`, { token: owner.token, body: { status: 'published' } });
+    expect(published.status, published.text).toBe(200);
+    return { ...c, lessons };
   }
 
   async function enrol(courseId: string, who: PlatformUser, expected = 201) {
@@ -407,7 +413,7 @@ describe.skipIf(!hasPostgres)('course-service HTTP: learning', () => {
 
   it('sort=popular orders by active learners, then review count, then id; enrolmentCount in list items', async () => {
     const category = `Pop${Date.now()}`;
-    const mk = async () => (await call('POST', '/api/v1/courses', { token: owner.token, body: newCourseInput({ status: 'published', category }) })).body as { id: string };
+    const mk = () => publishedCourseOverHttp(call, owner.token, { category });
     const [c1, c2, c3] = [await mk(), await mk(), await mk()];
     const users = await Promise.all([p.user(), p.user(), p.user()]);
     for (const u of users) await enrol(c2.id, u);

@@ -27,7 +27,7 @@ describe('course-service on PGlite', () => {
     const enrolAndReview = reviewAsLearner(db, reviews, cache);
     const owner = instructor();
     const made = [];
-    for (let i = 0; i < 9; i++) made.push(await publishedCourse(courses, owner, { title: `Embedded course ${i % 3}`, tags: ['pglite'] }));
+    for (let i = 0; i < 9; i++) made.push(await publishedCourse(db, courses, owner, { title: `Embedded course ${i % 3}`, tags: ['pglite'] }));
 
     for (const sort of ['newest', 'rating', 'popular', 'title'] as const) {
       const { items } = await walk((cursor) => courses.list({ sort, limit: 4, cursor }));
@@ -38,7 +38,7 @@ describe('course-service on PGlite', () => {
     expect((await courses.list({ tag: 'pglite', minRating: 0 })).items).toHaveLength(9);
     // Prefixes, Russian stemming and the category's letter case work embedded too.
     expect((await courses.list({ q: 'embed', category: 'PROGRAMMING' })).items).toHaveLength(9);
-    const ru = await publishedCourse(courses, owner, { title: 'Встроенные базы данных', language: 'ru', tags: ['pglite'] });
+    const ru = await publishedCourse(db, courses, owner, { title: 'Встроенные базы данных', language: 'ru', tags: ['pglite'] });
     expect((await courses.list({ q: 'встроенная база' })).items.map((c) => c.id)).toEqual([ru.id]);
     await courses.delete(owner, ru.id);
 

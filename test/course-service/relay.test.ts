@@ -71,7 +71,7 @@ describe.skipIf(!hasPostgres)('review mails through the outbox relay', () => {
     // About delivery, not about who may review: enrolling would queue enrolment mails this relay test does not expect.
     const { courses, reviews } = services(courseDb.db, undefined, { requireEnrolment: false });
     const owner = principal({ role: 'instructor', sub: teacher.id, name: teacher.displayName });
-    const course = await publishedCourse(courses, owner, { title: `Relay course ${teacher.id.slice(-6)}` });
+    const course = await publishedCourse(courseDb.db, courses, owner, { title: `Relay course ${teacher.id.slice(-6)}` });
     const by = principal({ sub: reviewer.id, name: reviewer.displayName });
     return { teacher, reviewer, course, reviews, by };
   }

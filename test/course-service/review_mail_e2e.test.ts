@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startPlatform, type Platform } from '../helpers/course_app.js';
 import { outboxesSettled } from '../helpers/outbox.js';
+import { publishedCourseOverHttp } from './factories.js';
 
 describe.skipIf(!hasPostgres)('review mails end to end', () => {
   let p: Platform;
@@ -20,13 +21,9 @@ describe.skipIf(!hasPostgres)('review mails end to end', () => {
     const teacher = await p.user({ role: 'instructor' });
     const student = await p.user();
     const admin = await p.user({ role: 'admin' });
-    const created = await p.course.call('POST', '/api/v1/courses', {
-      token: teacher.token,
-      body: { title: 'Mail-worthy Databases', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60, status: 'published' },
-    });
-    expect(created.status).toBe(201);
-    expect((await p.course.call('PUT', `/api/v1/courses/${created.body.id}/enrolment`, { token: student.token })).status).toBe(201);
-    const review = await p.course.call('POST', `/api/v1/courses/${created.body.id}/reviews`, {
+    const created = await publishedCourseOverHttp(p.course.call, teacher.token, { title: 'Mail-worthy Databases', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60 });
+    expect((await p.course.call('PUT', `/api/v1/courses/${created.id}/enrolment`, { token: student.token })).status).toBe(201);
+    const review = await p.course.call('POST', `/api/v1/courses/${created.id}/reviews`, {
       token: student.token,
       body: { rating: 5, title: 'Loved it', body: 'Clear and practical' },
     });
@@ -37,7 +34,7 @@ describe.skipIf(!hasPostgres)('review mails end to end', () => {
     expect(mail.text).toContain('5/5');
     expect(mail.text).toContain(student.displayName);
     // Without APP_URL the course link is course-service's address of the course, as before APP_URL.
-    expect(mail.text).toContain(`Open the course:\n${p.course.config.publicUrl}/api/v1/courses/${created.body.slug}\n`);
+    expect(mail.text).toContain(`Open the course:\n${p.course.config.publicUrl}/api/v1/courses/${created.slug}\n`);
 
     const hidden = await p.course.call('PATCH', `/api/v1/reviews/${review.body.id}`, { token: admin.token, body: { status: 'hidden' } });
     expect(hidden.status).toBe(200);
@@ -76,17 +73,13 @@ describe.skipIf(!hasPostgres)('review mails end to end, with APP_URL', () => {
   it('links the new-review mail to the front end\'s course page, never to a JSON API address', async () => {
     const teacher = await p.user({ role: 'instructor' });
     const student = await p.user();
-    const created = await p.course.call('POST', '/api/v1/courses', {
-      token: teacher.token,
-      body: { title: 'Front-end Linked Course', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60, status: 'published' },
-    });
-    expect(created.status).toBe(201);
-    expect((await p.course.call('PUT', `/api/v1/courses/${created.body.id}/enrolment`, { token: student.token })).status).toBe(201);
-    const review = await p.course.call('POST', `/api/v1/courses/${created.body.id}/reviews`, { token: student.token, body: { rating: 4 } });
+    const created = await publishedCourseOverHttp(p.course.call, teacher.token, { title: 'Front-end Linked Course', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60 });
+    expect((await p.course.call('PUT', `/api/v1/courses/${created.id}/enrolment`, { token: student.token })).status).toBe(201);
+    const review = await p.course.call('POST', `/api/v1/courses/${created.id}/reviews`, { token: student.token, body: { rating: 4 } });
     expect(review.status).toBe(201);
 
     const mail = await p.auth.smtp.waitFor((m) => m.to.includes(teacher.email));
-    const coursePage = `${APP_URL}/c/${created.body.slug}?ref=mail`;
+    const coursePage = `${APP_URL}/c/${created.slug}?ref=mail`;
     expect(mail.text).toContain(`Open the course:\n${coursePage}\n`);
     expect(mail.html).toContain(`href="${coursePage}"`);
     expect(mail.text).not.toContain('/api/v1/courses');

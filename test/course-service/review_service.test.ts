@@ -82,7 +82,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
   describe('create', () => {
     it('creates a review, moves the aggregate and queues review_created in the same transaction', async () => {
       const owner = instructor();
-      const course = await publishedCourse(courses, owner, { title: 'Event course' });
+      const course = await publishedCourse(t.db, courses, owner, { title: 'Event course' });
       const author = student({ name: 'Bob' });
       const r = await enrolAndReview(author, course.id, { rating: 4, title: ' Good ', body: 'Clear and useful' });
       expect(r).toMatchObject({ courseId: course.id, authorId: author.sub, authorName: 'Bob', rating: 4, title: 'Good', status: 'visible', response: null });
@@ -109,7 +109,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
 
     it('refuses unverified users, the course owner, unpublished and unknown courses', async () => {
       const owner = instructor();
-      const course = await publishedCourse(courses, owner);
+      const course = await publishedCourse(t.db, courses, owner);
       expect(await refusal(enrolAndReview(student({ emailVerified: false }), course.id, { rating: 5 }))).toMatchObject({
         status: 403,
         code: 'email_not_verified',
@@ -130,7 +130,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     });
 
     it('a course unpublished while a create waits for its row lock: 409 course_not_published, nothing written', async () => {
-      const course = await publishedCourse(courses, instructor());
+      const course = await publishedCourse(t.db, courses, instructor());
       const before = await aggregate(course.id);
       const other = await otherClient();
       try {
@@ -152,7 +152,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     });
 
     it('a create behind a delete of the same author\'s review waits without holding the course lock (no deadlock)', async () => {
-      const course = await publishedCourse(courses, instructor());
+      const course = await publishedCourse(t.db, courses, instructor());
       const author = student();
       const old = await enrolAndReview(author, course.id, { rating: 2 });
       const other = await otherClient();
@@ -175,7 +175,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     });
 
     it('moves the course version with the aggregate and leaves its search vector alone', async () => {
-      const course = await publishedCourse(courses, instructor(), { title: 'Versioned vectors' });
+      const course = await publishedCourse(t.db, courses, instructor(), { title: 'Versioned vectors' });
       const row = async () =>
         (await t.db.query<{ version: number; v: string; s: string }>(
           `SELECT c.version, c.search_vector::text AS v, s.search_vector::text AS s FROM courses c JOIN course_search s ON s.course_id = c.id WHERE c.id = $1`,
@@ -194,7 +194,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     });
 
     it('50 concurrent creates by one user on one course: exactly one wins, 49 get 409 review_exists', async () => {
-      const course = await publishedCourse(courses, instructor());
+      const course = await publishedCourse(t.db, courses, instructor());
       const author = student();
       const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => enrolAndReview(author, course.id, { rating: (i % 5) + 1 })));
       const won = results.filter((r) => r.status === 'fulfilled');
@@ -213,7 +213,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
 
   describe('edit, moderation and delete', () => {
     it('applies rating deltas on edit, hide, unhide and delete', async () => {
-      const course = await publishedCourse(courses, instructor());
+      const course = await publishedCourse(t.db, courses, instructor());
       const a = student();
       const b = student();
       const ra = await enrolAndReview(a, course.id, { rating: 5 });
@@ -240,7 +240,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
 
     it('lets only the author edit content and only admins change status', async () => {
       const owner = instructor();
-      const course = await publishedCourse(courses, owner);
+      const course = await publishedCourse(t.db, courses, owner);
       const author = student();
       const r = await enrolAndReview(author, course.id, { rating: 4, title: 'Title', body: 'Body' });
       expect(await refusal(reviews.update(student(), r.id, { rating: 1 }))).toMatchObject({ status: 403, code: 'not_review_author' });
@@ -257,7 +257,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
     });
 
     it('hides a review from everyone but its author and admins, and tells the author once', async () => {
-      const course = await publishedCourse(courses, instructor(), { title: 'Moderated' });
+      const course = await publishedCourse(t.db, courses, instructor(), { title: 'Moderated' });
       const author = student();
       const r = await enrolAndReview(author, course.id, { rating: 1, title: 'Spam spam' });
       const moderator = admin();
@@ -300,7 +300,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
   describe('instructor response', () => {
     it('lets the course instructor answer, edit and remove; refuses everyone else', async () => {
       const owner = instructor();
-      const course = await publishedCourse(courses, owner);
+      const course = await publishedCourse(t.db, courses, owner);
       const author = student();
       const r = await enrolAndReview(author, course.id, { rating: 3 });
       for (const who of [author, student(), instructor(), admin()]) {
@@ -323,7 +323,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
 
   describe('lists', () => {
     it('walks every visible review exactly once for each sort and rating filter', async () => {
-      const course = await publishedCourse(courses, instructor());
+      const course = await publishedCourse(t.db, courses, instructor());
       const authors: Principal[] = [];
       for (let i = 0; i < 40; i++) {
         const a = student();
@@ -373,7 +373,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
       const author = student();
       const made: string[] = [];
       for (let i = 0; i < 9; i++) {
-        const c = await publishedCourse(courses, owner);
+        const c = await publishedCourse(t.db, courses, owner);
         made.push((await enrolAndReview(author, c.id, { rating: 3 })).id);
       }
       await reviews.hide(admin(), made[0]!);
@@ -386,7 +386,7 @@ describe.skipIf(!hasPostgres)('ReviewService', () => {
   });
 
   it('300 concurrent creates, edits, deletes, hides and unhides keep the aggregate equal to a recount', async () => {
-    const course = await publishedCourse(courses, instructor());
+    const course = await publishedCourse(t.db, courses, instructor());
     const users = Array.from({ length: 40 }, () => student());
     const moderator = admin();
     const initial = 30;

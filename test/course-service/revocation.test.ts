@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres, hasRedis } from '../helpers/services.js';
 import { startPlatform, type CourseHarness, type Platform } from '../helpers/course_app.js';
 import { newId } from '../../internal/shared/utils/ids.js';
+import { publishedCourseOverHttp } from './factories.js';
 
 /** A public read that checks a token when one is sent (one course; anonymous reads come from the cache). */
 let READ = '';
@@ -56,12 +57,10 @@ function suite(mode: 'redis' | 'polling') {
     });
     replicas = [p.course, await p.replica({ ...redis, revocations })];
     const teacher = await p.user({ role: 'instructor' });
-    const created = await p.course.call('POST', '/api/v1/courses', {
-      token: teacher.token,
-      body: { title: 'Revocable Reading', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60, status: 'published' },
+    const created = await publishedCourseOverHttp(p.course.call, teacher.token, {
+      title: 'Revocable Reading', summary: 's', description: 'd', category: 'Data', tags: ['sql'], level: 'beginner', language: 'en', durationMinutes: 60,
     });
-    expect(created.status).toBe(201);
-    READ = `/api/v1/courses/${created.body.id}`;
+    READ = `/api/v1/courses/${created.id}`;
     for (const r of replicas) {
       expect(r.revocations).toBeDefined();
       expect((await r.call('GET', '/readyz')).body.checks.revocations).toBe('ok');

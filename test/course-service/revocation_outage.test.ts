@@ -12,6 +12,7 @@ import { startCourse, type CourseHarness } from '../helpers/course_app.js';
 import { TcpProxy } from '../helpers/tcp_proxy.js';
 import { createLogger } from '../../internal/shared/utils/logging.js';
 import { newId } from '../../internal/shared/utils/ids.js';
+import { publishedCourseOverHttp } from './factories.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -42,12 +43,10 @@ describe.skipIf(!hasPostgres)('revocation while auth-service is unreachable', ()
     });
     course = await startCourse({ jwksUrl: `${authUrl}/.well-known/jwks.json`, overrides, logger: createLogger('info', 'course-service', sink) });
     const teacher = await auth.newUser({ role: 'instructor' });
-    const created = await course.call('POST', '/api/v1/courses', {
-      token: (await auth.login(teacher.email, teacher.password)).accessToken,
-      body: { title: 'Offline Reading', summary: 's', description: 'd', category: 'Data', tags: [], level: 'beginner', language: 'en', durationMinutes: 5, status: 'published' },
+    const created = await publishedCourseOverHttp(course.call, (await auth.login(teacher.email, teacher.password)).accessToken, {
+      title: 'Offline Reading', summary: 's', description: 'd', category: 'Data', tags: [], level: 'beginner', language: 'en', durationMinutes: 5,
     });
-    expect(created.status).toBe(201);
-    courseUrl = `/api/v1/courses/${created.body.id}`;
+    courseUrl = `/api/v1/courses/${created.id}`;
   });
   afterAll(async () => {
     await late?.close();

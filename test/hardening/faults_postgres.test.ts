@@ -20,7 +20,7 @@ import { isConnectionError } from '../../internal/shared/utils/database.js';
 import { startAuth, type CallResult } from '../helpers/auth_app.js';
 import { TcpProxy } from '../helpers/tcp_proxy.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
-import { instructor, newCourseInput } from '../course-service/factories.js';
+import { instructor, publishedCourse } from '../course-service/factories.js';
 
 /** A DB outage answer: fast, 503, problem+json, stable code, Retry-After. */
 function expectUnavailable(res: CallResult, elapsedMs: number, what: string): void {
@@ -57,7 +57,7 @@ function behindProxy<H extends { close(): Promise<void> }>(
 
 /** The path of a new published course, written straight to the database. */
 async function publishedCoursePath(database: TestDatabase): Promise<string> {
-  const course = await new CourseService({ db: database.db }).create(instructor(), newCourseInput({ status: 'published' }));
+  const course = await publishedCourse(database.db, new CourseService({ db: database.db }), instructor());
   return `/api/v1/courses/${course.id}`;
 }
 

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres, hasRedis, REDIS_URL } from '../helpers/services.js';
 import { startCourse, type CourseHarness } from '../helpers/course_app.js';
 import { TcpProxy } from '../helpers/tcp_proxy.js';
-import { instructor, newCourseInput } from '../course-service/factories.js';
+import { instructor, publishedCourse } from '../course-service/factories.js';
 import type { Principal } from '../../internal/shared/utils/jwt.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,7 +52,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: Redis gone under read load', 
     direct = new Redis(REDIS_URL, { keyPrefix: h.redisPrefix, lazyConnect: true, maxRetriesPerRequest: 1 });
     await direct.connect();
     owner = instructor();
-    for (let i = 0; i < 3; i++) ids.push((await h.courses.create(owner, newCourseInput({ status: 'published', title: `Fault course ${i}` }))).id);
+    for (let i = 0; i < 3; i++) ids.push((await publishedCourse(h.db, h.courses, owner, { title: `Fault course ${i}` })).id);
   });
 
   afterAll(async () => {

@@ -24,7 +24,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { startAuth, type AuthHarness } from '../helpers/auth_app.js';
 import { CourseService } from '../../internal/course-service/services/course_service.js';
 import { EnrolmentService } from '../../internal/course-service/services/enrolment_service.js';
-import { instructor, newCourseInput, student } from '../course-service/factories.js';
+import { instructor, publishedCourse, student } from '../course-service/factories.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const USERS = 24;
@@ -155,7 +155,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('fault: course-service killed with SI
     auth = await startAuth();
     jwksUrl = `${await auth.app.listen({ port: 0, host: '127.0.0.1' })}/.well-known/jwks.json`;
     database = await createTestDatabase('course-service');
-    courseId = (await new CourseService({ db: database.db }).create(instructor(), newCourseInput({ status: 'published' }))).id;
+    courseId = (await publishedCourse(database.db, new CourseService({ db: database.db }), instructor())).id;
     for (let idx = 0; idx < USERS; idx++) {
       const u = await auth.newUser();
       const { accessToken } = await auth.login(u.email, u.password);

@@ -139,9 +139,16 @@ export async function seedLearning(
   }
 }
 
-/** Two lessons in one section of `courseId` (curriculum rows straight into the tables); returns their ids. */
+/**
+ * Two lessons in a new last section of `courseId` (curriculum rows straight into the tables); returns
+ * their ids. The course may have a section already (a published one has: `publishedCourseOverHttp`).
+ */
 export async function seedLessons(db: Queryable, courseId: string): Promise<string[]> {
-  const section = (await db.query<{ id: string }>('INSERT INTO course_sections (id, course_id, title, position) VALUES (gen_random_uuid(), $1, $2, 0) RETURNING id', [courseId, 'Basics'])).rows[0]!.id;
+  const section = (await db.query<{ id: string }>(
+    `INSERT INTO course_sections (id, course_id, title, position)
+     VALUES (gen_random_uuid(), $1, $2, (SELECT coalesce(max(position) + 1, 0) FROM course_sections WHERE course_id = $1)) RETURNING id`,
+    [courseId, 'Basics'],
+  )).rows[0]!.id;
   const ids: string[] = [];
   for (const position of [0, 1]) {
     const { rows } = await db.query<{ id: string }>(

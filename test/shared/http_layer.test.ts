@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startAuth, type AuthHarness, type CallResult } from '../helpers/auth_app.js';
 import { startCourse, type CourseHarness } from '../helpers/course_app.js';
-import { instructor, newCourseInput } from '../course-service/factories.js';
+import { instructor, publishedCourse } from '../course-service/factories.js';
 import { loadCourseConfig } from '../../internal/course-service/config.js';
 import { EMBEDDED_CORS_ORIGINS } from '../../internal/shared/utils/config.js';
 import { createServer } from '../../internal/shared/server.js';
@@ -59,7 +59,7 @@ describe.skipIf(!hasPostgres)('shared HTTP layer', () => {
   });
 
   it('answers 304 without Content-Type and without Content-Length, through inject and over a socket', async () => {
-    const created = await course.courses.create(instructor(), newCourseInput({ status: 'published' }));
+    const created = await publishedCourse(course.db, course.courses, instructor());
     const targets: [string, AuthHarness['app'], string][] = [
       ['auth-service JWKS (ETag plugin)', auth.app, '/.well-known/jwks.json'],
       ['course-service detail (response cache)', course.app, `/api/v1/courses/${created.id}`],

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startAuth, type AuthHarness, type CallResult } from '../helpers/auth_app.js';
 import { startCourse, startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
-import { newCourseInput } from '../course-service/factories.js';
+import { newCourseInput, publishedCourseOverHttp } from '../course-service/factories.js';
 import { newId } from '../../internal/shared/utils/ids.js';
 import { AuthClient } from '../../internal/course-service/services/auth_client.js';
 
@@ -104,9 +104,7 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
       p.user({ role: 'instructor' }),
       p.user({ role: 'admin' }),
     ]);
-    const created = await p.course.call('POST', '/api/v1/courses', { token: carol.token, body: newCourseInput({ status: 'published' }) });
-    expect(created.status, created.text).toBe(201);
-    course = created.body;
+    course = await publishedCourseOverHttp(p.course.call, carol.token);
     // Reviews come from the course's learners (reviews.requireEnrolment).
     expect((await p.course.call('PUT', `/api/v1/courses/${course.id}/enrolment`, { token: alice.token })).status).toBe(201);
     const reviewed = await p.course.call('POST', `/api/v1/courses/${course.id}/reviews`, { token: alice.token, body: { rating: 4, title: 'Solid course' } });
@@ -562,10 +560,9 @@ describe.skipIf(!hasPostgres)('OWASP API Security Top 10 (2023)', () => {
         });
         expect(mail.status).toBe(202);
         expect((await p.auth.call('PATCH', '/api/v1/users/me', { token: bob.token, body: { displayName: link } })).status).toBe(200);
-        const c = await p.course.call('POST', '/api/v1/courses', { token: dave.token, body: newCourseInput({ description: `Images: ${link}/a.png <img src="${link}/b.png">`, summary: link, status: 'published' }) });
-        expect(c.status).toBe(201);
-        expect((await p.course.call('PUT', `/api/v1/courses/${c.body.id}/enrolment`, { token: bob.token })).status).toBe(201);
-        expect((await p.course.call('POST', `/api/v1/courses/${c.body.id}/reviews`, { token: bob.token, body: { rating: 5, body: `![x](${link}/c.png) ${link}` } })).status).toBe(201);
+        const c = await publishedCourseOverHttp(p.course.call, dave.token, { description: `Images: ${link}/a.png <img src="${link}/b.png">`, summary: link });
+        expect((await p.course.call('PUT', `/api/v1/courses/${c.id}/enrolment`, { token: bob.token })).status).toBe(201);
+        expect((await p.course.call('POST', `/api/v1/courses/${c.id}/reviews`, { token: bob.token, body: { rating: 5, body: `![x](${link}/c.png) ${link}` } })).status).toBe(201);
         // The mail went out (rendered with the link as text or an http link), and still nobody fetched it.
         const sent = await p.auth.smtp.waitFor((m) => m.to.includes(carol.email) && m.html.includes(`${trap.url}/ssrf`));
         expect(sent.subject.length).toBeGreaterThan(0);

@@ -68,12 +68,15 @@ export function courseRouter(app: App, courses: CourseController, authn: Authent
     schema: {
       tags,
       summary: 'Create a course (instructors and admins with a verified e-mail)',
-      description: 'A draft unless `status` says otherwise; the slug comes from the title when not given.',
+      description:
+        'A draft unless `status` says `archived`; the slug comes from the title when not given. `status: "published"` is always ' +
+        '409 `curriculum_incomplete` (nothing is created): publishing needs at least one lesson and a new course has none. ' +
+        'Create a draft, add a section and a lesson, then publish with `PATCH /api/v1/courses/{id}` `{"status":"published"}`.',
       security: bearer,
       body: CourseCreateBody,
       response: {
         201: created(CourseSchema, 'The new course', 'Path of the new course'),
-        ...problems({ 400: [], 401: [], 403: ['email_not_verified'], 409: ['slug_taken'], 413: [], 415: [] }),
+        ...problems({ 400: [], 401: [], 403: ['email_not_verified'], 409: ['slug_taken', 'curriculum_incomplete'], 413: [], 415: [] }),
       },
     },
   }, courses.create);

@@ -113,7 +113,12 @@ export class CourseService {
     this.cache = deps.cache;
   }
 
-  /** Instructors and admins with a verified e-mail. Publishing right away (`status`) is allowed. */
+  /**
+   * Instructors and admins with a verified e-mail. A draft unless `status` says `archived`;
+   * `status: "published"` is 409 `curriculum_incomplete` (after any 400 of the input) with nothing
+   * written, as a PATCH publishing a course without lessons is: a course that does not exist yet has
+   * none. Publishing is create (draft) → add a section and a lesson → PATCH `{status: "published"}`.
+   */
   async create(principal: Principal | undefined, input: CourseCreateInput): Promise<CourseDto> {
     const user = requireUser(principal);
     if (user.role !== 'instructor' && user.role !== 'admin') {
@@ -137,6 +142,12 @@ export class CourseService {
       instructorName: user.name,
       status: body.status ?? 'draft',
     };
+    if (course.status === 'published') {
+      throw HttpError.conflict(
+        'curriculum_incomplete',
+        'A new course has no lessons: create it as a draft, add a section and a lesson, then publish it with PATCH {"status":"published"}',
+      );
+    }
     const row = body.slug !== undefined ? await this.courses.insert(course) : await this.insertWithFreeSlug(course);
     await this.cache?.invalidate(CacheScopes.afterCourseCreate(row.id));
     return toCourseDto(row);
