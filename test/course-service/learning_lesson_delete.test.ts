@@ -35,7 +35,7 @@ describe.skipIf(!hasPostgres)('a lesson delete that completes learners', () => {
 
   it('completes the active learners it leaves with every lesson done, once, and nobody else', async () => {
     const owner = instructor();
-    const course = await publishedCourse(courses, owner);
+    const course = await publishedCourse(t.db, courses, owner);
     await addCurriculum(t.db, course.id, [2, 2]);
     const { rows: lessonRows } = await t.db.query<{ id: string }>(
       `SELECT l.id FROM lessons l JOIN course_sections s ON s.id = l.section_id WHERE l.course_id = $1 ORDER BY s.position, l.position`,
