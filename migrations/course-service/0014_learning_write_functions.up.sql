@@ -180,7 +180,8 @@ BEGIN
   -- The resume point: the first lesson in curriculum order the learner has not completed.
   SELECT l.id INTO v_next FROM lessons l JOIN course_sections s ON s.id = l.section_id
    WHERE l.course_id = v_lesson.course_id
-     AND NOT EXISTS (SELECT FROM lesson_completions lc WHERE lc.user_id = p_user_id AND lc.lesson_id = l.id)
+     AND NOT EXISTS (SELECT FROM lesson_completions lc
+                      WHERE lc.user_id = p_user_id AND lc.course_id = v_lesson.course_id AND lc.lesson_id = l.id)
    ORDER BY s.position, l.position, l.id
    LIMIT 1;
 

@@ -161,7 +161,8 @@ export class CourseRepository {
       where.push(search.match('c.search_vector', `c.language = 'ru'`));
       rank = `${search.rank('c.search_vector', `c.language = 'ru'`)}::text`;
     }
-    where.push(...courseFilterTerms(filter, 'c', p));
+    // sort=popular takes the category from course_popularity (below), where its index is.
+    where.push(...courseFilterTerms(sort === 'popular' ? { ...filter, category: undefined } : filter, 'c', p));
 
     let orderBy: string;
     switch (sort) {

@@ -122,7 +122,7 @@ export class ProgressRepository {
     const { rows } = await q.query<{ id: string }>(
       `SELECT l.id FROM lessons l JOIN course_sections s ON s.id = l.section_id
         WHERE l.course_id = $1
-          AND NOT EXISTS (SELECT 1 FROM lesson_completions lc WHERE lc.user_id = $2 AND lc.lesson_id = l.id)
+          AND NOT EXISTS (SELECT 1 FROM lesson_completions lc WHERE lc.user_id = $2 AND lc.course_id = $1 AND lc.lesson_id = l.id)
         ORDER BY s.position, l.position, l.id
         LIMIT 1`,
       [courseId, userId],
