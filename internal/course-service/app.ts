@@ -183,7 +183,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     new AnnouncementController(new AnnouncementService({ db, courses: courseRepository, announcements: announcementRepository, outbox })),
     authn,
   );
-  curriculumRouter(app, new CurriculumController(new CurriculumService({ db, courses: courseRepository, cache })), authn, responses);
+  curriculumRouter(app, new CurriculumController(new CurriculumService({ db, courses: courseRepository, cache, progress })), authn, responses);
   learningRouter(app, new LearningController(enrolments, progress, new StatsService({ db })), authn);
   internalRouter(app, new InternalController(new AccountEventsService({ db, data: new AccountDataRepository(db), courses: courseRepository, cache })), authn);
 

@@ -9,9 +9,16 @@ import { newId } from '../../internal/shared/utils/ids.js';
 
 /** An enrolment row (active unless said otherwise). */
 export async function enrol(db: Queryable, courseId: string, userId: string, status: 'active' | 'left' = 'active'): Promise<void> {
+  // The course's learner counters move as the enrolment code moves them (a lesson delete may complete
+  // learners, and completion_count may never pass learner_total).
   await db.query(
-    `INSERT INTO enrolments (id, course_id, user_id, learner_name, status, left_at)
-     VALUES ($1, $2, $3, 'Learner', $4, CASE WHEN $4 = 'left' THEN now() END)`,
+    `WITH e AS (
+       INSERT INTO enrolments (id, course_id, user_id, learner_name, status, left_at)
+       VALUES ($1, $2, $3, 'Learner', $4, CASE WHEN $4 = 'left' THEN now() END)
+       RETURNING status
+     )
+     UPDATE courses SET enrolment_count = enrolment_count + (SELECT (status = 'active')::int FROM e), learner_total = learner_total + 1
+      WHERE id = $2`,
     [newId(), courseId, userId, status],
   );
 }

@@ -42,7 +42,8 @@ function nodes(plan: PlanNode): PlanNode[] {
  */
 function expectedIndex(label: string): RegExp | undefined {
   const sorted = /^list (category )?sort=(\w+)/.exec(label);
-  if (sorted) return new RegExp(`^courses_${sorted[1] ? 'category' : 'published'}_${sorted[2]}_idx$`);
+  // sort=popular orders on the narrow course_popularity table (migration 0015).
+  if (sorted) return new RegExp(`^${sorted[2] === 'popular' ? 'course_popularity' : 'courses'}_${sorted[1] ? 'category' : 'published'}${sorted[2] === 'popular' ? '' : `_${sorted[2]}`}_idx$`);
   if (label.startsWith('list instructorId') || label.startsWith('instructor courses')) return /^courses_instructor_idx$/;
   // Relevance matches on the narrow course_search table, words and facets in one index; with an
   // instructor, on that instructor's courses.

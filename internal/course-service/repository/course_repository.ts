@@ -151,7 +151,8 @@ export class CourseRepository {
     }
     const sql = new SqlParams();
     const p = sql.adder;
-    let from = 'courses c';
+    // sort=popular reads its order from course_popularity (migration 0015), a narrow copy of the keys.
+    let from = sort === 'popular' ? 'courses c JOIN course_popularity pop ON pop.course_id = c.id' : 'courses c';
     const where = [`c.status = 'published'`];
     let rank = 'NULL::text';
     if (filter.q !== undefined) {
@@ -160,7 +161,8 @@ export class CourseRepository {
       where.push(search.match('c.search_vector', `c.language = 'ru'`));
       rank = `${search.rank('c.search_vector', `c.language = 'ru'`)}::text`;
     }
-    where.push(...courseFilterTerms(filter, 'c', p));
+    // sort=popular takes the category from course_popularity (below), where its index is.
+    where.push(...courseFilterTerms(sort === 'popular' ? { ...filter, category: undefined } : filter, 'c', p));
 
     let orderBy: string;
     switch (sort) {
@@ -175,10 +177,13 @@ export class CourseRepository {
         }
         break;
       case 'popular':
-        // Active learners (by delta with each enrolment), then reviews; courses_*_popular_idx (migration 0011).
-        orderBy = 'c.enrolment_count DESC, c.rating_count DESC, c.id DESC';
+        // Active learners (by delta with each enrolment), then reviews: course_popularity_*_idx (migration
+        // 0015), whose row the courses trigger keeps equal to the course's counters in the same transaction.
+        where.push('pop.published');
+        if (filter.category !== undefined) where.push(`pop.category_key = lower(${p(filter.category)})`);
+        orderBy = 'pop.enrolment_count DESC, pop.rating_count DESC, pop.course_id DESC';
         if (after) {
-          where.push(`(c.enrolment_count, c.rating_count, c.id) < (${p(after[0])}::int, ${p(after[1])}::int, ${p(after[2])}::uuid)`);
+          where.push(`(pop.enrolment_count, pop.rating_count, pop.course_id) < (${p(after[0])}::int, ${p(after[1])}::int, ${p(after[2])}::uuid)`);
         }
         break;
       case 'title':

@@ -4,7 +4,7 @@
  * Lock order of every learning write: enrolment row, then lesson row, then course row, then the day's
  * stats row, then the outbox (docs/ARCHITECTURE.md, "Learning: enrolment and progress").
  */
-import type { Queryable } from '../../shared/utils/database.js';
+import { pgConstraint, type Queryable } from '../../shared/utils/database.js';
 import { SqlParams } from '../../shared/utils/sql.js';
 import type { EnrolmentRow, EnrolmentWithCount, LearningFilter, LearningRow } from '../models/enrolment.js';
 
@@ -21,6 +21,29 @@ export interface NewEnrolment {
 
 /** What an enrol did: a new row, a left row made active again, or nothing (already active). */
 export type EnrolChange = 'inserted' | 'reactivated' | 'none';
+
+/**
+ * The outcome of `enrolCounted`: a change (with the row), or why there is none: the caller's own course,
+ * or a course that is missing or not published (with the caller's row when they are an active learner
+ * of it, which an archived course keeps).
+ */
+export type EnrolOutcome =
+  | { change: EnrolChange; row: EnrolmentWithCount }
+  | { change: 'own_course' }
+  | { change: 'not_published'; activeRow: EnrolmentWithCount | null };
+
+/** Raised by learning_enrol() (migration 0014) when the course stopped being published before its counters moved. */
+const ENROLMENT_COURSE_PUBLISHED = 'enrolment_course_published';
+
+/**
+ * One round trip: learning_enrol() (migration 0014) checks the course, writes the enrolment row, moves the
+ * course's counters under its row lock, today's stats and the `enrolment_created` event, and answers the
+ * row with the course's lesson count. Named: each pooled connection prepares it once.
+ */
+const ENROL_COUNTED = {
+  name: 'learning_enrol',
+  text: `SELECT change, ${RETURNING}, lesson_count FROM learning_enrol($1::uuid, $2::uuid, $3::uuid, $4::text, $5::uuid)`,
+};
 
 /** The course as the learner counters' UPDATE returns it. */
 export interface CountedCourse {
@@ -48,25 +71,22 @@ export class EnrolmentRepository {
     return rows.length > 0;
   }
 
-  /**
-   * Inserts the enrolment, or makes a left one active again (same row, progress kept); an active one is
-   * left as it is. Either way the row is locked until `tx` ends (ON CONFLICT locks the conflicting row
-   * even when its WHERE says no), so concurrent enrols of one learner serialise and exactly one of them
-   * sees each status change.
-   */
-  async enrol(e: NewEnrolment, tx: Queryable): Promise<{ row: EnrolmentRow; change: EnrolChange }> {
-    const { rows } = await tx.query<EnrolmentRow>(
-      `INSERT INTO enrolments (id, course_id, user_id, learner_name) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (course_id, user_id) DO UPDATE
-          SET status = 'active', left_at = NULL, last_activity_at = now(), learner_name = EXCLUDED.learner_name
-        WHERE enrolments.status = 'left'
-       RETURNING ${RETURNING}`,
-      [e.id, e.courseId, e.userId, e.learnerName],
-    );
+  /** See ENROL_COUNTED; `eventId` names the `enrolment_created` event it queues. */
+  async enrolCounted(e: NewEnrolment, eventId: string, q: Queryable = this.db): Promise<EnrolOutcome> {
+    let rows: (EnrolmentWithCount & { change: EnrolChange | 'own_course' | 'not_published' })[];
+    try {
+      ({ rows } = await q.query(ENROL_COUNTED.text, [e.id, e.courseId, e.userId, e.learnerName, eventId], { name: ENROL_COUNTED.name }));
+    } catch (err) {
+      if (pgConstraint(err) === ENROLMENT_COURSE_PUBLISHED) return { change: 'not_published', activeRow: null };
+      throw err;
+    }
     const row = rows[0];
-    if (row) return { row, change: row.id === e.id ? 'inserted' : 'reactivated' };
-    const current = await this.findForUpdate(e.courseId, e.userId, tx);
-    return { row: current!, change: 'none' };
+    if (!row) return { change: 'not_published', activeRow: null }; // the course was deleted meanwhile
+    const { change, ...enrolment } = row;
+    if (change === 'own_course') return { change };
+    if (change === 'not_published') return { change, activeRow: enrolment.id ? enrolment : null };
+    if (!enrolment.id) return { change: 'not_published', activeRow: null };
+    return { change, row: enrolment };
   }
 
   /** Sets an active enrolment to `left` (progress kept); null when there was no active one. */
@@ -84,15 +104,6 @@ export class EnrolmentRepository {
   async find(courseId: string, userId: string, q: Queryable = this.db): Promise<EnrolmentWithCount | null> {
     const { rows } = await q.query<EnrolmentWithCount>(
       `SELECT ${COLUMNS}, c.lesson_count FROM enrolments e JOIN courses c ON c.id = e.course_id WHERE e.course_id = $1 AND e.user_id = $2`,
-      [courseId, userId],
-    );
-    return rows[0] ?? null;
-  }
-
-  /** The learner's enrolment, locked until `tx` ends: the first lock of every progress write. */
-  async findForUpdate(courseId: string, userId: string, tx: Queryable): Promise<EnrolmentRow | null> {
-    const { rows } = await tx.query<EnrolmentRow>(
-      `SELECT ${COLUMNS} FROM enrolments e WHERE e.course_id = $1 AND e.user_id = $2 FOR UPDATE`,
       [courseId, userId],
     );
     return rows[0] ?? null;

@@ -41,7 +41,9 @@ export class OutboxRepository {
    * Adds one event per payload in one statement (an announcement's batch of learners); each gets its own
    * id, which is also its `payload.eventId`. Returns the ids in payload order.
    */
-  async addMany(type: 'course_announcement', payloads: WithoutId<AnnouncementEvent>[], tx: Queryable): Promise<string[]> {
+  async addMany(type: 'course_announcement', payloads: WithoutId<AnnouncementEvent>[], tx: Queryable): Promise<string[]>;
+  async addMany(type: 'course_completed', payloads: WithoutId<CourseCompletedEvent>[], tx: Queryable): Promise<string[]>;
+  async addMany(type: string, payloads: object[], tx: Queryable): Promise<string[]> {
     if (payloads.length === 0) return [];
     const ids = payloads.map(() => newId());
     const bodies = payloads.map((payload, i) => JSON.stringify({ eventId: ids[i], ...payload }));

@@ -1,91 +1,117 @@
 /**
- * SQL for lesson completions, the resume point and certificates. Every counter moves by delta, and only
- * when a completion row was really inserted or deleted. Lock order (see enrolment_repository.ts): the
- * enrolment row first (EnrolmentRepository.findForUpdate), then the lesson (`lockLesson`), then the course.
+ * SQL for lesson completions, the resume point and certificates. A completion is one call of
+ * learning_set_completion() (migration 0014): every counter moves by delta, and only when a completion
+ * row was really inserted or deleted; lock order (see enrolment_repository.ts): the enrolment row first,
+ * then the lesson, then the course.
  */
 import type { Queryable } from '../../shared/utils/database.js';
-import type { CourseStatus } from '../models/course.js';
 import type { CertificateRow } from '../models/progress.js';
 
 const CERT_COLUMNS = `id, verification_id, course_id, user_id, learner_name, course_title, instructor_name, duration_seconds, status, issued_at`;
 
-export interface LessonRef {
-  id: string;
-  course_id: string;
-  course_status: CourseStatus;
-  course_instructor_id: string;
+/** The learner's progress as learning_set_completion() (migration 0014) answers it. */
+export interface CompletionResultRow {
+  outcome: 'ok' | 'lesson_not_found' | 'enrolment_required';
+  course_id: string | null;
+  completed_lessons: number;
+  lesson_count: number;
+  last_lesson_id: string | null;
+  next_lesson_id: string | null;
+  completed_at: Date | string | null;
+  certificate_id: string | null;
+}
+
+export interface CompletionWrite {
+  userId: string;
+  lessonId: string;
+  done: boolean;
+  /** The caller is an admin (sees every course's lessons). */
+  seesAll: boolean;
+  /** Copied into the certificate when this completion completes the course. */
+  learnerName: string;
+  certificateId: string;
+  verificationId: string;
+  eventId: string;
+}
+
+/**
+ * One round trip for a completion and its answer: the function locks the enrolment, then the lesson,
+ * writes or deletes the completion, moves the counters, completes the course when this was the last
+ * lesson (certificate, course and daily counters, `course_completed` event) and reads the progress back.
+ */
+const SET_COMPLETION = {
+  name: 'learning_set_completion',
+  text: `SELECT outcome, course_id, completed_lessons, lesson_count, last_lesson_id, next_lesson_id, completed_at, certificate_id
+           FROM learning_set_completion($1::uuid, $2::uuid, $3::boolean, $4::boolean, $5::text, $6::uuid, $7::text, $8::uuid)`,
+};
+
+/** A learner who has just completed the course without a completion of their own (see completeFinished). */
+export interface FinishedLearner {
+  user_id: string;
+  learner_name: string;
+  course_title: string;
+  course_slug: string;
+  instructor_name: string;
+  total_duration_seconds: number;
 }
 
 export interface NewCertificate {
   id: string;
   verificationId: string;
-  courseId: string;
   userId: string;
   learnerName: string;
-  courseTitle: string;
-  instructorName: string;
-  durationSeconds: number;
 }
 
 export class ProgressRepository {
   constructor(private readonly db: Queryable) {}
 
-  /** The lesson's course and what access checks need of it; null for an unknown lesson. */
-  async findLesson(lessonId: string, q: Queryable = this.db): Promise<LessonRef | null> {
-    const { rows } = await q.query<LessonRef>(
-      `SELECT l.id, l.course_id, c.status AS course_status, c.instructor_id AS course_instructor_id
-         FROM lessons l JOIN courses c ON c.id = l.course_id WHERE l.id = $1`,
-      [lessonId],
-    );
-    return rows[0] ?? null;
-  }
-
   /**
-   * Locks the lesson (FOR NO KEY UPDATE: its completion_count changes below) after the enrolment row;
-   * false when it was deleted meanwhile. Holding it keeps a concurrent lesson delete waiting until this
-   * completion commits, so the delete sees it and takes it off the learner's count.
+   * Stamps completed_at on every active learner of the course who has now done every lesson but had not
+   * completed it: a lesson they had not done was deleted. Runs in the lesson delete's transaction, after
+   * the course's counters moved (the course row is locked). A range of enrolments_course_roster_idx.
    */
-  async lockLesson(lessonId: string, tx: Queryable): Promise<boolean> {
-    const { rows } = await tx.query(`SELECT 1 FROM lessons WHERE id = $1 FOR NO KEY UPDATE`, [lessonId]);
-    return rows.length > 0;
-  }
-
-  /**
-   * Marks (`done`) or unmarks the lesson for the learner; when a completion row was really inserted or
-   * deleted, moves the lesson's completion_count by one. True when something changed.
-   */
-  async setCompletion(userId: string, lessonId: string, courseId: string, done: boolean, tx: Queryable): Promise<boolean> {
-    const { rowCount } = done
-      ? await tx.query(
-          `INSERT INTO lesson_completions (user_id, lesson_id, course_id) VALUES ($1, $2, $3) ON CONFLICT (user_id, lesson_id) DO NOTHING`,
-          [userId, lessonId, courseId],
-        )
-      : await tx.query(`DELETE FROM lesson_completions WHERE user_id = $1 AND lesson_id = $2`, [userId, lessonId]);
-    if (rowCount === 0) return false;
-    await tx.query(`UPDATE lessons SET completion_count = completion_count + $2::int WHERE id = $1`, [lessonId, done ? 1 : -1]);
-    return true;
-  }
-
-  /**
-   * Moves the enrolment's completed count by `delta` and records the activity; `completeNow` stamps
-   * completed_at (the caller decides it once, under the enrolment lock).
-   */
-  async recordActivity(enrolmentId: string, lessonId: string, delta: number, completeNow: boolean, tx: Queryable): Promise<void> {
-    await tx.query(
-      `UPDATE enrolments
-          SET completed_lessons = completed_lessons + $3::int, last_lesson_id = $2, last_activity_at = now()${completeNow ? ', completed_at = now()' : ''}
-        WHERE id = $1`,
-      [enrolmentId, lessonId, delta],
-    );
-  }
-
-  /** The course's lesson count and what a certificate copies, as committed now. */
-  async courseFacts(courseId: string, q: Queryable = this.db): Promise<{ lesson_count: number; title: string; slug: string; instructor_name: string; total_duration_seconds: number } | null> {
-    const { rows } = await q.query<{ lesson_count: number; title: string; slug: string; instructor_name: string; total_duration_seconds: number }>(
-      `SELECT lesson_count, title, slug, instructor_name, total_duration_seconds FROM courses WHERE id = $1`,
+  async completeFinished(courseId: string, tx: Queryable): Promise<FinishedLearner[]> {
+    const { rows } = await tx.query<FinishedLearner>(
+      `UPDATE enrolments e SET completed_at = now()
+         FROM courses c
+        WHERE c.id = $1 AND e.course_id = $1 AND e.status = 'active' AND e.completed_at IS NULL
+          AND c.lesson_count > 0 AND e.completed_lessons >= c.lesson_count
+       RETURNING e.user_id, e.learner_name, c.title AS course_title, c.slug AS course_slug, c.instructor_name, c.total_duration_seconds`,
       [courseId],
     );
-    return rows[0] ?? null;
+    return rows;
+  }
+
+  /** Issues certificates of one course in one statement (names copied now); answers the ones issued. */
+  async insertCertificates(
+    courseId: string,
+    course: { title: string; instructorName: string; durationSeconds: number },
+    certificates: NewCertificate[],
+    tx: Queryable,
+  ): Promise<{ user_id: string; verification_id: string }[]> {
+    if (certificates.length === 0) return [];
+    const { rows } = await tx.query<{ user_id: string; verification_id: string }>(
+      `INSERT INTO certificates (id, verification_id, course_id, user_id, learner_name, course_title, instructor_name, duration_seconds)
+       SELECT n.id, n.verification_id, $1, n.user_id, n.learner_name, $2, $3, $4
+         FROM unnest($5::uuid[], $6::text[], $7::uuid[], $8::text[]) AS n(id, verification_id, user_id, learner_name)
+       ON CONFLICT (course_id, user_id) DO NOTHING
+       RETURNING user_id, verification_id`,
+      [
+        courseId, course.title, course.instructorName, course.durationSeconds,
+        certificates.map((c) => c.id), certificates.map((c) => c.verificationId), certificates.map((c) => c.userId), certificates.map((c) => c.learnerName),
+      ],
+    );
+    return rows;
+  }
+
+  /** See SET_COMPLETION. `q` must not be a transaction the caller keeps using after a failure. */
+  async setCompletionCounted(w: CompletionWrite, q: Queryable = this.db): Promise<CompletionResultRow> {
+    const { rows } = await q.query<CompletionResultRow>(
+      SET_COMPLETION.text,
+      [w.userId, w.lessonId, w.done, w.seesAll, w.learnerName, w.certificateId, w.verificationId, w.eventId],
+      { name: SET_COMPLETION.name },
+    );
+    return rows[0]!;
   }
 
   /**
@@ -96,24 +122,12 @@ export class ProgressRepository {
     const { rows } = await q.query<{ id: string }>(
       `SELECT l.id FROM lessons l JOIN course_sections s ON s.id = l.section_id
         WHERE l.course_id = $1
-          AND NOT EXISTS (SELECT 1 FROM lesson_completions lc WHERE lc.user_id = $2 AND lc.lesson_id = l.id)
+          AND NOT EXISTS (SELECT 1 FROM lesson_completions lc WHERE lc.user_id = $2 AND lc.course_id = $1 AND lc.lesson_id = l.id)
         ORDER BY s.position, l.position, l.id
         LIMIT 1`,
       [courseId, userId],
     );
     return rows[0]?.id ?? null;
-  }
-
-  /** Issues the certificate once per (course, learner); null when one exists already. */
-  async insertCertificate(c: NewCertificate, tx: Queryable): Promise<CertificateRow | null> {
-    const { rows } = await tx.query<CertificateRow>(
-      `INSERT INTO certificates (id, verification_id, course_id, user_id, learner_name, course_title, instructor_name, duration_seconds)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (course_id, user_id) DO NOTHING
-       RETURNING ${CERT_COLUMNS}`,
-      [c.id, c.verificationId, c.courseId, c.userId, c.learnerName, c.courseTitle, c.instructorName, c.durationSeconds],
-    );
-    return rows[0] ?? null;
   }
 
   async findCertificate(courseId: string, userId: string, q: Queryable = this.db): Promise<CertificateRow | null> {

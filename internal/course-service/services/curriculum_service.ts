@@ -44,6 +44,7 @@ import { courseNotFound, lessonNotFound, sectionNotFound } from '../models/error
 import { CourseRepository } from '../repository/course_repository.js';
 import { CurriculumRepository, type LessonChanges, type LessonPlacement } from '../repository/curriculum_repository.js';
 import { canSeeCourse, isAdmin, requireUser } from './access.js';
+import { ProgressService } from './progress_service.js';
 import { CacheScopes, type CacheInvalidator } from './cache/cache_scopes.js';
 import { findCourseByIdOrSlug, type ConditionalOptions } from './course_service.js';
 import { inTransaction } from './transactions.js';
@@ -55,6 +56,8 @@ export interface CurriculumServiceDeps {
   curriculum?: CurriculumRepository;
   /** Made stale after each committed write; optional (no cache in some tests and scripts). */
   cache?: CacheInvalidator;
+  /** Completes learners whom a lesson delete leaves with every lesson done. */
+  progress?: ProgressService;
 }
 
 function requireText(value: string, path: string): string {
@@ -71,12 +74,14 @@ export class CurriculumService {
   private readonly courses: CourseRepository;
   private readonly curriculum: CurriculumRepository;
   private readonly cache: CacheInvalidator | undefined;
+  private readonly progress: ProgressService;
 
   constructor(deps: CurriculumServiceDeps) {
     this.db = deps.db;
     this.courses = deps.courses ?? new CourseRepository(deps.db);
     this.curriculum = deps.curriculum ?? new CurriculumRepository(deps.db);
     this.cache = deps.cache;
+    this.progress = deps.progress ?? new ProgressService({ db: deps.db, courses: this.courses });
   }
 
   /** The outline by course id or slug: public for a published course, a draft's only to its owner and admins (404). */
@@ -217,7 +222,9 @@ export class CurriculumService {
   /**
    * Deletes a lesson with its completions; every learner who had completed it has one completion fewer
    * (`completed_lessons`), and the course's counters drop. The last lesson of a published course stays
-   * (409 `last_lesson`): a published course always has something to take.
+   * (409 `last_lesson`): a published course always has something to take. An active learner for whom it
+   * was the last lesson not done has now done them all: they complete the course in this transaction
+   * (certificate and mail included), as their own last completion would have done.
    */
   async deleteLesson(principal: Principal | undefined, lessonId: string, options: ConditionalOptions = {}): Promise<void> {
     const user = requireUser(principal);
@@ -233,6 +240,7 @@ export class CurriculumService {
       }
       await this.curriculum.deleteLesson(lesson, tx);
       await this.curriculum.moveCourseCounters(course.id, -1, -lesson.duration_seconds, tx);
+      await this.progress.completeFinished(course.id, tx);
     });
     await this.cache?.invalidate(CacheScopes.afterCurriculumWrite(found.course_id, true));
   }

@@ -30,12 +30,12 @@ import {
 } from '../models/enrolment.js';
 import { courseNotFound } from '../models/errors.js';
 import { CourseRepository } from '../repository/course_repository.js';
-import { EnrolmentRepository, type EnrolChange } from '../repository/enrolment_repository.js';
+import { EnrolmentRepository } from '../repository/enrolment_repository.js';
 import { OutboxRepository } from '../repository/outbox_repository.js';
 import { canSeeCourse, isAdmin, requireUser } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache/cache_scopes.js';
 import { DEFAULT_PAGE_SIZE } from './course_service.js';
-import { inTransaction } from './transactions.js';
+import { inTransaction, retryOnConflict } from './transactions.js';
 import { validateInput } from './validation.js';
 
 export interface EnrolmentServiceDeps {
@@ -71,30 +71,20 @@ export class EnrolmentService {
     const user = requireUser(principal);
     if (!isUuid(courseIdIn)) throw courseNotFound();
     const courseId = courseIdIn.toLowerCase();
-    const course = await this.courses.findById(courseId);
-    if (!course) throw courseNotFound();
-    if (!canSeeCourse(user, course)) {
-      // Archived (or back to draft) since: an active learner keeps the enrolment; nobody else learns the course exists.
-      const existing = await this.enrolments.find(courseId, user.sub);
-      if (existing?.status === 'active') return { enrolment: toEnrolmentDto(existing), created: false };
-      throw courseNotFound();
+    const outcome = await retryOnConflict(() =>
+      this.enrolments.enrolCounted({ id: newId(), courseId, userId: user.sub, learnerName: user.name }, newId()),
+    );
+    switch (outcome.change) {
+      case 'own_course':
+        throw HttpError.conflict('own_course', 'You cannot enrol in your own course');
+      case 'not_published':
+        // Archived (or back to draft) since: an active learner keeps the enrolment; nobody else learns the course exists.
+        if (outcome.activeRow) return { enrolment: toEnrolmentDto(outcome.activeRow), created: false };
+        throw courseNotFound();
+      default:
+        if (outcome.change !== 'none') await this.cache?.invalidate(CacheScopes.afterEnrolmentWrite(courseId));
+        return { enrolment: toEnrolmentDto(outcome.row), created: outcome.change === 'inserted' };
     }
-    if (course.instructor_id === user.sub) throw HttpError.conflict('own_course', 'You cannot enrol in your own course');
-
-    const change = await inTransaction(this.db, async (tx): Promise<EnrolChange> => {
-      const { change } = await this.enrolments.enrol({ id: newId(), courseId, userId: user.sub, learnerName: user.name }, tx);
-      if (change === 'none') return change;
-      // Under the course's row lock: still published, or the enrolment rolls back.
-      const counted = await this.enrolments.moveCourseCounters(courseId, { active: 1, total: change === 'inserted' ? 1 : 0, completed: 0 }, true, tx);
-      if (!counted) throw courseNotFound();
-      await this.enrolments.addDailyStats(courseId, { enrolled: 1 }, tx);
-      await this.outbox.add('enrolment_created', { courseId, courseTitle: counted.title, courseSlug: counted.slug, userId: user.sub }, tx);
-      return change;
-    });
-    if (change !== 'none') await this.cache?.invalidate(CacheScopes.afterEnrolmentWrite(courseId));
-    const row = await this.enrolments.find(courseId, user.sub);
-    if (!row) throw courseNotFound(); // the course was deleted in between
-    return { enrolment: toEnrolmentDto(row), created: change === 'inserted' };
   }
 
   /** Leaves the course (progress kept). Idempotent: a left enrolment stays left (no error). */

@@ -9,7 +9,7 @@
  * and queues `course_completed`. Un-completing after that revokes nothing.
  */
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../../shared/utils/database.js';
+import type { Database, Queryable } from '../../shared/utils/database.js';
 import { HttpError } from '../../shared/utils/errors.js';
 import { isUuid, newId } from '../../shared/utils/ids.js';
 import type { Principal } from '../../shared/utils/jwt.js';
@@ -18,10 +18,10 @@ import { percentOf, toCertificateDto, type CertificateDto, type ProgressDto } fr
 import { CourseRepository } from '../repository/course_repository.js';
 import { EnrolmentRepository } from '../repository/enrolment_repository.js';
 import { OutboxRepository } from '../repository/outbox_repository.js';
-import { ProgressRepository } from '../repository/progress_repository.js';
-import { canSeeCourse, requireUser } from './access.js';
+import { ProgressRepository, type CompletionResultRow } from '../repository/progress_repository.js';
+import { canSeeCourse, isAdmin, requireUser } from './access.js';
 import { notEnrolled } from './enrolment_service.js';
-import { inTransaction } from './transactions.js';
+import { retryOnConflict } from './transactions.js';
 
 export interface ProgressServiceDeps {
   db: Database;
@@ -55,51 +55,20 @@ export class ProgressService {
   async setCompletion(principal: Principal | undefined, lessonIdIn: string, done: boolean): Promise<ProgressDto> {
     const user = requireUser(principal);
     if (!isUuid(lessonIdIn)) throw lessonNotFound();
-    const lessonId = lessonIdIn.toLowerCase();
-    const lesson = await this.progress.findLesson(lessonId);
-    if (!lesson || !canSeeCourse(user, { status: lesson.course_status, instructor_id: lesson.course_instructor_id })) {
-      // A learner of a course unpublished since still reaches its lessons (below); others do not learn they exist.
-      if (!lesson || !(await this.enrolments.isActiveLearner(lesson.course_id, user.sub))) throw lessonNotFound();
-    }
-    const courseId = lesson.course_id;
-
-    await inTransaction(this.db, async (tx) => {
-      const enrolment = await this.enrolments.findForUpdate(courseId, user.sub, tx);
-      if (!enrolment || enrolment.status !== 'active') throw enrolmentRequired();
-      if (!(await this.progress.lockLesson(lessonId, tx))) throw lessonNotFound();
-      const changed = await this.progress.setCompletion(user.sub, lessonId, courseId, done, tx);
-      const delta = changed ? (done ? 1 : -1) : 0;
-      const count = Number(enrolment.completed_lessons) + delta;
-
-      let completeNow = false;
-      const course = done && enrolment.completed_at === null ? await this.progress.courseFacts(courseId, tx) : null;
-      if (course) completeNow = Number(course.lesson_count) > 0 && count >= Number(course.lesson_count);
-      await this.progress.recordActivity(enrolment.id, lessonId, delta, completeNow, tx);
-      if (!completeNow || !course) return;
-
-      await this.enrolments.moveCourseCounters(courseId, { active: 0, total: 0, completed: 1 }, false, tx);
-      await this.enrolments.addDailyStats(courseId, { completed: 1 }, tx);
-      const certificate =
-        (await this.progress.insertCertificate(
-          {
-            id: newId(),
-            verificationId: newVerificationId(),
-            courseId,
-            userId: user.sub,
-            learnerName: user.name,
-            courseTitle: course.title,
-            instructorName: course.instructor_name,
-            durationSeconds: Number(course.total_duration_seconds),
-          },
-          tx,
-        )) ?? (await this.progress.findCertificate(courseId, user.sub, tx));
-      await this.outbox.add(
-        'course_completed',
-        { courseId, courseTitle: course.title, courseSlug: course.slug, userId: user.sub, certificateVerificationId: certificate!.verification_id },
-        tx,
-      );
-    });
-    return this.get(user, courseId);
+    const write = {
+      userId: user.sub,
+      lessonId: lessonIdIn.toLowerCase(),
+      done,
+      seesAll: isAdmin(user),
+      learnerName: user.name,
+      certificateId: newId(),
+      verificationId: newVerificationId(),
+      eventId: newId(),
+    };
+    const row = await retryOnConflict(() => this.progress.setCompletionCounted(write));
+    if (row.outcome === 'lesson_not_found') throw lessonNotFound();
+    if (row.outcome === 'enrolment_required') throw enrolmentRequired();
+    return this.toProgress(row.course_id!, row);
   }
 
   /** The caller's progress in the course (also after leaving); 404 `not_enrolled` when they never enrolled. */
@@ -114,6 +83,10 @@ export class ProgressService {
       throw notEnrolled();
     }
     const [next, certificate] = await Promise.all([this.progress.nextLesson(courseId, user.sub), this.progress.findCertificate(courseId, user.sub)]);
+    return this.toProgress(courseId, { ...row, next_lesson_id: next, certificate_id: certificate?.verification_id ?? null });
+  }
+
+  private toProgress(courseId: string, row: Omit<CompletionResultRow, 'outcome' | 'course_id'>): ProgressDto {
     const lessonCount = Number(row.lesson_count);
     const completed = Math.min(Math.max(Number(row.completed_lessons), 0), lessonCount);
     return {
@@ -122,10 +95,42 @@ export class ProgressService {
       lessonCount,
       percent: percentOf(completed, lessonCount),
       lastLessonId: row.last_lesson_id,
-      nextLessonId: next,
+      nextLessonId: row.next_lesson_id,
       completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
-      certificateId: certificate?.verification_id ?? null,
+      certificateId: row.certificate_id,
     };
+  }
+
+  /**
+   * In a lesson delete's transaction (the course row locked, its counters moved): completes every active
+   * learner who has now done every remaining lesson, as their own last completion would have (completed_at,
+   * certificate, the course's completion_count and today's `completed`, the `course_completed` mail).
+   * Returns how many learners completed.
+   */
+  async completeFinished(courseId: string, tx: Queryable): Promise<number> {
+    const finished = await this.progress.completeFinished(courseId, tx);
+    const first = finished[0];
+    if (!first) return 0;
+    const issued = await this.progress.insertCertificates(
+      courseId,
+      { title: first.course_title, instructorName: first.instructor_name, durationSeconds: Number(first.total_duration_seconds) },
+      finished.map((f) => ({ id: newId(), verificationId: newVerificationId(), userId: f.user_id, learnerName: f.learner_name })),
+      tx,
+    );
+    await this.enrolments.moveCourseCounters(courseId, { active: 0, total: 0, completed: finished.length }, false, tx);
+    await this.enrolments.addDailyStats(courseId, { completed: finished.length }, tx);
+    await this.outbox.addMany(
+      'course_completed',
+      issued.map((c) => ({
+        courseId,
+        courseTitle: first.course_title,
+        courseSlug: first.course_slug,
+        userId: c.user_id,
+        certificateVerificationId: c.verification_id,
+      })),
+      tx,
+    );
+    return finished.length;
   }
 
   /** Public: anyone may check a certificate by its verification id. */
