@@ -57,6 +57,27 @@ describe.skipIf(!hasRedis)('CacheService over Redis', () => {
     expect(load).toHaveBeenCalledTimes(2);
   });
 
+  it('shares bumps between concurrent invalidations, and each caller returns only after its scopes went stale everywhere', async () => {
+    const versionOf = async (scope: string) => Number((await storeA.get(`cache:ver:${scope}`)) ?? 0);
+    const before = await versionOf('courses');
+    let version = 1;
+    const load = loader(() => ({ v: version }), 1);
+    for (let i = 0; i < 40; i++) await b.getOrLoad([`course:batch-${i}`, 'courses'], `GET /batch/${i}`, 10_000, load);
+    version = 2;
+    // 40 writers, each making its course and the lists stale, at once.
+    await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        await a.invalidate([`course:batch-${i}`, 'courses']);
+        // Read-your-write on the other replica as soon as this caller's invalidate returned.
+        expect(await b.getOrLoad([`course:batch-${i}`, 'courses'], `GET /batch/${i}`, 10_000, load)).toMatchObject({ value: { v: 2 } });
+      }),
+    );
+    const bumps = (await versionOf('courses')) - before;
+    expect(bumps).toBeGreaterThan(0);
+    expect(bumps).toBeLessThan(40);
+    for (let i = 0; i < 40; i++) expect(await versionOf(`course:batch-${i}`)).toBeGreaterThan(0);
+  });
+
   it('invalidates only entries that depend on the bumped scope', async () => {
     const one = loader(() => 'one');
     const list = loader(() => 'list');

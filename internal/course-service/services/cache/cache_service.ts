@@ -79,6 +79,10 @@ export class CacheService implements CacheInvalidator {
   private skipStoreUntil = 0;
   /** Bumped by every local invalidate, so a degraded-mode flight started before a write is not joined after it. */
   private localGeneration = 0;
+  /** Scopes waiting for the next bump, the callers waiting for it, and the loop sending them (invalidate). */
+  private queuedScopes = new Set<string>();
+  private queuedWaiters: (() => void)[] = [];
+  private flushing: Promise<void> | undefined;
   private readonly near: NearCache | undefined;
   private readonly bus: CacheBus | undefined;
   /** Writes that answered at the acknowledgement deadline (see CacheBus). */
@@ -235,23 +239,45 @@ export class CacheService implements CacheInvalidator {
     return entry === undefined ? undefined : { value: entry.value as T, hit: true };
   }
 
-  /** Makes every entry that depends on any of `scopes` stale, on every replica. Never throws. */
+  /**
+   * Makes every entry that depends on any of `scopes` stale, on every replica. Never throws. Resolves
+   * once a bump holding `scopes` was applied (and, over Redis, acknowledged by every replica), so the
+   * caller answers its client only then. Concurrent calls share bumps: while one is in flight, later
+   * scopes gather and go out together in the next one (one INCR per distinct scope, one message), so
+   * 500 enrolments a second cost a few bumps a millisecond apart rather than 500 round trips and 500
+   * messages to every replica; an idle service bumps at once.
+   */
   async invalidate(scopes: readonly string[]): Promise<void> {
     this.localGeneration++;
-    const unique = [...new Set(scopes)];
-    if (unique.length === 0) return;
+    if (scopes.length === 0) return;
     if (this.failing && Date.now() < this.skipStoreUntil) {
       this.epochBumpPending = true;
       return;
     }
-    try {
-      await this.settleEpoch();
-      await this.bump(unique);
-      this.succeeded();
-    } catch (err) {
-      this.epochBumpPending = true;
-      this.failed(err);
+    for (const scope of scopes) this.queuedScopes.add(scope);
+    const done = new Promise<void>((resolve) => this.queuedWaiters.push(resolve));
+    this.flushing ??= this.flushQueued();
+    return done;
+  }
+
+  /** Sends the gathered scopes in bumps, one at a time, until none are left; see `invalidate`. */
+  private async flushQueued(): Promise<void> {
+    while (this.queuedScopes.size > 0) {
+      const scopes = [...this.queuedScopes];
+      const waiters = this.queuedWaiters;
+      this.queuedScopes = new Set();
+      this.queuedWaiters = [];
+      try {
+        await this.settleEpoch();
+        await this.bump(scopes);
+        this.succeeded();
+      } catch (err) {
+        this.epochBumpPending = true;
+        this.failed(err);
+      }
+      for (const resolve of waiters) resolve();
     }
+    this.flushing = undefined;
   }
 
   private async settleEpoch(): Promise<void> {
