@@ -48,16 +48,49 @@ export interface VerifierOptions {
   issuer: string;
   audience: string;
   clockToleranceSec?: number;
+  /** How many verified tokens to remember (see TokenVerifier); 0 verifies every time. Default 10,000. */
+  verifiedCacheSize?: number;
 }
 
+/**
+ * Verifies access tokens. A signature check (EdDSA through WebCrypto) costs ~0.3 ms of CPU, the largest
+ * single cost of an authenticated write (bench/README.md, "Learning"), and a client sends the same
+ * token with every request for its lifetime. So a token that verified is remembered, by its exact text
+ * (header, payload and signature: any other string, a tampered one included, is verified in full), until
+ * its `exp` plus the clock tolerance, the same instant jose would start refusing it; at most
+ * `verifiedCacheSize` of them, the oldest forgotten first. Failures are never remembered. What a cached
+ * token does not skip: everything after verification (course-service's revocation check, role checks).
+ * What it does: a key withdrawn from the JWKS stops being trusted for new tokens at once, and for tokens
+ * already verified with it at their expiry (at most the access-token lifetime; jose keeps the JWKS for
+ * minutes anyway).
+ */
 export class TokenVerifier {
+  private readonly verified = new Map<string, Principal>();
+  private readonly cacheSize: number;
+
   constructor(
     private readonly keys: JWTVerifyGetKey,
     private readonly options: VerifierOptions,
-  ) {}
+  ) {
+    this.cacheSize = options.verifiedCacheSize ?? 10_000;
+  }
 
   /** Verifies a bearer token; any failure is the same 401 `invalid_token` (the reason is logged, not sent). */
   async verify(token: string): Promise<Principal> {
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      if (Date.now() / 1000 < known.exp + (this.options.clockToleranceSec ?? 5)) return { ...known, amr: known.amr ? [...known.amr] : known.amr };
+      this.verified.delete(token);
+    }
+    const principal = await this.verifyFully(token);
+    if (this.cacheSize > 0) {
+      if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value!);
+      this.verified.set(token, { ...principal, amr: principal.amr ? [...principal.amr] : principal.amr });
+    }
+    return principal;
+  }
+
+  private async verifyFully(token: string): Promise<Principal> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.keys, {
