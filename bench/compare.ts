@@ -4,11 +4,13 @@
  *
  *   git archive <commit> | tar -x -C /tmp/old && ln -s "$PWD/node_modules" /tmp/old/node_modules && (cd /tmp/old && npm run -s build)
  *   npm run -s build && node dist/bench/compare.js --other /tmp/old/dist [--redis-url redis://127.0.0.1:6379] [--rounds 5] [--window 3] [--log-level warn]
+ *     [--groups detail,list,outline]
  *
  * Both services read the bench catalogue (`--course-db`, generate.ts) through the response cache (TTLs of
  * 30 minutes, as in run.ts); the floor (baseline-server.ts) answers with this build's cached bytes. Each
  * round measures the floor, the other build and this build for `--window` seconds each, 50 connections,
- * on 50 course details and then 12 lists; printed: medians of req/s, p99 and CPU µs per request (the
+ * on 50 course details and then 12 lists (`--groups`; `outline`: the curricula of the same 50
+ * courses); printed: the body sizes of each group, medians of req/s, p99 and CPU µs per request (the
  * process's utime+stime over the window divided by its answers), and the medians of the per-round
  * ratios to the floor. No auth-service: anonymous cached reads do not need it.
  */
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     window: { type: 'string', default: '3' },
     connections: { type: 'string', default: '50' },
     'log-level': { type: 'string', default: 'warn' },
+    groups: { type: 'string', default: 'detail,list' },
   },
   strict: true,
 });
@@ -42,10 +45,15 @@ await db.connect();
 const ids = (await db.query<{ id: string }>("SELECT id FROM courses WHERE status = 'published' ORDER BY id LIMIT 50")).rows.map((r) => r.id);
 const categories = (await db.query<{ category: string }>("SELECT DISTINCT category FROM courses WHERE status = 'published' ORDER BY category LIMIT 6")).rows.map((r) => r.category);
 await db.end();
-const groups: [string, string[]][] = [
+const allGroups: [string, string[]][] = [
   ['detail', ids.map((id) => `/api/v1/courses/${id}`)],
   ['list', categories.flatMap((c) => [`/api/v1/courses?category=${encodeURIComponent(c)}`, `/api/v1/courses?category=${encodeURIComponent(c)}&sort=newest`])],
+  // Issue 17: the public outline of the same 50 courses.
+  ['outline', ids.map((id) => `/api/v1/courses/${id}/curriculum`)],
 ];
+const wantedGroups = values.groups.split(',').map((g) => g.trim());
+const groups = allGroups.filter(([name]) => wantedGroups.includes(name));
+if (groups.length !== wantedGroups.length) throw new Error(`--groups: choose from ${allGroups.map(([name]) => name).join(', ')}`);
 
 const varDir = mkdtempSync(join(tmpdir(), 'bench-compare-'));
 const redisPrefix = `bench:compare:${Date.now()}:`;
@@ -75,6 +83,10 @@ for (const path of groups.flatMap(([, paths]) => paths)) {
   bodies[path] = await (await fetch(current.origin + path)).text();
 }
 writeFileSync(join(varDir, 'bodies.json'), JSON.stringify({ contentType: 'application/json; charset=utf-8', bodies }));
+for (const [group, paths] of groups) {
+  const sizes = paths.map((p) => Buffer.byteLength(bodies[p]!)).sort((a, b) => a - b);
+  console.log(`${group} bodies: ${sizes[0]}-${sizes[sizes.length - 1]} B, median ${sizes[sizes.length >> 1]}`);
+}
 const floor = await startChild({
   name: 'floor',
   script: 'bench/baseline-server.js',

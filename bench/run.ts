@@ -7,7 +7,7 @@
  *   npm run bench                        # = npm run -s build && node dist/bench/run.js
  *   node dist/bench/run.js [--duration 10] [--warmup 3] [--connections 50] [--db-connections 8]
  *     [--writers 20] [--write-rate 200] [--flood-connections 16] [--read-rate 1000]
- *     [--only baseline,detail,list,flood,uncached,search,writes,learning] [--rounds 3] [--learning-rate 500]
+ *     [--only baseline,detail,list,flood,uncached,search,writes,learning,outline] [--rounds 3] [--learning-rate 500]
  *     [--course-db postgres://postgres@127.0.0.1:5432/bench_catalog]
  *     [--auth-db postgres://postgres@127.0.0.1:5432/bench_auth] [--redis-url redis://127.0.0.1:6379]  # '' = no Redis
  *     [--cpu-prof <dir>]                 # run the services under node --cpu-prof, profiles into <dir>
@@ -41,6 +41,7 @@
  *      `--learning-rate` writes/s (open loop), "my learning" of the learner with the most enrolments one
  *      request at a time, and the cached curriculum outline against the floor like the cached detail;
  *      what the writers wrote is deleted at the end and the counters they moved are put back.
+ *      `--only baseline,outline` measures the cached outline alone (no writes to the catalogue).
  * 4. Memory: RSS of each child sampled every 250 ms; the peak under load is the largest sample.
  *
  * Rate limits stay on: auth-service counts only failed logins (per e-mail+IP and per IP), and every
@@ -250,7 +251,7 @@ const qs = (params: Record<string, string | number>) => new URLSearchParams(Obje
 const { categories, tags, instructorIds, detailIds } = await sampleCatalogue((sql) => courseDb.query(sql).then((r) => r.rows), 3);
 const detailPaths = detailIds.map((id) => `/api/v1/courses/${id}`);
 // Issue 17: the public outline of the same courses (read anonymously, cached like the detail).
-const outlinePaths = wanted('learning') ? detailIds.map((id) => `/api/v1/courses/${id}/curriculum`) : [];
+const outlinePaths = wanted('learning') || wanted('outline') ? detailIds.map((id) => `/api/v1/courses/${id}/curriculum`) : [];
 const cat = (i: number) => categories[i % categories.length]!;
 const tag = (i: number) => tags[i % Math.max(1, tags.length)] ?? 'python';
 const LEVELS = ['beginner', 'intermediate', 'advanced'];
@@ -698,7 +699,7 @@ try {
     show(r);
   }
   // --- learning (issue 17) -------------------------------------------------------------------------
-  if (wanted('learning')) {
+  if (wanted('learning') || wanted('outline')) {
     // The cached outline against the floor, like the cached detail (same courses, bytes, connections).
     await againstFloor('learning', 'cached outline', outlinePaths);
     const o = floorRatios.learning;
@@ -709,7 +710,8 @@ try {
           (d ? `; cached detail in this run: ${(d.rps * 100).toFixed(0)}%, p99 ${d.p99.toFixed(2)}x` : ' (run with baseline for the detail beside it)'),
       );
     }
-
+  }
+  if (wanted('learning')) {
     const tokens = await pool(learners, 4, (u) => login(authOrigin, u));
     const { rows } = await courseDb.query<{ id: string }>(`SELECT id FROM courses WHERE status = 'published' ORDER BY random() LIMIT 40000`);
     const courseIds = rows.map((r) => r.id);

@@ -3,11 +3,15 @@
  * near cache over the memory store): a URL seen before is answered in its route's onRequest hook, and
  * everything a cached answer carries is still there: the same bytes and ETag, 304, X-Cache, CORS, Vary,
  * request ids, security headers, metrics; writes make it stale at once; refusals never become hits.
+ * The marker of the early path: `ResponseCache.input` (the handler's key building, after validation)
+ * is not called, nor the service. The curriculum outline takes the very same path as the detail.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hasPostgres } from '../helpers/services.js';
 import { startPlatform, type Platform, type PlatformUser } from '../helpers/course_app.js';
-import { publishedCourseOverHttp } from './factories.js';
+import { ResponseCache } from '../../internal/course-service/middleware/response_cache.js';
+import { CurriculumService } from '../../internal/course-service/services/curriculum_service.js';
+import { newCourseInput, publishedCourseOverHttp } from './factories.js';
 
 describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, without Redis', () => {
   let p: Platform;
@@ -35,6 +39,7 @@ describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, wit
     const first = await p.course.call('GET', path);
     expect(first.headers['x-cache']).toBe('MISS');
     const get = vi.spyOn(p.course.courses, 'get');
+    const input = vi.spyOn(ResponseCache, 'input');
     try {
       const hit = await p.course.call('GET', path, { headers: { origin: 'https://app.example', 'x-request-id': 'hit-1' } });
       expect(hit.status).toBe(200);
@@ -55,8 +60,11 @@ describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, wit
       expect(notModified.headers['content-type']).toBeUndefined();
       expect(notModified.headers['x-cache']).toBe('HIT');
       expect(get).not.toHaveBeenCalled();
+      // Answered in onRequest: the handler (which builds the key from the validated input) never ran.
+      expect(input).not.toHaveBeenCalled();
     } finally {
       get.mockRestore();
+      input.mockRestore();
     }
 
     // Generated request ids: UUID-shaped and different on every answer.
@@ -121,12 +129,122 @@ describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, wit
     expect((await p.course.call('GET', path, { token: 'not-a-token' })).status).toBe(401);
   });
 
+  /** A published course with one section of two lessons (one a preview), made through the API. */
+  async function courseWithOutline(status: 'published' | 'draft' = 'published') {
+    const token = instructor.token;
+    const course = await p.course.call('POST', '/api/v1/courses', { token, body: newCourseInput() });
+    expect(course.status, course.text).toBe(201);
+    const section = await p.course.call('POST', `/api/v1/courses/${course.body.id}/sections`, { token, body: { title: 'Basics' } });
+    expect(section.status, section.text).toBe(201);
+    for (const [title, preview] of [['Intro', true], ['Deep', false]] as const) {
+      const lesson = await p.course.call('POST', `/api/v1/sections/${section.body.id}/lessons`, {
+        token,
+        body: { title, kind: 'video', durationSeconds: 60, preview, body: `The text of ${title}, for learners only` },
+      });
+      expect(lesson.status, lesson.text).toBe(201);
+    }
+    if (status === 'published') {
+      const pub = await p.course.call('PATCH', `/api/v1/courses/${course.body.id}`, { token, body: { status: 'published' } });
+      expect(pub.status, pub.text).toBe(200);
+    }
+    return { id: course.body.id as string, slug: course.body.slug as string, section: section.body.id as string };
+  }
+
+  it('answers a repeated outline GET on the same early path as the detail, with the same bytes, tag and headers', async () => {
+    const course = await courseWithOutline();
+    for (const path of [`/api/v1/courses/${course.id}/curriculum`, `/api/v1/courses/${course.slug}/curriculum`]) {
+      const first = await p.course.call('GET', path);
+      expect(first.status, first.text).toBe(200);
+      expect(first.headers['x-cache']).toBe('MISS');
+      // The outline never carries lesson bodies.
+      expect(first.text).not.toContain('for learners only');
+      const outline = vi.spyOn(CurriculumService.prototype, 'outline');
+      const input = vi.spyOn(ResponseCache, 'input');
+      try {
+        const hit = await p.course.call('GET', path, { headers: { origin: 'https://app.example', 'x-request-id': 'outline-hit-1' } });
+        expect(hit.status).toBe(200);
+        expect(hit.headers['x-cache']).toBe('HIT');
+        expect(hit.text).toBe(first.text);
+        expect(hit.headers.etag).toBe(first.headers.etag);
+        expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(hit.headers['content-length']).toBe(String(Buffer.byteLength(first.text)));
+        expect(hit.headers['cache-control']).toBe('no-cache');
+        expect(hit.headers.vary).toBe('Origin, Authorization');
+        expect(hit.headers['access-control-allow-origin']).toBe('https://app.example');
+        expect(hit.headers['x-content-type-options']).toBe('nosniff');
+        expect(hit.headers['x-request-id']).toBe('outline-hit-1');
+        const notModified = await p.course.call('GET', path, { headers: { 'if-none-match': first.headers.etag as string } });
+        expect(notModified.status).toBe(304);
+        expect(notModified.text).toBe('');
+        expect(notModified.headers['x-cache']).toBe('HIT');
+        expect(outline).not.toHaveBeenCalled();
+        expect(input).not.toHaveBeenCalled();
+      } finally {
+        outline.mockRestore();
+        input.mockRestore();
+      }
+    }
+  });
+
+  it('makes a hit outline stale at once after a lesson write, by id and by slug, and goes back to the early path', async () => {
+    const course = await courseWithOutline();
+    const byId = `/api/v1/courses/${course.id}/curriculum`;
+    const bySlug = `/api/v1/courses/${course.slug}/curriculum`;
+    for (const url of [byId, bySlug]) {
+      await p.course.call('GET', url);
+      expect((await p.course.call('GET', url)).headers['x-cache']).toBe('HIT');
+    }
+    const added = await p.course.call('POST', `/api/v1/sections/${course.section}/lessons`, {
+      token: instructor.token,
+      body: { title: 'Added behind the hit path', kind: 'quiz', durationSeconds: 30 },
+    });
+    expect(added.status, added.text).toBe(201);
+    for (const url of [byId, bySlug]) {
+      const fresh = await p.course.call('GET', url);
+      expect(fresh.headers['x-cache']).toBe('MISS');
+      expect(fresh.body.lessonCount).toBe(3);
+      expect(fresh.body.sections[0].lessons.map((l: { title: string }) => l.title)).toEqual(['Intro', 'Deep', 'Added behind the hit path']);
+    }
+    // The new entry is served early again, until the next write (an edit this time).
+    const input = vi.spyOn(ResponseCache, 'input');
+    try {
+      expect((await p.course.call('GET', byId)).headers['x-cache']).toBe('HIT');
+      expect(input).not.toHaveBeenCalled();
+    } finally {
+      input.mockRestore();
+    }
+    const renamed = await p.course.call('PATCH', `/api/v1/lessons/${added.body.id}`, { token: instructor.token, body: { title: 'Renamed behind the hit path' } });
+    expect(renamed.status, renamed.text).toBe(200);
+    for (const url of [byId, bySlug]) {
+      const fresh = await p.course.call('GET', url);
+      expect(fresh.headers['x-cache']).toBe('MISS');
+      expect(fresh.body.sections[0].lessons[2].title).toBe('Renamed behind the hit path');
+    }
+  });
+
+  it('never serves a draft outline from the cache: anonymous callers get 404 every time, its owner BYPASS', async () => {
+    const draft = await courseWithOutline('draft');
+    const path = `/api/v1/courses/${draft.id}/curriculum`;
+    for (let i = 0; i < 2; i++) {
+      const own = await p.course.call('GET', path, { token: instructor.token });
+      expect(own.status).toBe(200);
+      expect(own.headers['x-cache']).toBe('BYPASS');
+      const anonymous = await p.course.call('GET', path);
+      expect([anonymous.status, anonymous.body.code]).toEqual([404, 'course_not_found']);
+      expect(anonymous.headers['x-cache']).toBeUndefined();
+    }
+    const other = await p.course.call('GET', path, { token: student.token });
+    expect([other.status, other.body.code]).toEqual([404, 'course_not_found']);
+  });
+
   it('counts hits in /metrics: the route duration histogram and the cache outcomes', async () => {
     const res = await p.course.call('GET', '/metrics');
     expect(res.text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/api\/v1\/courses\/:id"[^}]*status_code="200"[^}]*\} [1-9]/);
     expect(res.text).toMatch(/http_request_duration_seconds_bucket\{[^}]*le="\+Inf"[^}]*route="\/api\/v1\/courses\/:id"[^}]*status_code="304"[^}]*\} [1-9]/);
     expect(res.text).toMatch(/course_cache_answers_total\{[^}]*route="\/api\/v1\/courses\/:id"[^}]*result="HIT"[^}]*\} [1-9]/);
     expect(res.text).toMatch(/course_cache_answers_total\{[^}]*route="\/api\/v1\/courses\/:id"[^}]*result="BYPASS"[^}]*\} [1-9]/);
+    expect(res.text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/api\/v1\/courses\/:id\/curriculum"[^}]*status_code="200"[^}]*\} [1-9]/);
+    expect(res.text).toMatch(/course_cache_answers_total\{[^}]*route="\/api\/v1\/courses\/:id\/curriculum"[^}]*result="HIT"[^}]*\} [1-9]/);
   });
 
   it('checked every answer against the served OpenAPI document', () => {
