@@ -184,7 +184,9 @@ console.log(`${reviewers.length + flooders.length + learners.length + (heavyLear
 // 2. Children.
 
 const varDir = mkdtempSync(join(tmpdir(), `bench-${runId}-`));
-const [basePort, authPort, coursePort, uncachedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+// The `--also-log-level` service has a port of its own: on the cache-off service's port it answered the
+// uncached scenarios from its cache (the cache-off service then failed to bind and went unnoticed).
+const [basePort, authPort, coursePort, uncachedPort, alsoPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
 const inherited = { ...process.env };
 for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'AUTH_PORT', 'COURSE_PORT', 'CACHE_ENABLED', 'COURSE_CLIENT_SECRET', 'AUTH_CLIENTS']) {
   delete inherited[name];
@@ -237,7 +239,7 @@ const auth = await start('auth-service', 'cmd/auth-service/main.js', authEnv, au
 const course = await start('course-service', 'cmd/course-service/main.js', courseEnv(coursePort, true), coursePort);
 const alsoLevel = values['also-log-level'];
 const courseAlso = alsoLevel
-  ? await start(`course-service (${alsoLevel})`, 'cmd/course-service/main.js', { ...courseEnv(uncachedPort, true), LOG_LEVEL: alsoLevel }, uncachedPort)
+  ? await start(`course-service (${alsoLevel})`, 'cmd/course-service/main.js', { ...courseEnv(alsoPort, true), LOG_LEVEL: alsoLevel }, alsoPort)
   : undefined;
 const startToReady: Record<string, number> = {
   'auth-service': round(auth.readyMs, 0),
