@@ -818,6 +818,15 @@ try {
     });
     reviewIds.push(...rows.map((r) => r.id));
     await courseDb.query(`DELETE FROM course_outbox WHERE type = 'review_created' AND payload->>'reviewId' = ANY($1::text[])`, [reviewIds]);
+    // The enrolments that let the reviewers review go too, with the learner counters they moved.
+    const { rowCount: enrolments } = await courseDb.query(
+      `WITH gone AS (DELETE FROM enrolments WHERE user_id = ANY($1::uuid[]) RETURNING course_id, status)
+       UPDATE courses SET enrolment_count = enrolment_count - x.active, learner_total = learner_total - x.n
+         FROM (SELECT course_id, count(*) FILTER (WHERE status = 'active')::int AS active, count(*)::int AS n FROM gone GROUP BY course_id) x
+        WHERE courses.id = x.course_id`,
+      [reviewers.map((u) => u.id)],
+    );
+    process.stdout.write(`the reviewers' enrolments of ${enrolments} courses removed; `);
     const after = await ratingSums();
     const same = after.count === ratingChecksum.count && after.sum === ratingChecksum.sum;
     console.log(`${failed ? `${failed} failed; ` : ''}rating aggregates ${same ? 'back to what they were' : `DIFFER (before ${JSON.stringify(ratingChecksum)}, after ${JSON.stringify(after)})`}`);
