@@ -239,7 +239,9 @@ const auth = await start('auth-service', 'cmd/auth-service/main.js', authEnv, au
 const course = await start('course-service', 'cmd/course-service/main.js', courseEnv(coursePort, true), coursePort);
 const alsoLevel = values['also-log-level'];
 const courseAlso = alsoLevel
-  ? await start(`course-service (${alsoLevel})`, 'cmd/course-service/main.js', { ...courseEnv(alsoPort, true), LOG_LEVEL: alsoLevel }, alsoPort)
+  ? // A key prefix of its own: on the main service's it would be a second replica on its invalidation bus,
+    // and every write of the write scenarios would wait for its acknowledgement too.
+    await start(`course-service (${alsoLevel})`, 'cmd/course-service/main.js', { ...courseEnv(alsoPort, true), LOG_LEVEL: alsoLevel, REDIS_KEY_PREFIX: `bench:${runId}:also:` }, alsoPort)
   : undefined;
 const startToReady: Record<string, number> = {
   'auth-service': round(auth.readyMs, 0),
@@ -613,7 +615,8 @@ try {
 
   // --- uncached lists and search -------------------------------------------------------------------
   if (wanted('uncached') || wanted('search')) {
-    uncached = await start('course-service (cache off)', 'cmd/course-service/main.js', courseEnv(uncachedPort, false), uncachedPort);
+    // Its own key prefix too (not a replica of the main service: see --also-log-level above).
+    uncached = await start('course-service (cache off)', 'cmd/course-service/main.js', { ...courseEnv(uncachedPort, false), REDIS_KEY_PREFIX: `bench:${runId}:uncached:` }, uncachedPort);
     startToReady['course-service (cache off)'] = round(uncached.readyMs, 0);
     // The target is each query's own latency at full scale: one request at a time, every sort and
     // search. The same paths at 8 concurrent requests then show the throughput of 2 cores and the p95

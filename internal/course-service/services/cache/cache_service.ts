@@ -62,6 +62,9 @@ const EPOCH_SCOPE = '*';
 const ACK_TIMEOUT_MS = 200;
 /** Marks an entry stored as raw text (see trySet). */
 const RAW_MARK = '#';
+/** Invalidation bumps sent at once before later ones gather into the next (CacheService.invalidate). */
+const MAX_BUMPS_IN_FLIGHT = 4;
+
 /** How long requests skip a failing store before one tries it again. */
 const STORE_RETRY_MS = 1000;
 
@@ -79,10 +82,10 @@ export class CacheService implements CacheInvalidator {
   private skipStoreUntil = 0;
   /** Bumped by every local invalidate, so a degraded-mode flight started before a write is not joined after it. */
   private localGeneration = 0;
-  /** Scopes waiting for the next bump, the callers waiting for it, and the loop sending them (invalidate). */
+  /** Scopes waiting for the next bump, the callers waiting for it, and the bumps under way (invalidate). */
   private queuedScopes = new Set<string>();
   private queuedWaiters: (() => void)[] = [];
-  private flushing: Promise<void> | undefined;
+  private bumpsInFlight = 0;
   private readonly near: NearCache | undefined;
   private readonly bus: CacheBus | undefined;
   /** Writes that answered at the acknowledgement deadline (see CacheBus). */
@@ -242,10 +245,11 @@ export class CacheService implements CacheInvalidator {
   /**
    * Makes every entry that depends on any of `scopes` stale, on every replica. Never throws. Resolves
    * once a bump holding `scopes` was applied (and, over Redis, acknowledged by every replica), so the
-   * caller answers its client only then. Concurrent calls share bumps: while one is in flight, later
-   * scopes gather and go out together in the next one (one INCR per distinct scope, one message), so
-   * 500 enrolments a second cost a few bumps a millisecond apart rather than 500 round trips and 500
-   * messages to every replica; an idle service bumps at once.
+   * caller answers its client only then. Up to MAX_BUMPS_IN_FLIGHT bumps run at once, each sent at once;
+   * beyond that, later scopes gather and go out together in the next bump to start (one INCR per
+   * distinct scope, one message). So a burst of writes (500 enrolments a second, each making
+   * `course:<id>` and `courses` stale) costs a few bumps rather than one round trip and one message to
+   * every replica per write, while one slow acknowledgement holds back only its own bump's callers.
    */
   async invalidate(scopes: readonly string[]): Promise<void> {
     this.localGeneration++;
@@ -256,17 +260,18 @@ export class CacheService implements CacheInvalidator {
     }
     for (const scope of scopes) this.queuedScopes.add(scope);
     const done = new Promise<void>((resolve) => this.queuedWaiters.push(resolve));
-    this.flushing ??= this.flushQueued();
+    if (this.bumpsInFlight < MAX_BUMPS_IN_FLIGHT) void this.sendQueued();
     return done;
   }
 
-  /** Sends the gathered scopes in bumps, one at a time, until none are left; see `invalidate`. */
-  private async flushQueued(): Promise<void> {
+  /** Sends the gathered scopes, one bump at a time, until none are left; see `invalidate`. */
+  private async sendQueued(): Promise<void> {
     while (this.queuedScopes.size > 0) {
       const scopes = [...this.queuedScopes];
       const waiters = this.queuedWaiters;
       this.queuedScopes = new Set();
       this.queuedWaiters = [];
+      this.bumpsInFlight++;
       try {
         await this.settleEpoch();
         await this.bump(scopes);
@@ -274,10 +279,11 @@ export class CacheService implements CacheInvalidator {
       } catch (err) {
         this.epochBumpPending = true;
         this.failed(err);
+      } finally {
+        this.bumpsInFlight--;
       }
       for (const resolve of waiters) resolve();
     }
-    this.flushing = undefined;
   }
 
   private async settleEpoch(): Promise<void> {
