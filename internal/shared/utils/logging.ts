@@ -87,6 +87,23 @@ export function serializeError(err: unknown): unknown {
   return out;
 }
 
+
+/**
+ * pino's `isoTime`, formatted once per millisecond: at 10,000 lines a second most lines share their
+ * millisecond with the one before, and `toISOString()` was the largest single cost of an access line
+ * (a third of pino's share of a CPU profile at `info`). Same text as `pino.stdTimeFunctions.isoTime`.
+ */
+let lastTimeMs = -1;
+let lastTimeText = '';
+export function isoTimeOncePerMs(): string {
+  const now = Date.now();
+  if (now !== lastTimeMs) {
+    lastTimeMs = now;
+    lastTimeText = `,"time":"${new Date(now).toISOString()}"`;
+  }
+  return lastTimeText;
+}
+
 /**
  * Keys pino writes itself (the level, the time, the base and Fastify's request binding). A log object
  * with one of them would make a line with the key twice, which JSON parsers read differently (most keep
@@ -113,7 +130,7 @@ export function loggerOptions(level: string, service: string): LoggerOptions {
   return {
     level,
     base: { service },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeOncePerMs,
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
     formatters: { level: (label) => ({ level: label }), log: uniqueKeys },
     serializers: {
@@ -141,7 +158,7 @@ export function accessLogger(logger: Logger): Logger {
   const options: LoggerOptions = {
     level: logger.level,
     base: logger.bindings(),
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimeOncePerMs,
     formatters: { level: (label) => ({ level: label }) },
   };
   return stream ? pino(options, stream) : pino(options);
