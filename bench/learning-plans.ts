@@ -63,6 +63,7 @@ import type { Principal, Role } from '../internal/shared/utils/jwt.js';
 import { createLogger } from '../internal/shared/utils/logging.js';
 import { PROJECT_ROOT } from '../internal/shared/utils/paths.js';
 import { recordingDatabase, type RecordedStatement } from './recording_db.js';
+import { type PlanNode } from './plan_nodes.js';
 
 const { values } = parseArgs({
   options: {
@@ -107,13 +108,6 @@ function exclusive<T>(fn: () => Promise<T>): Promise<T> {
   return run;
 }
 
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows'?: number;
-  Plans?: PlanNode[];
-}
 interface ExplainOutput {
   Plan: PlanNode;
   'Planning Time'?: number;

@@ -15,13 +15,7 @@ import type { CourseDto } from '../../internal/course-service/models/course.js';
 import { admin, instructor, newCourseInput, refusal, student } from './factories.js';
 import { complete, enrol, expectConsistent, state } from './curriculum_helpers.js';
 import { recordingDatabase, type RecordedStatement } from '../../bench/recording_db.js';
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  Plans?: PlanNode[];
-}
-const planNodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(planNodes)];
+import { planNodes, type PlanNode } from '../../bench/plan_nodes.js';
 
 describe.skipIf(!hasPostgres)('CurriculumService', () => {
   let t: TestDatabase;

@@ -23,17 +23,7 @@ import { EnrolmentService } from '../../internal/course-service/services/enrolme
 import type { Principal } from '../../internal/shared/utils/jwt.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-}
+import { planNodes, type PlanNode } from '../../bench/plan_nodes.js';
 
 /**
  * The index a read must use, by label: the sort's own index (the category's copy with a category),
@@ -216,12 +206,12 @@ describe.skipIf(!hasPostgres)('query plans of the catalogue reads (20k courses, 
       const { rows } = await database.db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${statement.sql}`, statement.params);
       explained++;
       const plan = rows[0]!['QUERY PLAN'][0].Plan;
-      const scans = nodes(plan).filter((n) => n['Node Type'] === 'Seq Scan' && ['courses', 'reviews', 'course_search'].includes(n['Relation Name'] ?? ''));
+      const scans = planNodes(plan).filter((n) => n['Node Type'] === 'Seq Scan' && ['courses', 'reviews', 'course_search'].includes(n['Relation Name'] ?? ''));
       const where = `\n  ${statement.sql.replace(/\s+/g, ' ')}\n  params ${JSON.stringify(statement.params)}`;
       if (scans.length) failures.push(`${name}: Seq Scan on ${scans.map((s) => s['Relation Name']).join(', ')}${where}`);
       // A course's reviews also look the course up by primary key first: only the reviews statements count.
       const wanted = expectedIndex(name);
-      const indexes = nodes(plan).flatMap((n) => (n['Index Name'] ? [n['Index Name']] : []));
+      const indexes = planNodes(plan).flatMap((n) => (n['Index Name'] ? [n['Index Name']] : []));
       const reviewsOnly = name.startsWith('reviews ') && !/\bFROM reviews\b/.test(statement.sql);
       if (wanted && !reviewsOnly && !indexes.some((i) => wanted.test(i))) {
         failures.push(`${name}: expected an index matching ${wanted}, plan uses ${indexes.join(', ') || 'no index'}${where}`);

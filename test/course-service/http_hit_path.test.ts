@@ -12,6 +12,22 @@ import { startPlatform, type Platform, type PlatformUser } from '../helpers/cour
 import { ResponseCache } from '../../internal/course-service/middleware/response_cache.js';
 import { CurriculumService } from '../../internal/course-service/services/curriculum_service.js';
 import { newCourseInput, publishedCourseOverHttp } from './factories.js';
+import type { CallResult } from '../helpers/openapi.js';
+
+/** `hit` (asked with Origin https://app.example and X-Request-Id `requestId`) is `first` again, as a cache hit with every header. */
+function expectSameAnswerAsHit(hit: CallResult, first: CallResult, requestId: string): void {
+  expect(hit.status).toBe(200);
+  expect(hit.headers['x-cache']).toBe('HIT');
+  expect(hit.text).toBe(first.text);
+  expect(hit.headers.etag).toBe(first.headers.etag);
+  expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
+  expect(hit.headers['content-length']).toBe(String(Buffer.byteLength(first.text)));
+  expect(hit.headers['cache-control']).toBe('no-cache');
+  expect(hit.headers.vary).toBe('Origin, Authorization');
+  expect(hit.headers['access-control-allow-origin']).toBe('https://app.example');
+  expect(hit.headers['x-content-type-options']).toBe('nosniff');
+  expect(hit.headers['x-request-id']).toBe(requestId);
+}
 
 describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, without Redis', () => {
   let p: Platform;
@@ -42,17 +58,7 @@ describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, wit
     const input = vi.spyOn(ResponseCache, 'input');
     try {
       const hit = await p.course.call('GET', path, { headers: { origin: 'https://app.example', 'x-request-id': 'hit-1' } });
-      expect(hit.status).toBe(200);
-      expect(hit.headers['x-cache']).toBe('HIT');
-      expect(hit.text).toBe(first.text);
-      expect(hit.headers.etag).toBe(first.headers.etag);
-      expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
-      expect(hit.headers['content-length']).toBe(String(Buffer.byteLength(first.text)));
-      expect(hit.headers['cache-control']).toBe('no-cache');
-      expect(hit.headers.vary).toBe('Origin, Authorization');
-      expect(hit.headers['access-control-allow-origin']).toBe('https://app.example');
-      expect(hit.headers['x-content-type-options']).toBe('nosniff');
-      expect(hit.headers['x-request-id']).toBe('hit-1');
+      expectSameAnswerAsHit(hit, first, 'hit-1');
 
       const notModified = await p.course.call('GET', path, { headers: { 'if-none-match': first.headers.etag as string } });
       expect(notModified.status).toBe(304);
@@ -162,17 +168,7 @@ describe.skipIf(!hasPostgres)('course-service: the hit path of cached reads, wit
       const input = vi.spyOn(ResponseCache, 'input');
       try {
         const hit = await p.course.call('GET', path, { headers: { origin: 'https://app.example', 'x-request-id': 'outline-hit-1' } });
-        expect(hit.status).toBe(200);
-        expect(hit.headers['x-cache']).toBe('HIT');
-        expect(hit.text).toBe(first.text);
-        expect(hit.headers.etag).toBe(first.headers.etag);
-        expect(hit.headers['content-type']).toBe('application/json; charset=utf-8');
-        expect(hit.headers['content-length']).toBe(String(Buffer.byteLength(first.text)));
-        expect(hit.headers['cache-control']).toBe('no-cache');
-        expect(hit.headers.vary).toBe('Origin, Authorization');
-        expect(hit.headers['access-control-allow-origin']).toBe('https://app.example');
-        expect(hit.headers['x-content-type-options']).toBe('nosniff');
-        expect(hit.headers['x-request-id']).toBe('outline-hit-1');
+        expectSameAnswerAsHit(hit, first, 'outline-hit-1');
         const notModified = await p.course.call('GET', path, { headers: { 'if-none-match': first.headers.etag as string } });
         expect(notModified.status).toBe(304);
         expect(notModified.text).toBe('');

@@ -12,14 +12,7 @@ import { newId } from '../../internal/shared/utils/ids.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
 import { instructor, student } from './factories.js';
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+import { planNodes, type PlanNode } from '../../bench/plan_nodes.js';
 
 describe.skipIf(!hasPostgres)('learning reads: plans and latency', () => {
   let t: TestDatabase;
@@ -77,7 +70,7 @@ describe.skipIf(!hasPostgres)('learning reads: plans and latency', () => {
 
   async function plan(s: RecordedStatement): Promise<PlanNode[]> {
     const { rows } = await t.db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${s.sql}`, s.params);
-    return nodes(rows[0]!['QUERY PLAN'][0].Plan);
+    return planNodes(rows[0]!['QUERY PLAN'][0].Plan);
   }
 
   it('my learning pages (every filter, with a cursor), the roster and the stats use indexes, no Seq Scan', async () => {

@@ -10,15 +10,7 @@ import { StatsService } from '../../internal/course-service/services/stats_servi
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
 import { instructor } from './factories.js';
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Actual Rows'?: number;
-  Plans?: PlanNode[];
-}
-const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+import { planNodes, type PlanNode } from '../../bench/plan_nodes.js';
 
 const DAY_MS = 86_400_000;
 const NOW = new Date('2026-12-07T12:00:00Z');
@@ -64,7 +56,7 @@ describe.skipIf(!hasPostgres)('stats: the day series reads only its range', () =
     const daysSql = seen.find((s) => /course_daily_stats/.test(s.sql));
     expect(daysSql).toBeDefined();
     const { rows } = await t.db.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${daysSql!.sql}`, daysSql!.params);
-    const planned = nodes(rows[0]!['QUERY PLAN'][0].Plan);
+    const planned = planNodes(rows[0]!['QUERY PLAN'][0].Plan);
     const scans = planned.filter((n) => n['Relation Name'] === 'course_daily_stats');
     expect(scans.length).toBeGreaterThan(0);
     expect(scans.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
