@@ -247,7 +247,7 @@ const db = recordingDatabase(outer, (s) => recorded.push({ ...s, op: currentOp }
 const courseRepository = new CourseRepository(db);
 const outbox = new OutboxRepository(db);
 const announcementRepository = new AnnouncementRepository(db);
-const enrolments = new EnrolmentService({ db, courses: courseRepository, outbox });
+const enrolments = new EnrolmentService({ db, courses: courseRepository });
 const progress = new ProgressService({ db, courses: courseRepository, outbox });
 const curriculum = new CurriculumService({ db, courses: courseRepository });
 const stats = new StatsService({ db });

@@ -118,7 +118,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
     cache,
     requireEnrolment: config.reviews.requireEnrolment,
   });
-  const enrolments = new EnrolmentService({ db, courses: courseRepository, outbox, cache });
+  const enrolments = new EnrolmentService({ db, courses: courseRepository, cache });
   const progress = new ProgressService({ db, courses: courseRepository, outbox });
 
   // Issue 18: the revocation list (services/revocation_list.ts), read from auth-service with the

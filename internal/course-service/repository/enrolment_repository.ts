@@ -45,17 +45,6 @@ const ENROL_COUNTED = {
   text: `SELECT change, ${RETURNING}, lesson_count FROM learning_enrol($1::uuid, $2::uuid, $3::uuid, $4::text, $5::uuid)`,
 };
 
-/** The course as the learner counters' UPDATE returns it. */
-export interface CountedCourse {
-  id: string;
-  title: string;
-  slug: string;
-  instructor_id: string;
-  instructor_name: string;
-  lesson_count: number;
-  total_duration_seconds: number;
-}
-
 export interface DailyDelta {
   enrolled?: number;
   left?: number;
@@ -110,25 +99,17 @@ export class EnrolmentRepository {
   }
 
   /**
-   * Moves the course's learner counters (O(1), the course row lock orders concurrent writers).
-   * `requirePublished`: a new or renewed enrolment lands only on a course that is still published under
-   * the row lock; null when nothing matched (the caller rolls back).
+   * Moves the course's learner counters by a delta (O(1); the course row lock orders concurrent writers).
+   * Leaving and completions only: a new or renewed enrolment moves them inside learning_enrol().
    */
-  async moveCourseCounters(
-    courseId: string,
-    delta: { active: number; total: number; completed: number },
-    requirePublished: boolean,
-    tx: Queryable,
-  ): Promise<CountedCourse | null> {
-    const { rows } = await tx.query<CountedCourse>(
+  async moveCourseCounters(courseId: string, delta: { active: number; total: number; completed: number }, tx: Queryable): Promise<void> {
+    await tx.query(
       `UPDATE courses
           SET enrolment_count = enrolment_count + $2::int, learner_total = learner_total + $3::int,
               completion_count = completion_count + $4::int
-        WHERE id = $1${requirePublished ? ` AND status = 'published'` : ''}
-       RETURNING id, title, slug, instructor_id, instructor_name, lesson_count, total_duration_seconds`,
+        WHERE id = $1`,
       [courseId, delta.active, delta.total, delta.completed],
     );
-    return rows[0] ?? null;
   }
 
   /** Adds to today's (UTC) stats row of the course, creating it: one upsert, exact under concurrency. */

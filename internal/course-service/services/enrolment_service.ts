@@ -3,8 +3,8 @@
  * learning" and the course's roster. The course's `enrolment_count` (active learners) and
  * `learner_total` (ever enrolled), the day's stats and the `enrolment_created` event move in the
  * enrolment's transaction, and only when its status really changed: the enrolment row is written first
- * (INSERT ... ON CONFLICT, or a conditional UPDATE) and its outcome decides the deltas, so concurrent
- * repeats of one learner serialise on that row and count once.
+ * (an enrol is one call of learning_enrol(), migration 0014; a leave a conditional UPDATE) and its
+ * outcome decides the deltas, so concurrent repeats of one learner serialise on that row and count once.
  *
  * Decisions (docs/ARCHITECTURE.md, "Learning: enrolment and progress"): a draft or archived course is
  * 404 `course_not_found` for a new or renewed enrolment, but an active learner of a course archived
@@ -31,7 +31,6 @@ import {
 import { courseNotFound } from '../models/errors.js';
 import { CourseRepository } from '../repository/course_repository.js';
 import { EnrolmentRepository } from '../repository/enrolment_repository.js';
-import { OutboxRepository } from '../repository/outbox_repository.js';
 import { canSeeCourse, isAdmin, requireUser } from './access.js';
 import { CacheScopes, type CacheInvalidator } from './cache/cache_scopes.js';
 import { DEFAULT_PAGE_SIZE } from './course_service.js';
@@ -42,7 +41,6 @@ export interface EnrolmentServiceDeps {
   db: Database;
   courses?: CourseRepository;
   enrolments?: EnrolmentRepository;
-  outbox?: OutboxRepository;
   cache?: CacheInvalidator;
 }
 
@@ -52,14 +50,12 @@ export class EnrolmentService {
   private readonly db: Database;
   private readonly courses: CourseRepository;
   private readonly enrolments: EnrolmentRepository;
-  private readonly outbox: OutboxRepository;
   private readonly cache: CacheInvalidator | undefined;
 
   constructor(deps: EnrolmentServiceDeps) {
     this.db = deps.db;
     this.courses = deps.courses ?? new CourseRepository(deps.db);
     this.enrolments = deps.enrolments ?? new EnrolmentRepository(deps.db);
-    this.outbox = deps.outbox ?? new OutboxRepository(deps.db);
     this.cache = deps.cache;
   }
 
@@ -96,7 +92,7 @@ export class EnrolmentService {
       const row = await this.enrolments.leave(courseId, user.sub, tx);
       if (!row) return false;
       // Whatever the course's status now: a learner may always leave.
-      await this.enrolments.moveCourseCounters(courseId, { active: -1, total: 0, completed: 0 }, false, tx);
+      await this.enrolments.moveCourseCounters(courseId, { active: -1, total: 0, completed: 0 }, tx);
       await this.enrolments.addDailyStats(courseId, { left: 1 }, tx);
       return true;
     });

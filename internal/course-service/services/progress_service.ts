@@ -117,7 +117,7 @@ export class ProgressService {
       finished.map((f) => ({ id: newId(), verificationId: newVerificationId(), userId: f.user_id, learnerName: f.learner_name })),
       tx,
     );
-    await this.enrolments.moveCourseCounters(courseId, { active: 0, total: 0, completed: finished.length }, false, tx);
+    await this.enrolments.moveCourseCounters(courseId, { active: 0, total: 0, completed: finished.length }, tx);
     await this.enrolments.addDailyStats(courseId, { completed: finished.length }, tx);
     await this.outbox.addMany(
       'course_completed',
