@@ -116,12 +116,13 @@ function namingEveryError(fast: Ajv, all: Ajv, schema: object): ValidateFunction
 
 export async function createServer(options: ServerOptions): Promise<App> {
   const newRequestId = requestIdSource();
+  const accessLog = new AccessLogController(options.logger, options.log ?? { slowRequestMs: 1000, accessSample: 1 });
   const fastifyOptions: FastifyServerOptions = {
     loggerInstance: options.logger,
     // The per-request child logger is made on its first line, not for every request (logging.ts).
     childLoggerFactory: lazyChildLoggerFactory as unknown as FastifyServerOptions['childLoggerFactory'],
     // One access line per request instead of Fastify's pair (incoming, completed): access_log.ts.
-    logController: new AccessLogController(options.logger, options.log ?? { slowRequestMs: 1000, accessSample: 1 }),
+    logController: accessLog,
     bodyLimit: options.http.bodyLimit,
     trustProxy: trustProxyOption(options.http.trustProxy),
     genReqId: (req) => {
@@ -163,6 +164,11 @@ export async function createServer(options: ServerOptions): Promise<App> {
     guardRoute(route as Parameters<typeof guardRoute>[0]);
   });
   registerErrorHandling(app);
+  // The access lines of the last turn are written before the app reports itself closed.
+  app.addHook('onClose', (_instance, done) => {
+    accessLog.lines.flush();
+    done();
+  });
 
   // The one onSend hook every answer passes (callback style: an async hook costs a promise and a turn):
   // - the headers every answer carries: the request id, nosniff, and `no-store` unless the route said

@@ -3,18 +3,28 @@
  * method, URL without one-time tokens, status and time; slow requests at warn; `log.accessSample`
  * thins only fast successes.
  */
-import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pino from 'pino';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { AccessLines } from '../../internal/shared/middleware/access_log.js';
 import { createServer } from '../../internal/shared/server.js';
-import { createLogger } from '../../internal/shared/utils/logging.js';
+import { createLogger, isoTimeOncePerMs, logDestination } from '../../internal/shared/utils/logging.js';
 import { duplicateKeys } from '../helpers/json_keys.js';
 
-async function server(level: string, log: { slowRequestMs: number; accessSample: number }) {
+const dir = mkdtempSync(join(tmpdir(), 'access-log-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function server(level: string, log: { slowRequestMs: number; accessSample: number }, destination?: pino.DestinationStream) {
   const lines: string[] = [];
   const app = await createServer({
     service: 'test-service',
     version: '1.0.0',
     description: 'access log test',
-    logger: createLogger(level, 'test-service', { write: (line: string) => void lines.push(line) }),
+    logger: createLogger(level, 'test-service', destination ?? { write: (line: string) => void lines.push(line) }),
     log,
     http: { bodyLimit: 65536, corsOrigins: [], trustProxy: false, docs: false },
     readiness: [],
@@ -68,5 +78,64 @@ describe('access log', () => {
       [200, '/slow'],
     ]);
     await app.close();
+  });
+
+  it('builds the line pino would write for the same fields, byte for byte, and escapes what it must', () => {
+    vi.useFakeTimers({ now: new Date('2026-12-07T03:04:05.678Z'), toFake: ['Date'] });
+    try {
+      const written: string[] = [];
+      const bare = pino(
+        { level: 'info', base: { service: 'course-service' }, timestamp: isoTimeOncePerMs, formatters: { level: (label) => ({ level: label }) } },
+        { write: (l: string) => void written.push(l) },
+      );
+      const cases: [string, string, string, string | undefined, number, number][] = [
+        ['r-1', 'GET', '/api/v1/courses/0b3e3c3e-1111-4222-8333-444455556666', '127.0.0.1', 200, 0.4213],
+        ['9f\\"x', 'POST', '/a/"quoted"\\back/\u00e9t\u00e9/\u2028?q=\u0001', '::1', 404, 12],
+        ['r-3', 'HEAD', '/', undefined, 304, 0],
+      ];
+      for (const [reqId, method, url, ip, statusCode, responseTime] of cases) {
+        bare.info({ reqId, req: { method, url, ip }, res: { statusCode }, responseTime }, 'request completed');
+        const ours = AccessLines.format('info', isoTimeOncePerMs(), ',"service":"course-service"', reqId, method, url, ip, statusCode, responseTime);
+        expect(ours).toBe(written.at(-1));
+        expect((JSON.parse(ours) as { req: { url: string } }).req.url).toBe(url);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('on its own destination writes the lines of a turn in one write, all of them, in order of completion', async () => {
+    const file = join(dir, 'batched.log');
+    const destination = logDestination(file);
+    let writes = 0;
+    const write = destination.write.bind(destination);
+    destination.write = (text: string) => {
+      writes++;
+      return write(text);
+    };
+    const { app } = await server('info', { slowRequestMs: 1000, accessSample: 1 }, destination);
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => app.inject({ url: `/fast?n=${i}`, headers: { 'x-request-id': `batch-${i}` } })));
+    expect(answers.every((a) => a.statusCode === 200)).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    (destination as unknown as { flushSync: () => void }).flushSync();
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(40);
+    expect(lines.every((l) => duplicateKeys(l).length === 0)).toBe(true);
+    const ids = lines.map((l) => (JSON.parse(l) as { reqId: string }).reqId);
+    expect(new Set(ids).size).toBe(40);
+    expect(ids.every((id) => id.startsWith('batch-'))).toBe(true);
+    // Fewer writes than lines: the answers of a turn shared one.
+    expect(writes).toBeGreaterThan(0);
+    expect(writes).toBeLessThan(40);
+    await app.close();
+  });
+
+  it('writes the lines still waiting when the process exits', async () => {
+    const file = join(dir, 'exit.log');
+    const script = join(import.meta.dirname, 'fixtures', 'access_exit.ts');
+    await promisify(execFile)(join(process.cwd(), 'node_modules', '.bin', 'vite-node'), [script, file, '7'], { timeout: 20_000 });
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string; req: { url: string } });
+    const access = lines.filter((l) => l.msg === 'request completed');
+    expect(access.map((l) => l.req.url).sort()).toEqual(Array.from({ length: 7 }, (_, i) => `/ping?n=${i}`).sort());
   });
 });

@@ -142,26 +142,27 @@ export function loggerOptions(level: string, service: string): LoggerOptions {
   };
 }
 
-export function createLogger(level: string, service: string, destination?: pino.DestinationStream): Logger {
-  return destination ? pino(loggerOptions(level, service), destination) : pino(loggerOptions(level, service));
-}
+/** Destinations made by `logDestination`: the access lines of a turn go to them in one write. */
+const batched = new WeakSet<object>();
 
 /**
- * The logger of the access lines (one per request, server.ts): the same destination, level, time,
- * level label and base as `logger`, without its redaction, serializers and key check. An access line is
- * built from known fields only (method, a URL already through `redactUrl`, the client address, status,
- * time, request id), so there is nothing to redact; and the redaction, applied to every line, was most of
- * what two request lines per request cost at `info` (issue 16).
+ * The service's own log destination: standard output (or a file), through the stream pino makes by
+ * default (sonic-boom, asynchronous, flushed at exit). The access lines written to it are batched per
+ * turn of the event loop (access_log.ts); a destination given by a caller gets pino's one write per line.
  */
-export function accessLogger(logger: Logger): Logger {
-  const stream = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym];
-  const options: LoggerOptions = {
-    level: logger.level,
-    base: logger.bindings(),
-    timestamp: isoTimeOncePerMs,
-    formatters: { level: (label) => ({ level: label }) },
-  };
-  return stream ? pino(options, stream) : pino(options);
+export function logDestination(dest: number | string = process.stdout.fd ?? 1): pino.DestinationStream {
+  const stream = pino.destination({ dest, sync: false });
+  batched.add(stream);
+  return stream;
+}
+
+/** Whether the access lines may be written to `stream` several in one write (see `logDestination`). */
+export function takesBatches(stream: unknown): boolean {
+  return typeof stream === 'object' && stream !== null && batched.has(stream);
+}
+
+export function createLogger(level: string, service: string, destination: pino.DestinationStream = logDestination()): Logger {
+  return pino(loggerOptions(level, service), destination);
 }
 
 /**
