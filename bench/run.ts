@@ -11,8 +11,9 @@
  *     [--course-db postgres://postgres@127.0.0.1:5432/bench_catalog]
  *     [--auth-db postgres://postgres@127.0.0.1:5432/bench_auth] [--redis-url redis://127.0.0.1:6379]  # '' = no Redis
  *     [--cpu-prof <dir>]                 # run the services under node --cpu-prof, profiles into <dir>
- *     [--log-level warn]                 # the services' LOG_LEVEL (info: production's)
- *     [--also-log-level info]            # a second course-service at that level, in the same rounds
+ *     [--log-level warn]                 # the services' LOG_LEVEL (info: production's; measure info in a
+ *                                        # run of its own: a second course-service beside the first, at
+ *                                        # either level, cost ~50 µs more per hit than the first)
  *
  * What it does, in order:
  * 1. Recreates `bench_auth` (auth-service's database), migrates it, and inserts verified users with a
@@ -108,8 +109,6 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(PROJECT_ROOT, 'bench', 'results') },
     'cpu-prof': { type: 'string', default: '' },
     'log-level': { type: 'string', default: 'warn' },
-    // A second course-service at this level, measured in the same rounds (e.g. info beside warn).
-    'also-log-level': { type: 'string', default: '' },
   },
   strict: true,
 });
@@ -184,9 +183,7 @@ console.log(`${reviewers.length + flooders.length + learners.length + (heavyLear
 // 2. Children.
 
 const varDir = mkdtempSync(join(tmpdir(), `bench-${runId}-`));
-// The `--also-log-level` service has a port of its own: on the cache-off service's port it answered the
-// uncached scenarios from its cache (the cache-off service then failed to bind and went unnoticed).
-const [basePort, authPort, coursePort, uncachedPort, alsoPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+const [basePort, authPort, coursePort, uncachedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
 const inherited = { ...process.env };
 for (const name of ['PORT', 'DATABASE_URL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'AUTH_PORT', 'COURSE_PORT', 'CACHE_ENABLED', 'COURSE_CLIENT_SECRET', 'AUTH_CLIENTS']) {
   delete inherited[name];
@@ -237,12 +234,6 @@ process.on('SIGINT', () => void stopAll().then(() => process.exit(130)));
 
 const auth = await start('auth-service', 'cmd/auth-service/main.js', authEnv, authPort);
 const course = await start('course-service', 'cmd/course-service/main.js', courseEnv(coursePort, true), coursePort);
-const alsoLevel = values['also-log-level'];
-const courseAlso = alsoLevel
-  ? // A key prefix of its own: on the main service's it would be a second replica on its invalidation bus,
-    // and every write of the write scenarios would wait for its acknowledgement too.
-    await start(`course-service (${alsoLevel})`, 'cmd/course-service/main.js', { ...courseEnv(alsoPort, true), LOG_LEVEL: alsoLevel, REDIS_KEY_PREFIX: `bench:${runId}:also:` }, alsoPort)
-  : undefined;
 const startToReady: Record<string, number> = {
   'auth-service': round(auth.readyMs, 0),
   'course-service': round(course.readyMs, 0),
@@ -510,15 +501,12 @@ try {
   // per-round ratios.
   const againstFloor = async (group: string, name: string, paths: string[]) => {
     const windowS = Math.max(1, DURATION / ROUNDS);
-    const pairs: { base: ScenarioResult; measured: ScenarioResult; also?: ScenarioResult }[] = [];
+    const pairs: { base: ScenarioResult; measured: ScenarioResult }[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const warmupS = i === 0 ? WARMUP : 0.5;
       const base = await scenario('baseline', `floor (${group} bytes)`, baseline, { connections: CONNECTIONS, next: get(paths), warmupS }, {}, windowS);
       const measured = await scenario(group, name, course, { connections: CONNECTIONS, next: get(paths), warmupS }, { cache: true }, windowS);
-      const also = courseAlso
-        ? await scenario(group, `${name} @${alsoLevel}`, courseAlso, { connections: CONNECTIONS, next: get(paths), warmupS }, { cache: true }, windowS)
-        : undefined;
-      pairs.push({ base, measured, also });
+      pairs.push({ base, measured });
     }
     const floor = combineRounds(pairs.map((p) => p.base));
     const r = combineRounds(pairs.map((p) => p.measured));
@@ -538,17 +526,6 @@ try {
     show(floor);
     show(r);
     console.log(`      ${r.note}`);
-    if (courseAlso) {
-      const a = combineRounds(pairs.map((p) => p.also!));
-      const vsFloor = median(pairs.map((p) => p.also!.rps / p.base.rps));
-      const vsMain = median(pairs.map((p) => p.also!.rps / p.measured.rps));
-      const p99 = median(pairs.map((p) => p.also!.latencyMs.p99 / p.base.latencyMs.p99));
-      a.note =
-        `at ${alsoLevel}: ${(vsFloor * 100).toFixed(0)}% of the floor's req/s, p99 ${p99.toFixed(2)}x the floor's, ${(vsMain * 100).toFixed(0)}% of the ` +
-        `${values['log-level']} service's req/s (medians of ${ROUNDS} rounds: ${pairs.map((p) => `${((p.also!.rps / p.measured.rps) * 100).toFixed(0)}%`).join(', ')}); CPU µs per request ${a.cpuUsPerRequest}`;
-      show(a);
-      console.log(`      ${a.note}`);
-    }
     return floor;
   };
   if (wanted('baseline') || wanted('detail')) await againstFloor('detail', 'cached course detail', detailPaths);
@@ -615,7 +592,8 @@ try {
 
   // --- uncached lists and search -------------------------------------------------------------------
   if (wanted('uncached') || wanted('search')) {
-    // Its own key prefix too (not a replica of the main service: see --also-log-level above).
+    // A key prefix of its own: on the main service's it would be a second replica on its invalidation
+    // bus, and every write of the write scenarios would wait for its acknowledgement too.
     uncached = await start('course-service (cache off)', 'cmd/course-service/main.js', { ...courseEnv(uncachedPort, false), REDIS_KEY_PREFIX: `bench:${runId}:uncached:` }, uncachedPort);
     startToReady['course-service (cache off)'] = round(uncached.readyMs, 0);
     // The target is each query's own latency at full scale: one request at a time, every sort and
