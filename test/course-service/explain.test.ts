@@ -32,8 +32,11 @@ import { planNodes, type PlanNode } from '../../bench/plan_nodes.js';
  */
 function expectedIndex(label: string): RegExp | undefined {
   const sorted = /^list (category )?sort=(\w+)/.exec(label);
-  // sort=popular orders on the narrow course_popularity table (migration 0015).
-  if (sorted) return new RegExp(`^${sorted[2] === 'popular' ? 'course_popularity' : 'courses'}_${sorted[1] ? 'category' : 'published'}${sorted[2] === 'popular' ? '' : `_${sorted[2]}`}_idx$`);
+  // sort=popular and sort=rating order on the narrow course_rankings table (migrations 0015, 0016).
+  if (sorted) {
+    const table = sorted[2] === 'popular' || sorted[2] === 'rating' ? 'course_rankings' : 'courses';
+    return new RegExp(`^${table}_${sorted[1] ? 'category' : 'published'}_${sorted[2]}_idx$`);
+  }
   if (label.startsWith('list instructorId') || label.startsWith('instructor courses')) return /^courses_instructor_idx$/;
   // Relevance matches on the narrow course_search table, words and facets in one index; with an
   // instructor, on that instructor's courses.

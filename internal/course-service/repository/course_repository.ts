@@ -151,11 +151,11 @@ export class CourseRepository {
     }
     const sql = new SqlParams();
     const p = sql.adder;
-    // sort=popular reads its order from course_popularity (migration 0015), a narrow copy of the keys;
-    // except for one instructor's courses, which courses_instructor_idx finds and a sort orders (the same
-    // values on the course row: walking the whole popular order for one instructor's few took 30-40 ms).
-    const byPopularity = sort === 'popular' && filter.instructorId === undefined;
-    let from = byPopularity ? 'courses c JOIN course_popularity pop ON pop.course_id = c.id' : 'courses c';
+    // sort=popular and sort=rating read their order from course_rankings (migrations 0015, 0016), a narrow
+    // copy of the keys; except for one instructor's courses, which courses_instructor_idx finds and a sort
+    // orders (the same values on the course row: walking a whole order for one instructor's few took 30-40 ms).
+    const byRankings = (sort === 'popular' || sort === 'rating') && filter.instructorId === undefined;
+    let from = byRankings ? 'courses c JOIN course_rankings rk ON rk.course_id = c.id' : 'courses c';
     const where = [`c.status = 'published'`];
     let rank = 'NULL::text';
     if (filter.q !== undefined) {
@@ -164,8 +164,15 @@ export class CourseRepository {
       where.push(search.match('c.search_vector', `c.language = 'ru'`));
       rank = `${search.rank('c.search_vector', `c.language = 'ru'`)}::text`;
     }
-    // sort=popular takes the category from course_popularity (below), where its index is.
-    where.push(...courseFilterTerms(byPopularity ? { ...filter, category: undefined } : filter, 'c', p));
+    // On course_rankings the category and the minimum rating are conditions on its index (below).
+    where.push(...courseFilterTerms(byRankings ? { ...filter, category: undefined, minRating: undefined } : filter, 'c', p));
+    if (byRankings) {
+      where.push('rk.published');
+      if (filter.category !== undefined) where.push(`rk.category_key = lower(${p(filter.category)})`);
+      if (filter.minRating !== undefined) where.push(`rk.rating_avg >= ${p(filter.minRating)}::numeric`);
+    }
+    // The keys of the order and of the keyset: the narrow row's or the course row's (the same values).
+    const [keyRow, keyId] = byRankings ? ['rk', 'rk.course_id'] : ['c', 'c.id'];
 
     let orderBy: string;
     switch (sort) {
@@ -174,24 +181,16 @@ export class CourseRepository {
         if (after) where.push(`(c.published_at, c.id) < (${p(after[0])}::timestamptz, ${p(after[1])}::uuid)`);
         break;
       case 'rating':
-        orderBy = 'c.rating_avg DESC, c.rating_count DESC, c.id DESC';
+        orderBy = `${keyRow}.rating_avg DESC, ${keyRow}.rating_count DESC, ${keyId} DESC`;
         if (after) {
-          where.push(`(c.rating_avg, c.rating_count, c.id) < (${p(after[0])}::numeric, ${p(after[1])}::int, ${p(after[2])}::uuid)`);
+          where.push(`(${keyRow}.rating_avg, ${keyRow}.rating_count, ${keyId}) < (${p(after[0])}::numeric, ${p(after[1])}::int, ${p(after[2])}::uuid)`);
         }
         break;
       case 'popular':
-        // Active learners (by delta with each enrolment), then reviews: course_popularity_*_idx (migration
-        // 0015), whose row the courses trigger keeps equal to the course's counters in the same transaction.
-        if (!byPopularity) {
-          orderBy = 'c.enrolment_count DESC, c.rating_count DESC, c.id DESC';
-          if (after) where.push(`(c.enrolment_count, c.rating_count, c.id) < (${p(after[0])}::int, ${p(after[1])}::int, ${p(after[2])}::uuid)`);
-          break;
-        }
-        where.push('pop.published');
-        if (filter.category !== undefined) where.push(`pop.category_key = lower(${p(filter.category)})`);
-        orderBy = 'pop.enrolment_count DESC, pop.rating_count DESC, pop.course_id DESC';
+        // Active learners (by delta with each enrolment), then reviews.
+        orderBy = `${keyRow}.enrolment_count DESC, ${keyRow}.rating_count DESC, ${keyId} DESC`;
         if (after) {
-          where.push(`(pop.enrolment_count, pop.rating_count, pop.course_id) < (${p(after[0])}::int, ${p(after[1])}::int, ${p(after[2])}::uuid)`);
+          where.push(`(${keyRow}.enrolment_count, ${keyRow}.rating_count, ${keyId}) < (${p(after[0])}::int, ${p(after[1])}::int, ${p(after[2])}::uuid)`);
         }
         break;
       case 'title':

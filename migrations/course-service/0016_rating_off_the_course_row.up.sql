@@ -1,0 +1,59 @@
+-- sort=rating off the wide courses row, as 0015 did for sort=popular. Every review create, edit and delete
+-- moves courses.rating_count and rating_sum, and so the generated rating_avg, the keys of the two rating
+-- indexes: the aggregate UPDATE could never be HOT. Each one wrote a new ~2 kB row version and an entry into
+-- all 11 indexes of courses, the two GIN ones (search vector, tags) among them, whose pending lists then
+-- filled with a few hundred entries per review; the write that found a list full (4 MB) merged it into the
+-- index before it could commit. On the bench catalogue that showed as review writes at 200/s with p99 of
+-- 30-240 ms and p95 either side of 15 ms from run to run.
+--
+-- Now course_popularity becomes course_rankings: the narrow row per course holds the rating keys beside the
+-- popular ones, with both orders' indexes (whole catalogue and per category), kept equal to the course row
+-- by the same trigger in the same transaction. courses keeps its rating columns for display and filters;
+-- with no index on them, the aggregate UPDATE can be HOT (fillfactor 85 since 0015).
+
+ALTER TABLE course_popularity RENAME TO course_rankings;
+ALTER INDEX course_popularity_pkey RENAME TO course_rankings_pkey;
+ALTER INDEX course_popularity_published_idx RENAME TO course_rankings_published_popular_idx;
+ALTER INDEX course_popularity_category_idx RENAME TO course_rankings_category_popular_idx;
+ALTER TABLE course_rankings RENAME CONSTRAINT course_popularity_course_id_fkey TO course_rankings_course_id_fkey;
+
+ALTER TABLE course_rankings ADD COLUMN rating_avg numeric(3,2);
+UPDATE course_rankings r SET rating_avg = c.rating_avg FROM courses c WHERE c.id = r.course_id;
+ALTER TABLE course_rankings ALTER COLUMN rating_avg SET NOT NULL;
+
+CREATE INDEX course_rankings_published_rating_idx ON course_rankings (rating_avg DESC, rating_count DESC, course_id DESC) WHERE published;
+CREATE INDEX course_rankings_category_rating_idx ON course_rankings (category_key, rating_avg DESC, rating_count DESC, course_id DESC) WHERE published;
+DROP INDEX courses_published_rating_idx;
+DROP INDEX courses_category_rating_idx;
+
+DROP TRIGGER courses_sync_popularity_update ON courses;
+DROP TRIGGER courses_sync_popularity_insert ON courses;
+DROP FUNCTION courses_sync_popularity();
+
+CREATE FUNCTION courses_sync_rankings() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO course_rankings (course_id, published, category_key, enrolment_count, rating_count, rating_avg)
+    VALUES (NEW.id, NEW.status = 'published', lower(NEW.category), NEW.enrolment_count, NEW.rating_count, NEW.rating_avg);
+  ELSE
+    UPDATE course_rankings
+       SET published = NEW.status = 'published', category_key = lower(NEW.category),
+           enrolment_count = NEW.enrolment_count, rating_count = NEW.rating_count, rating_avg = NEW.rating_avg
+     WHERE course_id = NEW.id;
+  END IF;
+  RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER courses_sync_rankings_insert
+  AFTER INSERT ON courses
+  FOR EACH ROW EXECUTE FUNCTION courses_sync_rankings();
+-- rating_avg is generated from rating_sum and rating_count: a star changed by a review edit moves the sum
+-- alone. (An AFTER trigger sees the generated value in NEW.)
+CREATE TRIGGER courses_sync_rankings_update
+  AFTER UPDATE OF status, category, enrolment_count, rating_count, rating_sum ON courses
+  FOR EACH ROW
+  WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.category IS DISTINCT FROM NEW.category
+        OR OLD.enrolment_count <> NEW.enrolment_count OR OLD.rating_count <> NEW.rating_count
+        OR OLD.rating_avg <> NEW.rating_avg)
+  EXECUTE FUNCTION courses_sync_rankings();
