@@ -158,7 +158,14 @@ const catalogue = countRows[0]!;
 if (catalogue.published === 0) {
   throw new Error(`No published courses in ${values['course-db']}: node dist/bench/generate.js --database-url ${values['course-db']}`);
 }
-console.log(`course database: ${catalogue.published} published courses, ~${catalogue.reviews} reviews`);
+const { rows: vacuumRows } = await courseDb.query<{ autovacuum: string; dead: string }>(
+  `SELECT current_setting('autovacuum') AS autovacuum,
+          (SELECT coalesce(sum(n_dead_tup), 0)::text FROM pg_stat_user_tables) AS dead`,
+);
+console.log(
+  `course database: ${catalogue.published} published courses, ~${catalogue.reviews} reviews; autovacuum ${vacuumRows[0]!.autovacuum}, ` +
+    `${vacuumRows[0]!.dead} dead rows (a run vacuums what its writes leave)`,
+);
 
 process.stdout.write('auth database: recreating, migrating, inserting verified users ... ');
 await ensureDatabase(values['auth-db'], true);
@@ -811,6 +818,15 @@ try {
     const after = await ratingSums();
     const same = after.count === ratingChecksum.count && after.sum === ratingChecksum.sum;
     console.log(`${failed ? `${failed} failed; ` : ''}rating aggregates ${same ? 'back to what they were' : `DIFFER (before ${JSON.stringify(ratingChecksum)}, after ${JSON.stringify(after)})`}`);
+  }
+  // What the writes and their clean-up left dead is vacuumed now, so that the next run starts from the
+  // catalogue this one found. Without it, on a server with autovacuum off (as this machine's is), every
+  // run read past the dead versions of all the runs before: after a few, course_rankings held 470,000
+  // dead rows beside its 100,000 live ones and sort=popular went from p95 9 to 35 ms.
+  if (learningWrites || ratingChecksum) {
+    const started = Date.now();
+    await courseDb.query('VACUUM (ANALYZE) courses, course_rankings, reviews, enrolments, lesson_completions, certificates, course_daily_stats, course_outbox');
+    console.log(`vacuumed the tables the run wrote (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }
 }
 

@@ -2,6 +2,21 @@ DROP TRIGGER courses_sync_rankings_update ON courses;
 DROP TRIGGER courses_sync_rankings_insert ON courses;
 DROP FUNCTION courses_sync_rankings();
 
+CREATE TABLE course_popularity (
+  course_id       uuid PRIMARY KEY REFERENCES courses (id) ON DELETE CASCADE,
+  published       boolean NOT NULL,
+  category_key    text NOT NULL,
+  enrolment_count integer NOT NULL,
+  rating_count    integer NOT NULL
+);
+INSERT INTO course_popularity (course_id, published, category_key, enrolment_count, rating_count)
+SELECT course_id, published, category_key, enrolment_count, rating_count FROM course_rankings;
+CREATE INDEX course_popularity_published_idx ON course_popularity (enrolment_count DESC, rating_count DESC, course_id DESC) WHERE published;
+CREATE INDEX course_popularity_category_idx ON course_popularity (category_key, enrolment_count DESC, rating_count DESC, course_id DESC) WHERE published;
+CREATE INDEX courses_published_rating_idx ON courses (rating_avg DESC, rating_count DESC, id DESC) WHERE status = 'published';
+CREATE INDEX courses_category_rating_idx ON courses (lower(category), rating_avg DESC, rating_count DESC, id DESC) WHERE status = 'published';
+DROP TABLE course_rankings;
+
 CREATE FUNCTION courses_sync_popularity() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
@@ -16,18 +31,6 @@ BEGIN
   RETURN NULL;
 END;
 $$;
-
-CREATE INDEX courses_published_rating_idx ON courses (rating_avg DESC, rating_count DESC, id DESC) WHERE status = 'published';
-CREATE INDEX courses_category_rating_idx ON courses (lower(category), rating_avg DESC, rating_count DESC, id DESC) WHERE status = 'published';
-DROP INDEX course_rankings_category_rating_idx;
-DROP INDEX course_rankings_published_rating_idx;
-ALTER TABLE course_rankings DROP COLUMN rating_avg;
-
-ALTER TABLE course_rankings RENAME CONSTRAINT course_rankings_course_id_fkey TO course_popularity_course_id_fkey;
-ALTER INDEX course_rankings_category_popular_idx RENAME TO course_popularity_category_idx;
-ALTER INDEX course_rankings_published_popular_idx RENAME TO course_popularity_published_idx;
-ALTER INDEX course_rankings_pkey RENAME TO course_popularity_pkey;
-ALTER TABLE course_rankings RENAME TO course_popularity;
 
 CREATE TRIGGER courses_sync_popularity_insert
   AFTER INSERT ON courses

@@ -11,24 +11,32 @@
 -- by the same trigger in the same transaction. courses keeps its rating columns for display and filters;
 -- with no index on them, the aggregate UPDATE can be HOT (fillfactor 85 since 0015).
 
-ALTER TABLE course_popularity RENAME TO course_rankings;
-ALTER INDEX course_popularity_pkey RENAME TO course_rankings_pkey;
-ALTER INDEX course_popularity_published_idx RENAME TO course_rankings_published_popular_idx;
-ALTER INDEX course_popularity_category_idx RENAME TO course_rankings_category_popular_idx;
-ALTER TABLE course_rankings RENAME CONSTRAINT course_popularity_course_id_fkey TO course_rankings_course_id_fkey;
+-- A new table rather than a column added to the old one: filling a new column would write a second version of
+-- every row, and on a server whose autovacuum is off (or slow) the reads would walk both.
+CREATE TABLE course_rankings (
+  course_id       uuid PRIMARY KEY REFERENCES courses (id) ON DELETE CASCADE,
+  published       boolean NOT NULL,
+  category_key    text NOT NULL,
+  enrolment_count integer NOT NULL,
+  rating_count    integer NOT NULL,
+  rating_avg      numeric(3,2) NOT NULL
+);
 
-ALTER TABLE course_rankings ADD COLUMN rating_avg numeric(3,2);
-UPDATE course_rankings r SET rating_avg = c.rating_avg FROM courses c WHERE c.id = r.course_id;
-ALTER TABLE course_rankings ALTER COLUMN rating_avg SET NOT NULL;
+INSERT INTO course_rankings (course_id, published, category_key, enrolment_count, rating_count, rating_avg)
+SELECT id, status = 'published', lower(category), enrolment_count, rating_count, rating_avg FROM courses;
 
+CREATE INDEX course_rankings_published_popular_idx ON course_rankings (enrolment_count DESC, rating_count DESC, course_id DESC) WHERE published;
+CREATE INDEX course_rankings_category_popular_idx ON course_rankings (category_key, enrolment_count DESC, rating_count DESC, course_id DESC) WHERE published;
 CREATE INDEX course_rankings_published_rating_idx ON course_rankings (rating_avg DESC, rating_count DESC, course_id DESC) WHERE published;
 CREATE INDEX course_rankings_category_rating_idx ON course_rankings (category_key, rating_avg DESC, rating_count DESC, course_id DESC) WHERE published;
 DROP INDEX courses_published_rating_idx;
 DROP INDEX courses_category_rating_idx;
+ANALYZE course_rankings;
 
 DROP TRIGGER courses_sync_popularity_update ON courses;
 DROP TRIGGER courses_sync_popularity_insert ON courses;
 DROP FUNCTION courses_sync_popularity();
+DROP TABLE course_popularity;
 
 CREATE FUNCTION courses_sync_rankings() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
