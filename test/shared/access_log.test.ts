@@ -4,6 +4,7 @@
  * thins only fast successes.
  */
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +108,8 @@ describe('access log', () => {
   it('on its own destination writes the lines of a turn in one write, all of them, in order of completion', async () => {
     const file = join(dir, 'batched.log');
     const destination = logDestination(file);
+    // The file is opened asynchronously, and the writes to it are asynchronous too (sonic-boom).
+    await once(destination as unknown as NodeJS.EventEmitter, 'ready');
     let writes = 0;
     const write = destination.write.bind(destination);
     destination.write = (text: string) => {
@@ -116,9 +119,15 @@ describe('access log', () => {
     const { app } = await server('info', { slowRequestMs: 1000, accessSample: 1 }, destination);
     const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => app.inject({ url: `/fast?n=${i}`, headers: { 'x-request-id': `batch-${i}` } })));
     expect(answers.every((a) => a.statusCode === 200)).toBe(true);
-    await new Promise((r) => setImmediate(r));
-    (destination as unknown as { flushSync: () => void }).flushSync();
-    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    // sonic-boom writes asynchronously (and its flush() does not wait for a write in flight): wait for the file.
+    const lines = await vi.waitFor(
+      () => {
+        const text = readFileSync(file, 'utf8').trim().split('\n');
+        if (text.length < 40) throw new Error(`${text.length} lines so far`);
+        return text;
+      },
+      { timeout: 5000, interval: 20 },
+    );
     expect(lines).toHaveLength(40);
     expect(lines.every((l) => duplicateKeys(l).length === 0)).toBe(true);
     const ids = lines.map((l) => (JSON.parse(l) as { reqId: string }).reqId);
