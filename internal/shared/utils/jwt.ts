@@ -64,28 +64,38 @@ export interface VerifierOptions {
  * already verified with it at their expiry (at most the access-token lifetime; jose keeps the JWKS for
  * minutes anyway).
  */
+/** Seconds of clock skew allowed on `exp`/`nbf` when no `clockToleranceSec` is given. */
+const DEFAULT_CLOCK_TOLERANCE_SEC = 5;
+
+/** A copy a caller may change without touching the remembered principal (its `amr` array included). */
+function copyPrincipal(principal: Principal): Principal {
+  return { ...principal, amr: principal.amr ? [...principal.amr] : principal.amr };
+}
+
 export class TokenVerifier {
   private readonly verified = new Map<string, Principal>();
   private readonly cacheSize: number;
+  private readonly clockToleranceSec: number;
 
   constructor(
     private readonly keys: JWTVerifyGetKey,
     private readonly options: VerifierOptions,
   ) {
     this.cacheSize = options.verifiedCacheSize ?? 10_000;
+    this.clockToleranceSec = options.clockToleranceSec ?? DEFAULT_CLOCK_TOLERANCE_SEC;
   }
 
   /** Verifies a bearer token; any failure is the same 401 `invalid_token` (the reason is logged, not sent). */
   async verify(token: string): Promise<Principal> {
     const known = this.verified.get(token);
     if (known !== undefined) {
-      if (Date.now() / 1000 < known.exp + (this.options.clockToleranceSec ?? 5)) return { ...known, amr: known.amr ? [...known.amr] : known.amr };
+      if (Date.now() / 1000 < known.exp + this.clockToleranceSec) return copyPrincipal(known);
       this.verified.delete(token);
     }
     const principal = await this.verifyFully(token);
     if (this.cacheSize > 0) {
       if (this.verified.size >= this.cacheSize) this.verified.delete(this.verified.keys().next().value!);
-      this.verified.set(token, { ...principal, amr: principal.amr ? [...principal.amr] : principal.amr });
+      this.verified.set(token, copyPrincipal(principal));
     }
     return principal;
   }
@@ -97,7 +107,7 @@ export class TokenVerifier {
         algorithms: [ACCESS_TOKEN_ALG],
         issuer: this.options.issuer,
         audience: this.options.audience,
-        clockTolerance: this.options.clockToleranceSec ?? 5,
+        clockTolerance: this.clockToleranceSec,
         requiredClaims: ['exp', 'iat', 'sub', 'jti'],
         typ: 'at+jwt',
       }));

@@ -87,7 +87,6 @@ export function serializeError(err: unknown): unknown {
   return out;
 }
 
-
 /**
  * pino's `isoTime`, formatted once per millisecond: at 10,000 lines a second most lines share their
  * millisecond with the one before, and `toISOString()` was the largest single cost of an access line
