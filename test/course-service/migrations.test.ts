@@ -81,4 +81,45 @@ describe.skipIf(!hasPostgres)('course-service migrations', () => {
     await t.db.query('DELETE FROM courses WHERE id = $1', [id]);
     expect(await migrator.up()).toEqual(ALL.filter((v) => v >= 8));
   });
+
+  it('0017 puts course_search in category order, keeps room for edits and turns off the GIN pending list; its down resets both', async () => {
+    const migrator = new Migrator(t.db, 'course-service', migrationsDir('course-service'));
+    await migrator.down(Infinity);
+    expect(await migrator.up(ALL.indexOf(17))).toEqual(ALL.filter((v) => v < 17));
+    // Published in alternating categories, as a catalogue grows: in publish order the categories interleave.
+    const categories = ['Zoology', 'Art', 'Music'];
+    for (let i = 0; i < 30; i++) {
+      const id = `0190a0b0-0000-7000-8000-${String(i).padStart(12, '0')}`;
+      await t.db.query(
+        `INSERT INTO courses (id, slug, title, category, level, language, duration_minutes, instructor_id, status, published_at)
+         VALUES ($1, $2, $3, $4, 'beginner', 'en', 60, $1, 'published', now())`,
+        [id, `c-${i}`, `Course ${i} about ${categories[i % 3]}`, categories[i % 3]],
+      );
+    }
+    const physicalOrder = async () =>
+      (await t.db.query<{ cat: string }>(`SELECT facets[1] AS cat FROM course_search ORDER BY ctid`)).rows.map((r) => r.cat);
+    const settings = async () =>
+      (await t.db.query<{ relname: string; reloptions: string[] | null }>(
+        `SELECT relname, reloptions FROM pg_class WHERE relname IN ('course_search', 'course_search_match_idx') ORDER BY relname`,
+      )).rows;
+    const runs = (cats: string[]) => cats.filter((c, i) => i === 0 || c !== cats[i - 1]).length;
+    expect(runs(await physicalOrder())).toBe(30);
+
+    expect(await migrator.up(1)).toEqual([17]);
+    expect(await physicalOrder()).toEqual([...Array(10).fill('cat:art'), ...Array(10).fill('cat:music'), ...Array(10).fill('cat:zoology')]);
+    expect(await settings()).toEqual([
+      { relname: 'course_search', reloptions: ['fillfactor=90'] },
+      { relname: 'course_search_match_idx', reloptions: ['fastupdate=off'] },
+    ]);
+    // CLUSTER remembers the index, so `CLUSTER course_search;` (the operations guide's command) re-orders.
+    await t.db.query('CLUSTER course_search');
+
+    expect(await migrator.down(1)).toEqual([17]);
+    expect(await settings()).toEqual([
+      { relname: 'course_search', reloptions: null },
+      { relname: 'course_search_match_idx', reloptions: null },
+    ]);
+    await t.db.query('DELETE FROM courses');
+    expect(await migrator.up()).toEqual([17]);
+  });
 });
