@@ -102,6 +102,19 @@ describe.skipIf(!hasPostgres)('query plans of the catalogue reads (20k courses, 
     return first.items.length;
   }
 
+  it('the loader leaves course_search in category order, as the operations guide asks after a bulk import (migration 0017)', async () => {
+    const { rows } = await database.db.query<{ correlation: number }>(
+      `SELECT correlation FROM pg_stats WHERE tablename = 'course_search_category_idx'`,
+    );
+    expect(rows[0]!.correlation).toBeGreaterThan(0.99);
+    const { rows: runs } = await database.db.query<{ runs: number; categories: number }>(
+      `SELECT count(*) FILTER (WHERE cat IS DISTINCT FROM prev)::int AS runs, count(DISTINCT cat)::int AS categories
+         FROM (SELECT facets[1] AS cat, lag(facets[1]) OVER (ORDER BY ctid) AS prev FROM course_search) x`,
+    );
+    // One run of rows per category: nothing interleaves.
+    expect(runs[0]!.runs).toBe(runs[0]!.categories);
+  });
+
   it('runs every catalogue read the services offer, and the review writes, without a sequential scan of courses or reviews', async () => {
     const { rows: facts } = await database.db.query<{ category: string; tag: string; instructor: string; popular: string; few: string }>(
       `SELECT (SELECT category FROM courses WHERE status = 'published' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1) AS category,
