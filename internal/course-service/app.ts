@@ -36,6 +36,7 @@ import { ProgressService } from './services/progress_service.js';
 import { StatsService } from './services/stats_service.js';
 import { AuthClient } from './services/auth_client.js';
 import { NotificationRelay, registerRelayMetrics } from './services/notification_relay.js';
+import { registerSearchOrderMetric } from './services/search_order.js';
 import { AnnouncementFanout, AnnouncementService } from './services/announcement_service.js';
 import { AnnouncementRepository } from './repository/announcement_repository.js';
 import { AnnouncementController } from './controllers/announcement_controller.js';
@@ -197,6 +198,7 @@ export async function buildCourseApp(config: CourseConfig, options: CourseAppOpt
   );
   registerRelayMetrics(app.metrics, db, outbox);
   registerNearCacheMetrics(app.metrics, cache);
+  registerSearchOrderMetric(app.metrics, courseRepository);
   // Announcements: queued for every active learner in batches, then mailed by the relay.
   const fanout = new AnnouncementFanout(db, announcementRepository, outbox, logger, { batchSize: 500, pollIntervalMs: config.relay.pollIntervalMs });
   if (config.relay.enabled) {

@@ -282,6 +282,18 @@ export class CourseRepository {
     return rows;
   }
 
+  /**
+   * How closely course_search's rows follow category order (migration 0017): PostgreSQL's correlation
+   * of the physical order with course_search_category_idx, from the table's last ANALYZE. 1 right after
+   * `CLUSTER course_search`; null before any statistics.
+   */
+  async searchOrderCorrelation(q: Queryable = this.db): Promise<number | null> {
+    const { rows } = await q.query<{ correlation: number | null }>(
+      `SELECT correlation FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'course_search_category_idx'`,
+    );
+    return rows[0]?.correlation ?? null;
+  }
+
   /** Categories that have published courses, with their counts, by name. */
   async categories(q: Queryable = this.db): Promise<{ name: string; course_count: number }[]> {
     const { rows } = await q.query<{ name: string; course_count: number }>(
