@@ -9,12 +9,12 @@
 -- to 7-8 ms, "rust" from 7-8 to 3-4 ms.
 --
 -- The order is made here once, by CLUSTER (ACCESS EXCLUSIVE on course_search while it runs: ~3 s at
--- 90k rows; searches wait, writes of other tables do not). PostgreSQL does not keep it by itself:
+-- 90k rows; searches and course publishes and edits wait, nothing else). PostgreSQL does not keep it:
 -- - an edit that rewrites a vector stays on its page when the page has room: fillfactor 90 leaves ~800
 --   bytes a page for that (one vector is ~0.85 kB on average);
 -- - a newly published course goes wherever there is room, so the order fades as the catalogue grows.
--- `CLUSTER course_search;` restores it (PostgreSQL remembers the index); the operations section of the
--- README says when: after a bulk import, or when the correlation it shows falls.
+-- `CLUSTER course_search;` restores it (PostgreSQL remembers the index); deploy/README.md ("Database
+-- upkeep") says when: after a bulk import, or when /metrics' course_search_order_correlation falls.
 CREATE INDEX course_search_category_idx ON course_search ((facets[1]));
 ALTER TABLE course_search SET (fillfactor = 90);
 CLUSTER course_search USING course_search_category_idx;
