@@ -1,9 +1,10 @@
 /**
  * Small builders for course-service tests: inputs, callers, services over one test database. Every
  * published course a test needs comes from `publishedCourse` (services) or `publishedCourseOverHttp`
- * (any harness's `call`): create draft → section → lesson → PATCH publish.
+ * (any harness's `call`): create draft → section → lesson → PATCH publish; `insertInterleavedCourses` writes
+ * rows in SQL for tests of the physical order of course_search.
  */
-import type { Database } from '../../internal/shared/utils/database.js';
+import type { Database, Queryable } from '../../internal/shared/utils/database.js';
 import { HttpError } from '../../internal/shared/utils/errors.js';
 import { newId } from '../../internal/shared/utils/ids.js';
 import type { Principal, Role } from '../../internal/shared/utils/jwt.js';
@@ -151,5 +152,22 @@ export async function walk<T>(fetch: (cursor: string | undefined) => Promise<{ i
     if (page.nextCursor === null) return { items, pages };
     if (pages > 1000) throw new Error('pagination does not end');
     cursor = page.nextCursor;
+  }
+}
+
+/**
+ * `count` published courses inserted row by row in SQL (no service: it works on any schema version from
+ * 0008 on), their categories taking turns (Zoology, Art, Music, Zoology, ...), as a catalogue grows: in
+ * publish order the categories interleave in course_search (migration 0017 and its gauge).
+ */
+export async function insertInterleavedCourses(db: Queryable, count: number): Promise<void> {
+  const categories = ['Zoology', 'Art', 'Music'];
+  for (let i = 0; i < count; i++) {
+    const id = `0190a0b0-0000-7000-8000-${String(i).padStart(12, '0')}`;
+    await db.query(
+      `INSERT INTO courses (id, slug, title, category, level, language, duration_minutes, instructor_id, status, published_at)
+       VALUES ($1, $2, $3, $4, 'beginner', 'en', 60, $1, 'published', now())`,
+      [id, `interleaved-${i}`, `Course ${i} about ${categories[i % 3]}`, categories[i % 3]],
+    );
   }
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, migrationsDir, migrationVersions, type TestDatabase } from '../helpers/pg.js';
 import { hasPostgres } from '../helpers/services.js';
 import { Migrator } from '../../internal/shared/utils/migrations.js';
+import { insertInterleavedCourses } from './factories.js';
 
 // Every version on disk, in order: a new migration is covered without editing this test.
 const ALL = migrationVersions('course-service');
@@ -86,16 +87,7 @@ describe.skipIf(!hasPostgres)('course-service migrations', () => {
     const migrator = new Migrator(t.db, 'course-service', migrationsDir('course-service'));
     await migrator.down(Infinity);
     expect(await migrator.up(ALL.indexOf(17))).toEqual(ALL.filter((v) => v < 17));
-    // Published in alternating categories, as a catalogue grows: in publish order the categories interleave.
-    const categories = ['Zoology', 'Art', 'Music'];
-    for (let i = 0; i < 30; i++) {
-      const id = `0190a0b0-0000-7000-8000-${String(i).padStart(12, '0')}`;
-      await t.db.query(
-        `INSERT INTO courses (id, slug, title, category, level, language, duration_minutes, instructor_id, status, published_at)
-         VALUES ($1, $2, $3, $4, 'beginner', 'en', 60, $1, 'published', now())`,
-        [id, `c-${i}`, `Course ${i} about ${categories[i % 3]}`, categories[i % 3]],
-      );
-    }
+    await insertInterleavedCourses(t.db, 30);
     const physicalOrder = async () =>
       (await t.db.query<{ cat: string }>(`SELECT facets[1] AS cat FROM course_search ORDER BY ctid`)).rows.map((r) => r.cat);
     const settings = async () =>

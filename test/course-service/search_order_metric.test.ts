@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCourse, type CourseHarness } from '../helpers/course_app.js';
 import { hasPostgres, hasRedis } from '../helpers/services.js';
+import { insertInterleavedCourses } from './factories.js';
 
 describe.skipIf(!hasPostgres || !hasRedis)('course-service /metrics: the order of course_search', () => {
   let course: CourseHarness;
@@ -28,16 +29,7 @@ describe.skipIf(!hasPostgres || !hasRedis)('course-service /metrics: the order o
   it('is NaN before statistics, low while categories interleave, and 1 after CLUSTER and ANALYZE', async () => {
     expect(await correlation()).toBeNaN();
 
-    // Published in alternating categories, as a catalogue grows.
-    const categories = ['Zoology', 'Art', 'Music'];
-    for (let i = 0; i < 60; i++) {
-      const id = `0190a0b0-0000-7000-8000-${String(i).padStart(12, '0')}`;
-      await course.database.db.query(
-        `INSERT INTO courses (id, slug, title, category, level, language, duration_minutes, instructor_id, status, published_at)
-         VALUES ($1, $2, $3, $4, 'beginner', 'en', 60, $1, 'published', now())`,
-        [id, `order-${i}`, `Course ${i}`, categories[i % 3]],
-      );
-    }
+    await insertInterleavedCourses(course.database.db, 60);
     await course.database.db.query('ANALYZE course_search');
     expect(await correlation()).toBeLessThan(0.9);
 
